@@ -1,0 +1,14 @@
+export { CAPABILITIES, KINDS, AliasFileSchema, AliasSpecSchema, ModelSpecSchema } from './schema.js';
+export type { AliasFile, AliasSpec, Capability, Kind, ModelSpec } from './schema.js';
+export { parseTarget, isCloudTarget } from './target.js';
+export type { Target } from './target.js';
+export { formatIssue, formatPath } from './issue.js';
+export type { AliasIssue, PathSegment } from './issue.js';
+export { loadAliasFile, parseAliasFile } from './load.js';
+export type { AliasLoadResult } from './load.js';
+export type { AliasEntry, AliasTable } from './table.js';
+export { resolveModel } from './resolve.js';
+export type { Resolution, ResolveOptions } from './resolve.js';
+export { AliasStore } from './store.js';
+export type { AliasLog, AliasStoreStatus, ReloadError, ReloadOutcome } from './store.js';
+export { reloadOnSighup } from './sighup.js';

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '@mana/errors';
+import { BoolEnv, HttpUrlEnv, RedisUrlEnv, intEnv } from './env-types.js';
+import { type OllamaHost, parseOllamaHosts } from './ollama-hosts.js';
+import { closestName } from './closest-name.js';
+
+const OllamaHostsEnv = z.string().transform((raw, ctx): OllamaHost[] => {
+  const parsed = parseOllamaHosts(raw);
+  if (parsed.ok) return parsed.value;
+  ctx.addIssue({ code: 'custom', message: parsed.error });
+  return z.NEVER;
+});
+
+/**
+ * Every environment variable Mana reads, with its default. The names carried
+ * over from the original service keep their meaning and defaults.
+ */
+export const EnvSchema = z.object({
+  PORT: intEnv(0).pipe(z.number().max(65535, { error: 'expected a port number ≤ 65535' })).default(8080),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  REDIS_URL: RedisUrlEnv.default('redis://127.0.0.1:6379'),
+  MANA_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_:-]{1,64}$/, { error: 'expected letters, digits, "_", ":" or "-" (at most 64)' })
+    .default('mana'),
+  OLLAMA_HOSTS: OllamaHostsEnv.default([{ name: 'gpu0', url: 'http://127.0.0.1:11434' }]),
+  OLLAMA_MAX_CONCURRENT: intEnv(1).default(3),
+  AUTO_FALLBACK_ENABLED: BoolEnv.default(true),
+  GOOGLE_API_KEY: z.string().optional(),
+  GOOGLE_DEFAULT_MODEL: z.string().trim().min(1).default('gemini-2.0-flash'),
+  GOOGLE_BASE_URL: HttpUrlEnv.default('https://generativelanguage.googleapis.com'),
+  OPENROUTER_API_KEY: z.string().optional(),
+  OPENROUTER_BASE_URL: HttpUrlEnv.default('https://openrouter.ai/api/v1'),
+  GROQ_API_KEY: z.string().optional(),
+  GROQ_BASE_URL: HttpUrlEnv.default('https://api.groq.com/openai/v1'),
+  TOGETHER_API_KEY: z.string().optional(),
+  TOGETHER_BASE_URL: HttpUrlEnv.default('https://api.together.xyz/v1'),
+  MANA_ALIASES_PATH: z.string().trim().min(1).default('aliases.yaml'),
+  MANA_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+/** Variables whose values must never appear in a message or a log line. */
+const SECRET_KEYS = new Set(['GOOGLE_API_KEY', 'OPENROUTER_API_KEY', 'GROQ_API_KEY', 'TOGETHER_API_KEY']);
+
+/** Our own namespace: a MANA_ variable we do not know is a typo worth stopping for. */
+const OWN_PREFIX = 'MANA_';
+
+export type EnvSource = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses an environment (normally `process.env`) into the typed environment.
+ * Empty values count as unset, as docker-compose env files often leave them.
+ * Throws a ConfigError with one issue per bad variable.
+ */
+export function parseEnv(source: EnvSource): Env {
+  const present = Object.fromEntries(
+    Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+  const issues: ConfigIssue[] = unknownOwnVariables(present);
+  const result = EnvSchema.safeParse(present);
+  if (result.success && issues.length === 0) return result.data;
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = String(issue.path[0] ?? '(environment)');
+      issues.push({ key, message: describe(issue.message, key, present[key]) });
+    }
+  }
+  throw new ConfigError(issues, 'invalid environment');
+}
+
+function describe(message: string, key: string, value: string | undefined): string {
+  if (value === undefined) return message;
+  const shown = SECRET_KEYS.has(key) ? '(hidden)' : JSON.stringify(value);
+  return `${message}; got ${shown}`;
+}
+
+function unknownOwnVariables(present: Record<string, string>): ConfigIssue[] {
+  const known = Object.keys(EnvSchema.shape);
+  return Object.keys(present)
+    .filter((key) => key.startsWith(OWN_PREFIX) && !known.includes(key))
+    .map((key) => {
+      const guess = closestName(key, known.filter((k) => k.startsWith(OWN_PREFIX)));
+      return { key, message: `unknown variable${guess ? ` (did you mean ${guess}?)` : ''}` };
+    });
+}

@@ -1,0 +1,11 @@
+export { ERROR_CODES, classOf, httpStatusOf, isErrorCode, isRerouteable } from './codes.js';
+export type { ErrorClass, ErrorCode } from './codes.js';
+export {
+  AuthError,
+  CancelledError,
+  ConfigError,
+  ManaError,
+  NotFoundError,
+  ValidationError,
+} from './mana-error.js';
+export type { ConfigIssue, ManaErrorOptions } from './mana-error.js';

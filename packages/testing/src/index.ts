@@ -1,0 +1,2 @@
+export { spawnTs } from './child-process.js';
+export type { SpawnedProcess } from './child-process.js';
