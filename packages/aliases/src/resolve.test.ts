@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ManaError, NotFoundError, ValidationError } from '@mana/errors';
+import type { ManaError} from '@mana/errors';
+import { NotFoundError, ValidationError } from '@mana/errors';
 import { parseAliasFile } from './load.js';
-import { resolveModel } from './resolve.js';
+import { type ResolveOptions, resolveModel } from './resolve.js';
 import type { AliasTable } from './table.js';
 
 const text = readFileSync(new URL('../../../test/fixtures/aliases/valid.yaml', import.meta.url), 'utf8');
@@ -12,7 +13,7 @@ const table: AliasTable = loaded.table;
 const chat = { kind: 'chat' as const, googleDefaultModel: 'gemini-default' };
 const embedding = { kind: 'embedding' as const, googleDefaultModel: 'gemini-default' };
 
-const ids = (model: string | undefined, options = chat) => resolveModel(table, model, options).chain.map((t) => t.id);
+const ids = (model: string | undefined, options: ResolveOptions = chat) => resolveModel(table, model, options).chain.map((t) => t.id);
 
 describe('resolveModel', () => {
   it('resolves an alias to its chain', () => {
