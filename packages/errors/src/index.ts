@@ -9,3 +9,5 @@ export {
   ValidationError,
 } from './mana-error.js';
 export type { ConfigIssue, ManaErrorOptions } from './mana-error.js';
+export { ProviderError, providerCodeForStatus } from './provider-error.js';
+export type { ProviderErrorCode, ProviderErrorDetails } from './provider-error.js';

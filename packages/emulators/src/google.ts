@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { HttpError, cutConnection, pause, sendJson } from './http.js';
+import { DEFAULT_DIMENSIONS, type EmulatedModel, shippedModels } from './models.js';
+import { type Prompt, countWords, embedText, generate } from './reply.js';
+import { Emulator, type Handler, type ListenOptions, type ProviderProtocol, type RequestContext } from './server.js';
+import { type TimingOptions, generationMs, playTokens } from './timing.js';
+
+export interface GeminiEmulatorOptions extends TimingOptions, ListenOptions {
+  /** The key clients must send as x-goog-api-key. @defaultValue emulator-key */
+  apiKey?: string;
+  /** @defaultValue the google models of the shipped aliases.yaml */
+  models?: EmulatedModel[];
+  /** Requests allowed per rolling minute before 429 RESOURCE_EXHAUSTED. @defaultValue unlimited */
+  quotaPerMinute?: number;
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+interface GeminiPart {
+  text?: string;
+  inlineData?: { mimeType?: string; data?: string };
+}
+interface GeminiBody {
+  contents?: Array<{ role?: string; parts?: GeminiPart[] }>;
+  systemInstruction?: { parts?: GeminiPart[] };
+  generationConfig?: { maxOutputTokens?: number; responseMimeType?: string };
+  requests?: Array<{ content?: { parts?: GeminiPart[] }; outputDimensionality?: number; model?: string }>;
+}
+
+/** The Gemini Developer API (v1beta), as @google/genai calls it. */
+export class GeminiEmulator extends Emulator {
+  constructor(readonly options: GeminiEmulatorOptions = {}) {
+    super(new GeminiProtocol(options));
+  }
+}
+
+export async function startGeminiEmulator(options: GeminiEmulatorOptions = {}): Promise<GeminiEmulator> {
+  return new GeminiEmulator(options).listen(options);
+}
+
+export function geminiError(status: number, message: string, details?: unknown[]): unknown {
+  return { error: { code: status, message, status: STATUS_NAMES[status] ?? 'UNKNOWN', ...(details ? { details } : {}) } };
+}
+
+const ROUTE = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents|embedContent)$/;
+
+class GeminiProtocol implements ProviderProtocol {
+  readonly name = 'gemini';
+  private readonly models: EmulatedModel[];
+  private recent: number[] = [];
+
+  constructor(private readonly options: GeminiEmulatorOptions) {
+    this.models = options.models ?? shippedModels('google');
+  }
+
+  reset(): void {
+    this.recent = [];
+  }
+
+  route(method: string, path: string): Handler | undefined {
+    if (method === 'GET' && path === '/v1beta/models') {
+      return async ({ res }) => sendJson(res, 200, { models: this.models.map((m) => ({ name: `models/${m.name}` })) });
+    }
+    const match = ROUTE.exec(path);
+    if (method !== 'POST' || !match) return undefined;
+    const [, model = '', action] = match;
+    return async (ctx) => {
+      this.authorize(ctx);
+      this.spendQuota();
+      if (action === 'batchEmbedContents' || action === 'embedContent') return this.embed(ctx, model);
+      return this.generate(ctx, model, action === 'streamGenerateContent');
+    };
+  }
+
+  errorBody(status: number, message: string | undefined): unknown {
+    return geminiError(status, message ?? `emulated ${STATUS_NAMES[status] ?? 'error'}`);
+  }
+
+  modelOf(path: string): string | undefined {
+    return ROUTE.exec(path)?.[1];
+  }
+
+  isStream(path: string): boolean {
+    return path.endsWith(':streamGenerateContent');
+  }
+
+  private authorize({ req }: RequestContext): void {
+    const key = req.headers['x-goog-api-key'];
+    if (key !== (this.options.apiKey ?? 'emulator-key')) {
+      throw new HttpError(
+        400,
+        geminiError(400, 'API key not valid. Please pass a valid API key.', [
+          { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' },
+        ]),
+      );
+    }
+  }
+
+  private spendQuota(): void {
+    const limit = this.options.quotaPerMinute;
+    if (limit === undefined) return;
+    const now = Date.now();
+    this.recent = this.recent.filter((t) => now - t < 60_000);
+    if (this.recent.length >= limit) {
+      throw new HttpError(
+        429,
+        geminiError(429, 'You exceeded your current quota, please check your plan and billing details.', [
+          { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generate_content_free_tier_requests' }] },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${Math.ceil((60_000 - (now - (this.recent[0] ?? now))) / 1000)}s` },
+        ]),
+      );
+    }
+    this.recent.push(now);
+  }
+
+  private find(name: string, kind: 'chat' | 'embedding', method: string): EmulatedModel {
+    const model = this.models.find((m) => m.name === name && m.kind === kind);
+    if (!model) {
+      throw new HttpError(404, geminiError(404, `models/${name} is not found for API version v1beta, or is not supported for ${method}.`));
+    }
+    return model;
+  }
+
+  private async generate(ctx: RequestContext, name: string, stream: boolean): Promise<void> {
+    const model = this.find(name, 'chat', stream ? 'streamGenerateContent' : 'generateContent');
+    const body = ctx.body as GeminiBody;
+    const gen = generate(toPrompt(body, model.name), body.generationConfig?.maxOutputTokens);
+    const responseId = randomUUID().slice(0, 12);
+    const usage = (done: number) => ({
+      promptTokenCount: gen.promptTokens,
+      ...(done > 0 ? { candidatesTokenCount: done } : {}),
+      totalTokenCount: gen.promptTokens + done,
+    });
+    const finishReason = gen.finishReason === 'length' ? 'MAX_TOKENS' : 'STOP';
+    const response = (text: string, done: number, last: boolean) => ({
+      candidates: [{ content: { parts: [{ text }], role: 'model' }, ...(last ? { finishReason } : {}), index: 0 }],
+      usageMetadata: usage(done),
+      modelVersion: model.name,
+      responseId,
+    });
+    if (!stream) {
+      await pause(generationMs(gen.tokens.length, this.options), ctx.signal);
+      if (!ctx.signal.aborted) sendJson(ctx.res, 200, response(gen.tokens.join(''), gen.tokens.length, true));
+      return;
+    }
+    const send = (obj: unknown) => ctx.res.write(`data: ${JSON.stringify(obj)}\r\n\r\n`);
+    const head = () => {
+      if (!ctx.res.headersSent) ctx.res.writeHead(200, { 'content-type': 'text/event-stream' });
+    };
+    const end = await playTokens(gen.tokens, this.options, ctx.signal, ctx.fault, (token, i) => {
+      head();
+      send(response(token, i + 1, i === gen.tokens.length - 1));
+    });
+    head();
+    if (end === 'complete' && gen.tokens.length === 0) send(response('', 0, true));
+    if (end === 'drop') return cutConnection(ctx.res);
+    if (end === 'error') send(geminiError(500, ctx.fault?.message ?? 'An internal error has occurred.'));
+    ctx.res.end();
+  }
+
+  private async embed(ctx: RequestContext, name: string): Promise<void> {
+    const model = this.find(name, 'embedding', 'embedContent');
+    const requests = (ctx.body as GeminiBody).requests;
+    if (!Array.isArray(requests) || requests.length === 0) throw new HttpError(400, geminiError(400, '* BatchEmbedContentsRequest.requests: must not be empty'));
+    await pause(this.options.timeToFirstTokenMs ?? 0, ctx.signal);
+    if (ctx.signal.aborted) return;
+    sendJson(ctx.res, 200, {
+      embeddings: requests.map((r) => ({
+        values: embedText(model.name, (r.content?.parts ?? []).map((p) => p.text ?? '').join(''), r.outputDimensionality ?? model.dimensions ?? DEFAULT_DIMENSIONS),
+      })),
+    });
+  }
+}
+
+function toPrompt(body: GeminiBody, model: string): Prompt {
+  const contents = body.contents ?? [];
+  const lastUser = [...contents].reverse().find((c) => c.role !== 'model');
+  const text = (parts: GeminiPart[] | undefined) => (parts ?? []).map((p) => p.text ?? '').filter(Boolean).join('\n');
+  return {
+    model,
+    lastUserText: text(lastUser?.parts),
+    images: (lastUser?.parts ?? []).filter((p) => p.inlineData).length,
+    promptWords: [...contents.map((c) => text(c.parts)), text(body.systemInstruction?.parts)].reduce((n, t) => n + countWords(t), 0),
+    json: body.generationConfig?.responseMimeType === 'application/json',
+  };
+}

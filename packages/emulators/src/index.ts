@@ -1,0 +1,16 @@
+export { Emulator } from './server.js';
+export type { ListenOptions, ProviderProtocol, RequestContext } from './server.js';
+export { OllamaEmulator, startOllamaEmulator, OLLAMA_BUSY } from './ollama.js';
+export type { OllamaEmulatorOptions } from './ollama.js';
+export { GeminiEmulator, startGeminiEmulator } from './google.js';
+export type { GeminiEmulatorOptions } from './google.js';
+export { OpenAICompatibleEmulator, startOpenAICompatibleEmulator } from './openai-compatible.js';
+export type { OpenAICompatibleEmulatorOptions } from './openai-compatible.js';
+export { FaultSchema } from './faults.js';
+export type { Fault } from './faults.js';
+export type { StatsSnapshot } from './stats.js';
+export type { EmulatedModel } from './models.js';
+export { shippedModels } from './models.js';
+export { embedText, replyText, tokenize } from './reply.js';
+export type { Prompt } from './reply.js';
+export type { TimingOptions } from './timing.js';

@@ -1,0 +1,162 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Ollama } from 'ollama';
+import { OLLAMA_BUSY, type OllamaEmulator, startOllamaEmulator } from './index.js';
+import type { OllamaEmulatorOptions } from './ollama.js';
+
+let emulator: OllamaEmulator | undefined;
+afterEach(async () => {
+  await emulator?.close();
+  emulator = undefined;
+});
+
+async function start(options: OllamaEmulatorOptions = {}): Promise<OllamaEmulator> {
+  emulator = await startOllamaEmulator(options);
+  return emulator;
+}
+
+const chat = (url: string, body: object) =>
+  fetch(`${url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('ollama emulator: the wire', () => {
+  it('streams NDJSON when stream is absent (the server default), ending with done:true and metrics', async () => {
+    const e = await start();
+    const res = await chat(e.url, { model: 'gemma3:4b', messages: [{ role: 'user', content: 'hi there' }] });
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson');
+    const text = await res.text();
+    expect(text.endsWith('\n')).toBe(true);
+    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const last = lines.at(-1)!;
+    expect(last).toMatchObject({ done: true, done_reason: 'stop', model: 'gemma3:4b', message: { role: 'assistant', content: '' } });
+    expect(typeof last.total_duration).toBe('number');
+    expect(last.eval_count).toBe(lines.length - 1);
+    expect(lines.slice(0, -1).every((l) => l.done === false)).toBe(true);
+  });
+
+  it('answers the exact two-space "server busy" 503 as JSON when the queue is full', async () => {
+    const e = await start({ slots: 1, maxQueue: 1, perTokenMs: 40 });
+    const body = { model: 'gemma3:4b', stream: false, messages: [{ role: 'user', content: 'a b c' }] };
+    const running = [chat(e.url, body), chat(e.url, body)];
+    await expect.poll(() => e.gpu.queued).toBe(1);
+    const res = await chat(e.url, body);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(await res.json()).toEqual({ error: 'server busy, please try again.  maximum pending requests exceeded' });
+    expect(OLLAMA_BUSY).toContain('again.  maximum');
+    await Promise.all(running.map(async (r) => (await r).text()));
+  });
+
+  it("answers an unknown model with 404 model 'X' not found", async () => {
+    const e = await start();
+    const res = await chat(e.url, { model: 'nope:1b', stream: false, messages: [] });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: "model 'nope:1b' not found" });
+  });
+
+  it('treats name and name:latest as the same model', async () => {
+    const e = await start();
+    const res = await fetch(`${e.url}/api/embed`, { method: 'POST', body: JSON.stringify({ model: 'nomic-embed-text:latest', input: 'x' }) });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { embeddings: number[][] }).embeddings[0]).toHaveLength(768);
+  });
+
+  it('serves the shipped aliases.yaml ollama models by default', async () => {
+    const e = await start();
+    const tags = (await (await fetch(`${e.url}/api/tags`)).json()) as { models: Array<{ name: string }> };
+    expect(tags.models.map((m) => m.name)).toEqual(
+      expect.arrayContaining(['gemma3:4b', 'gemma3:12b', 'qwen3:8b', 'llava:7b', 'nomic-embed-text:latest']),
+    );
+  });
+
+  it('writes a mid-stream error as an {"error"} line on a 200', async () => {
+    const e = await start();
+    e.faults.add({ mode: 'stream-error', afterChunks: 1, message: 'boom' });
+    const res = await chat(e.url, { model: 'gemma3:4b', messages: [{ role: 'user', content: 'a b c' }] });
+    expect(res.status).toBe(200);
+    const lines = (await res.text()).trimEnd().split('\n');
+    expect(JSON.parse(lines.at(-1)!)).toEqual({ error: 'boom' });
+  });
+});
+
+describe('ollama emulator: one simulated GPU', () => {
+  it('runs at most `slots` requests at once; the rest wait, without bound by default', async () => {
+    const e = await start({ slots: 2, perTokenMs: 5 });
+    const client = new Ollama({ host: e.url });
+    const results = await Promise.all(
+      Array.from({ length: 7 }, (_, i) => client.chat({ model: 'gemma3:4b', messages: [{ role: 'user', content: `request ${i} a b c` }] })),
+    );
+    expect(results.map((r) => r.message.content)).toEqual(Array.from({ length: 7 }, (_, i) => `Echo from gemma3:4b: request ${i} a b c`));
+    const stats = e.stats.snapshot();
+    expect(stats.maxBusySlots).toBe(2);
+    expect(stats.maxInFlight).toBe(7);
+    expect(stats.inFlight).toBe(0);
+    expect(stats.busySlotMs).toBeGreaterThan(0);
+  });
+
+  it('sends no response header while a cold model loads', async () => {
+    const e = await start({ loadMs: 60_000 });
+    const controller = new AbortController();
+    let answered = false;
+    const request = fetch(`${e.url}/api/chat`, {
+      method: 'POST',
+      signal: controller.signal,
+      body: JSON.stringify({ model: 'gemma3:4b', messages: [{ role: 'user', content: 'x' }] }),
+    }).then(
+      () => (answered = true),
+      () => undefined,
+    );
+    // The request holds the slot (loading) and nothing has reached the client.
+    await expect.poll(() => e.stats.snapshot().busySlots).toBe(1);
+    expect(answered).toBe(false);
+    controller.abort();
+    await e.close();
+    await request;
+    expect(answered).toBe(false);
+  });
+
+  it('lists a model in /api/ps once it has been loaded', async () => {
+    const e = await start({ loadMs: 20 });
+    const ps = async () => ((await (await fetch(`${e.url}/api/ps`)).json()) as { models: Array<{ name: string }> }).models.map((m) => m.name);
+    expect(await ps()).toEqual([]);
+    await new Ollama({ host: e.url }).chat({ model: 'qwen3:8b', messages: [{ role: 'user', content: 'x' }] });
+    expect(await ps()).toEqual(['qwen3:8b']);
+  });
+});
+
+describe('ollama emulator: admin routes', () => {
+  it('takes faults over HTTP and reports stats', async () => {
+    const e = await start();
+    const add = await fetch(`${e.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ mode: 'error', status: 500, times: 1 }) });
+    expect(add.status).toBe(201);
+    const first = await chat(e.url, { model: 'gemma3:4b', stream: false, messages: [] });
+    expect(first.status).toBe(500);
+    const second = await chat(e.url, { model: 'gemma3:4b', stream: false, messages: [] });
+    expect(second.status).toBe(200);
+    const stats = (await (await fetch(`${e.url}/_emulator/stats`)).json()) as { requests: Record<string, number>; faulted: number };
+    expect(stats.requests['/api/chat gemma3:4b']).toBe(2);
+    expect(stats.faulted).toBe(1);
+  });
+
+  it('rejects a malformed fault with 400 naming the field', async () => {
+    const e = await start();
+    const res = await fetch(`${e.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ mode: 'explode' }) });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain('mode');
+  });
+
+  it('goes down over HTTP (connection refused) and comes back by itself', async () => {
+    const e = await start();
+    await fetch(`${e.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ mode: 'down', forMs: 300 }) });
+    await expect.poll(async () => fetch(`${e.url}/api/version`).then(() => 'up', (err: Error) => (err.cause as { code?: string })?.code)).toBe('ECONNREFUSED');
+    await expect.poll(async () => fetch(`${e.url}/api/version`).then((r) => r.status, () => 0), { timeout: 5_000 }).toBe(200);
+  });
+
+  it('fails only the given fraction of requests, repeatably with a seed', async () => {
+    const e = await start();
+    e.faults.add({ mode: 'error', status: 503, fraction: 0.5, seed: 7 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) statuses.push((await chat(e.url, { model: 'gemma3:4b', stream: false, messages: [] })).status);
+    const failed = statuses.filter((s) => s === 503).length;
+    expect(failed).toBeGreaterThan(8);
+    expect(failed).toBeLessThan(32);
+  });
+});

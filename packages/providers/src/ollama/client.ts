@@ -1,0 +1,13 @@
+import { Ollama } from 'ollama';
+
+/**
+ * A client for one call. ollama-js has no per-call signal for non-streamed
+ * requests, so the call's signal goes in through the injected fetch (joined
+ * with the SDK's own, which `abort()` on a stream uses).
+ */
+export function createOllamaClient(host: string, signal: AbortSignal): Ollama {
+  return new Ollama({
+    host,
+    fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
+  });
+}

@@ -1,0 +1,34 @@
+import { CancelledError, ProviderError, providerCodeForStatus } from '@mana/errors';
+import type { Deadline } from '../deadline.js';
+import { toTransportError } from '../transport-error.js';
+
+/** Ollama's "server busy" 503 (sched.go ErrMaxQueue); note the two spaces. */
+export const OLLAMA_BUSY_MESSAGE = 'server busy, please try again.  maximum pending requests exceeded';
+
+/**
+ * The only code that inspects ollama-js errors. `ResponseError` is not
+ * exported by the SDK, so it is recognised by name and `status_code`; an
+ * `{error}` line mid-stream arrives as a plain Error with no status.
+ */
+export function toProviderError(
+  err: unknown,
+  context: { provider: string; target: string },
+  deadline: Deadline,
+): ProviderError | CancelledError {
+  if (err instanceof ProviderError || err instanceof CancelledError) return err;
+  const fromDeadline = deadline.abortError(context, err);
+  if (fromDeadline) return fromDeadline;
+  const transport = toTransportError(err, context);
+  if (transport) return transport;
+  if (err instanceof Error && err.name === 'ResponseError') {
+    const status = (err as Error & { status_code?: number }).status_code ?? 500;
+    const code = providerCodeForStatus(status);
+    return new ProviderError(code, `${context.target} answered ${status}: ${err.message}`, { ...context, upstreamStatus: status, cause: err });
+  }
+  if (err instanceof Error && err.name === 'AbortError') {
+    return new ProviderError('provider_unavailable', `${context.target}: the call was aborted`, { ...context, cause: err });
+  }
+  // A mid-stream error line or a stream that ended without `done`: the server failed part-way.
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProviderError('provider_unavailable', `${context.target} failed mid-response: ${message}`, { ...context, cause: err });
+}

@@ -1,0 +1,80 @@
+import type { OllamaHost } from '@mana/config';
+import { Deadline } from '../deadline.js';
+import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
+import { toChatResult, toOllamaChat } from './chat.js';
+import { createOllamaClient } from './client.js';
+import { toProviderError } from './errors.js';
+
+export { OLLAMA_BUSY_MESSAGE } from './errors.js';
+
+/** One Ollama GPU server, through the `ollama` SDK. */
+export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
+  const context = (model: string) => ({ provider: 'ollama', target: `ollama/${model}` });
+
+  async function chat(request: ChatRequest, options?: CallOptions): Promise<ChatResult> {
+    const deadline = new Deadline(options);
+    try {
+      const client = createOllamaClient(host.url, deadline.signal);
+      const response = await client.chat({ ...toOllamaChat(request), stream: false });
+      return toChatResult(response, response.message.content);
+    } catch (err) {
+      throw toProviderError(err, context(request.model), deadline);
+    }
+  }
+
+  async function* chatStream(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatStreamEvent> {
+    const deadline = new Deadline(options);
+    let content = '';
+    let stream: Awaited<ReturnType<typeof startStream>> | undefined;
+    let finished = false;
+    const startStream = () => createOllamaClient(host.url, deadline.signal).chat({ ...toOllamaChat(request), stream: true });
+    try {
+      stream = await startStream();
+      for await (const part of stream) {
+        if (part.message.content) {
+          content += part.message.content;
+          yield { type: 'delta', content: part.message.content };
+        }
+        if (part.done) {
+          finished = true;
+          yield { type: 'done', result: toChatResult(part, content) };
+          return;
+        }
+      }
+      throw deadline.abortError(context(request.model), undefined) ?? new Error('the stream ended without a done message');
+    } catch (err) {
+      throw toProviderError(err, context(request.model), deadline);
+    } finally {
+      // A consumer that stops reading early must not leave the GPU generating.
+      if (!finished) stream?.abort();
+    }
+  }
+
+  async function embed(request: EmbedRequest, options?: CallOptions): Promise<EmbedResult> {
+    const deadline = new Deadline(options);
+    try {
+      const client = createOllamaClient(host.url, deadline.signal);
+      const response = await client.embed({
+        model: request.model,
+        input: [...request.input],
+        ...(request.dimensions ? { dimensions: request.dimensions } : {}),
+      });
+      return { model: response.model, embeddings: response.embeddings, usage: { promptTokens: response.prompt_eval_count ?? 0 } };
+    } catch (err) {
+      throw toProviderError(err, context(request.model), deadline);
+    }
+  }
+
+  async function health(options?: CallOptions): Promise<HealthReport> {
+    const deadline = new Deadline({ timeoutMs: 2_000, ...options });
+    try {
+      const client = createOllamaClient(host.url, deadline.signal);
+      const [version, ps] = await Promise.all([client.version(), client.ps()]);
+      return { ok: true, detail: `ollama ${version.version}`, loadedModels: ps.models.map((m) => m.name) };
+    } catch (err) {
+      return { ok: false, detail: toProviderError(err, { provider: 'ollama', target: `ollama@${host.name}` }, deadline).message };
+    }
+  }
+
+  return { id: 'ollama', endpoint: `ollama:${host.name}`, chat, chatStream, embed, health };
+}

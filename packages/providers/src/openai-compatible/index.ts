@@ -1,0 +1,108 @@
+import OpenAI from 'openai';
+import type { OpenAICompatibleId } from '@mana/config';
+import { ProviderError } from '@mana/errors';
+import { DEFAULT_TIMEOUT_MS, Deadline } from '../deadline.js';
+import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
+import { toFinishReason, toOpenAIChat } from './chat.js';
+import { fromErrorBody, toProviderError } from './errors.js';
+
+export interface OpenAICompatibleOptions {
+  id: OpenAICompatibleId;
+  apiKey: string | undefined;
+  baseUrl: string;
+  /** Sent on every request, e.g. OpenRouter's HTTP-Referer and X-Title. */
+  headers?: Record<string, string>;
+}
+
+/** OpenRouter, Groq and Together: one adapter over the `openai` SDK, three configurations. */
+export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions): ProviderAdapter {
+  const { id } = options;
+  // maxRetries 0: the gateway owns retries; the SDK's two would hide which target failed.
+  const client = options.apiKey
+    ? new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl, maxRetries: 0, timeout: DEFAULT_TIMEOUT_MS, defaultHeaders: options.headers })
+    : undefined;
+  const context = (model: string) => ({ provider: id, target: `${id}/${model}` });
+
+  function requireClient(model: string): OpenAI {
+    if (client) return client;
+    throw new ProviderError('provider_auth', `${id}: no API key configured (set ${id.toUpperCase()}_API_KEY)`, context(model));
+  }
+
+  async function chat(request: ChatRequest, callOptions?: CallOptions): Promise<ChatResult> {
+    const deadline = new Deadline(callOptions);
+    try {
+      const completion = await requireClient(request.model).chat.completions.create(toOpenAIChat(request), {
+        signal: deadline.signal,
+        timeout: deadline.timeoutMs,
+      });
+      // OpenRouter may answer 200 with {"error":{…}} and no choices; the SDK returns it as is.
+      const body = completion as unknown as { error?: unknown; choices?: unknown };
+      if (body.error || !Array.isArray(body.choices)) throw fromErrorBody(body.error, context(request.model));
+      const choice = completion.choices[0];
+      return {
+        model: completion.model,
+        content: choice?.message.content ?? '',
+        finishReason: toFinishReason(choice?.finish_reason),
+        usage: { promptTokens: completion.usage?.prompt_tokens ?? 0, completionTokens: completion.usage?.completion_tokens ?? 0 },
+      };
+    } catch (err) {
+      throw toProviderError(err, context(request.model), deadline);
+    }
+  }
+
+  async function* chatStream(request: ChatRequest, callOptions?: CallOptions): AsyncIterable<ChatStreamEvent> {
+    const deadline = new Deadline(callOptions);
+    let content = '';
+    let model = request.model;
+    let finishReason: string | null | undefined;
+    let usage = { promptTokens: 0, completionTokens: 0 };
+    try {
+      const stream = await requireClient(request.model).chat.completions.create(
+        { ...toOpenAIChat(request), stream: true, stream_options: { include_usage: true } },
+        { signal: deadline.signal, timeout: deadline.timeoutMs },
+      );
+      for await (const chunk of stream) {
+        model = chunk.model || model;
+        const choice = chunk.choices[0];
+        if (choice?.delta.content) {
+          content += choice.delta.content;
+          yield { type: 'delta', content: choice.delta.content };
+        }
+        if (choice?.finish_reason) finishReason = choice.finish_reason;
+        if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+      }
+      const stopped = deadline.abortError(context(request.model), undefined);
+      if (stopped) throw stopped;
+      yield { type: 'done', result: { model, content, finishReason: toFinishReason(finishReason), usage } };
+    } catch (err) {
+      throw toProviderError(err, context(request.model), deadline);
+    }
+  }
+
+  async function embed(request: EmbedRequest, callOptions?: CallOptions): Promise<EmbedResult> {
+    const deadline = new Deadline(callOptions);
+    try {
+      // encoding_format 'float' explicitly: left out, the SDK asks for base64 and decodes it itself.
+      const response = await requireClient(request.model).embeddings.create(
+        {
+          model: request.model,
+          input: [...request.input],
+          encoding_format: 'float',
+          ...(request.dimensions ? { dimensions: request.dimensions } : {}),
+        },
+        { signal: deadline.signal, timeout: deadline.timeoutMs },
+      );
+      const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+      return { model: response.model, embeddings: vectors, usage: { promptTokens: response.usage?.prompt_tokens ?? 0 } };
+    } catch (err) {
+      throw toProviderError(err, context(request.model), deadline);
+    }
+  }
+
+  /** No network: a probe would cost money. Real traffic feeds the circuit breaker instead. */
+  async function health(): Promise<HealthReport> {
+    return client ? { ok: true, detail: 'configured (passive: judged by real traffic)' } : { ok: false, detail: `no ${id.toUpperCase()}_API_KEY` };
+  }
+
+  return { id, endpoint: id, chat, chatStream, embed, health };
+}

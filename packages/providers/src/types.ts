@@ -1,0 +1,91 @@
+import type { ProviderId } from '@mana/config';
+
+export type Role = 'system' | 'user' | 'assistant';
+
+export type ContentPart =
+  | { type: 'text'; text: string }
+  /** An image as base64 bytes (no `data:` prefix) with its MIME type. */
+  | { type: 'image'; mimeType: string; data: string };
+
+export interface ChatMessage {
+  role: Role;
+  content: string | readonly ContentPart[];
+}
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name?: string | undefined; schema: Record<string, unknown> };
+
+export interface ChatParams {
+  temperature?: number | undefined;
+  topP?: number | undefined;
+  maxTokens?: number | undefined;
+  stop?: readonly string[] | undefined;
+  seed?: number | undefined;
+  responseFormat?: ResponseFormat | undefined;
+}
+
+export interface ChatRequest {
+  /** The provider's own model name (the part after `provider/`). */
+  model: string;
+  messages: readonly ChatMessage[];
+  params?: ChatParams | undefined;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'error';
+
+export interface ChatResult {
+  /** The exact model that answered, as the provider reported it. */
+  model: string;
+  content: string;
+  finishReason: FinishReason;
+  usage: Usage;
+}
+
+/** A streamed chat: text deltas in order, then exactly one `done` with the whole result. */
+export type ChatStreamEvent = { type: 'delta'; content: string } | { type: 'done'; result: ChatResult };
+
+export interface EmbedRequest {
+  model: string;
+  input: readonly string[];
+  dimensions?: number | undefined;
+}
+
+export interface EmbedResult {
+  model: string;
+  /** One vector per input, in input order. */
+  embeddings: number[][];
+  usage: { promptTokens: number };
+}
+
+export interface CallOptions {
+  /** Aborts the call (the job was cancelled or its client went away). */
+  signal?: AbortSignal | undefined;
+  /** The gateway's deadline for this call; the SDKs' own timeouts are off. */
+  timeoutMs?: number | undefined;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  /** What was checked, or why it failed. */
+  detail: string;
+  /** Models the provider has ready (Ollama: loaded in memory), when it says. */
+  loadedModels?: string[] | undefined;
+}
+
+/** One provider endpoint: an Ollama GPU server, or a cloud API. */
+export interface ProviderAdapter {
+  readonly id: ProviderId;
+  /** `ollama:gpu0`, `google`, …: names this endpoint in logs and metrics. */
+  readonly endpoint: string;
+  chat(request: ChatRequest, options?: CallOptions): Promise<ChatResult>;
+  chatStream(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatStreamEvent>;
+  embed(request: EmbedRequest, options?: CallOptions): Promise<EmbedResult>;
+  health(options?: CallOptions): Promise<HealthReport>;
+}
