@@ -21,6 +21,20 @@ export interface Config {
   autoFallbackEnabled: boolean;
   aliasesPath: string;
   logLevel: string;
+  /** Jobs each cloud provider's Worker runs at once, per worker process. */
+  cloudConcurrency: number;
+  /** The gateway's deadline for one hop, by kind of provider. */
+  timeouts: { ollamaMs: number; cloudMs: number };
+  /** How often each GPU server is probed (one probe per host per interval, cluster-wide). */
+  healthIntervalMs: number;
+  /** How soon a job whose worker died is noticed and run again. */
+  stalledIntervalMs: number;
+  /** Default tolerance for waiting on a GPU before spilling, by priority; batch never spills for overflow alone. */
+  maxWaitMs: { interactive: number; async: number };
+  /** How long finished job records and their events are kept. */
+  jobRetentionS: number;
+  /** How long SIGTERM waits for in-flight work before exiting. */
+  shutdownGraceMs: number;
 }
 
 /**
@@ -42,6 +56,13 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     autoFallbackEnabled: env.AUTO_FALLBACK_ENABLED,
     aliasesPath: env.MANA_ALIASES_PATH,
     logLevel: env.MANA_LOG_LEVEL,
+    cloudConcurrency: env.MANA_CLOUD_CONCURRENCY,
+    timeouts: { ollamaMs: env.MANA_OLLAMA_TIMEOUT_MS, cloudMs: env.MANA_CLOUD_TIMEOUT_MS },
+    healthIntervalMs: env.MANA_HEALTH_INTERVAL_MS,
+    stalledIntervalMs: env.MANA_STALLED_INTERVAL_MS,
+    maxWaitMs: { interactive: env.MANA_MAX_WAIT_INTERACTIVE_MS, async: env.MANA_MAX_WAIT_ASYNC_MS },
+    jobRetentionS: env.MANA_JOB_RETENTION_S,
+    shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,
   });
 }
 

@@ -36,6 +36,15 @@ export const EnvSchema = z.object({
   TOGETHER_API_KEY: z.string().optional(),
   TOGETHER_BASE_URL: HttpUrlEnv.default('https://api.together.xyz/v1'),
   MANA_ALIASES_PATH: z.string().trim().min(1).default('aliases.yaml'),
+  MANA_CLOUD_CONCURRENCY: intEnv(1).default(16),
+  MANA_OLLAMA_TIMEOUT_MS: intEnv(1).default(300_000),
+  MANA_CLOUD_TIMEOUT_MS: intEnv(1).default(120_000),
+  MANA_HEALTH_INTERVAL_MS: intEnv(100).default(2_000),
+  MANA_STALLED_INTERVAL_MS: intEnv(100).default(5_000),
+  MANA_MAX_WAIT_INTERACTIVE_MS: intEnv(0).default(5_000),
+  MANA_MAX_WAIT_ASYNC_MS: intEnv(0).default(60_000),
+  MANA_JOB_RETENTION_S: intEnv(60).default(86_400),
+  MANA_SHUTDOWN_GRACE_MS: intEnv(0).default(30_000),
   MANA_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 

@@ -3,6 +3,7 @@ export type { ErrorClass, ErrorCode } from './codes.js';
 export {
   AuthError,
   CancelledError,
+  ChainExhaustedError,
   ConfigError,
   ManaError,
   NotFoundError,
@@ -11,3 +12,5 @@ export {
 export type { ConfigIssue, ManaErrorOptions } from './mana-error.js';
 export { ProviderError, providerCodeForStatus } from './provider-error.js';
 export type { ProviderErrorCode, ProviderErrorDetails } from './provider-error.js';
+export { fromSerializedError, serializeError, toSerializedError } from './serialize.js';
+export type { SerializedError } from './serialize.js';

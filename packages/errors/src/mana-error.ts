@@ -71,3 +71,14 @@ export class ConfigError extends ManaError {
     this.issues = issues;
   }
 }
+
+/** Every target of a job's chain failed (or was skipped); carries each hop's error. */
+export class ChainExhaustedError extends ManaError {
+  override name = 'ChainExhaustedError';
+  readonly hopErrors: ReadonlyArray<{ target: string; message: string }>;
+
+  constructor(hopErrors: ReadonlyArray<{ target: string; message: string }>) {
+    super('chain_exhausted', `every target failed: ${hopErrors.map((h) => `${h.target}: ${h.message}`).join('; ')}`);
+    this.hopErrors = hopErrors;
+  }
+}

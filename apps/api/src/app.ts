@@ -1,0 +1,28 @@
+import express, { type Express } from 'express';
+import type { ApiDeps } from './deps.js';
+import { errorHandler } from './middleware/error-handler.js';
+import { requestId } from './middleware/request-id.js';
+import { errorBody } from './openai/responses.js';
+import { adminRouter } from './routes/admin.js';
+import { chatCompletionsRouter } from './routes/chat-completions.js';
+import { embeddingsRouter } from './routes/embeddings.js';
+import { healthRouter } from './routes/health.js';
+import { modelsRouter } from './routes/models.js';
+
+/** Builds the HTTP app from its dependencies; it never listens and holds no globals. */
+export function createApp(deps: ApiDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestId());
+  app.use(express.json({ limit: '20mb' }));
+  app.use(healthRouter(deps));
+  app.use(modelsRouter(deps));
+  app.use(chatCompletionsRouter(deps));
+  app.use(embeddingsRouter(deps));
+  app.use(adminRouter(deps));
+  app.use((req, res) => {
+    res.status(404).json(errorBody({ code: 'not_found', message: `no route ${req.method} ${req.path}` }));
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}

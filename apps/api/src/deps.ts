@@ -1,0 +1,13 @@
+import type { AliasStore } from '@mana/aliases';
+import type { Config } from '@mana/config';
+import type { JobEventHub, Pipeline } from '@mana/jobs';
+import type { Logger } from '@mana/logging';
+
+/** Everything the HTTP app needs, built once by startApi (or a test) and passed in. */
+export interface ApiDeps {
+  config: Readonly<Config>;
+  log: Logger;
+  pipeline: Pipeline;
+  hub: JobEventHub;
+  aliases: AliasStore;
+}

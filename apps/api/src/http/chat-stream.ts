@@ -1,0 +1,70 @@
+import type { Response } from 'express';
+import type { SerializedError } from '@mana/errors';
+import type { Usage } from '@mana/jobs';
+import { completionId, errorBody } from '../openai/responses.js';
+
+/**
+ * OpenAI-compatible chat streaming: `chat.completion.chunk` events, a final
+ * chunk with the finish reason, an optional usage chunk, then `[DONE]`. A
+ * failure after the first token ends the stream with an error chunk (the
+ * openai SDK throws on it).
+ */
+export class ChatStream {
+  private started = false;
+
+  constructor(
+    private readonly res: Response,
+    private readonly jobId: string,
+    private readonly created: number,
+    private readonly includeUsage: boolean,
+  ) {}
+
+  get hasStarted(): boolean {
+    return this.started;
+  }
+
+  /** Sends the headers and the role chunk; from here on errors can only be chunks. */
+  start(model: string): void {
+    if (this.started) return;
+    this.started = true;
+    this.model = model;
+    this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    this.send(this.chunk({ role: 'assistant', content: '' }, null));
+  }
+
+  private model = '';
+
+  delta(content: string): void {
+    this.send(this.chunk({ content }, null));
+  }
+
+  finish(finishReason: string, usage: Usage, model: string): void {
+    this.model = model;
+    this.send(this.chunk({}, finishReason));
+    if (this.includeUsage) {
+      const total = usage.promptTokens + usage.completionTokens;
+      this.send({ ...this.chunk({}, null), choices: [], usage: { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: total } });
+    }
+    this.res.write('data: [DONE]\n\n');
+    this.res.end();
+  }
+
+  fail(error: Pick<SerializedError, 'code' | 'message'>): void {
+    this.send(errorBody(error));
+    this.res.end();
+  }
+
+  private chunk(delta: object, finishReason: string | null) {
+    return {
+      id: completionId(this.jobId),
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.model,
+      choices: [{ index: 0, delta, finish_reason: finishReason }],
+    };
+  }
+
+  private send(body: unknown): void {
+    this.res.write(`data: ${JSON.stringify(body)}\n\n`);
+  }
+}

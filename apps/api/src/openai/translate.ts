@@ -1,0 +1,54 @@
+import { ValidationError } from '@mana/errors';
+import type { Work } from '@mana/jobs';
+import type { ChatCompletionRequest, EmbeddingRequest } from './schemas.js';
+
+type ChatWork = Extract<Work, { kind: 'chat' }>;
+type Message = ChatWork['messages'][number];
+type Part = Exclude<Message['content'], string>[number];
+type RequestPart = Exclude<NonNullable<ChatCompletionRequest['messages'][number]['content']>, string>[number];
+
+const DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,([A-Za-z0-9+/=\s]+)$/i;
+
+/** An OpenAI chat request → the work a hop runs; images must be inline (data: URLs). */
+export function toChatWork(body: ChatCompletionRequest): ChatWork {
+  const messages: Message[] = body.messages.map((m, i) => ({
+    // "developer" is OpenAI's newer name for system instructions.
+    role: m.role === 'developer' ? 'system' : m.role,
+    content: typeof m.content === 'string' || m.content === null ? (m.content ?? '') : m.content.map((p, j) => toPart(p, `messages.${i}.content.${j}`)),
+  }));
+  const format = body.response_format;
+  const stop = body.stop === null || body.stop === undefined ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  return {
+    kind: 'chat',
+    messages,
+    stream: body.stream === true,
+    params: {
+      ...(body.temperature != null ? { temperature: body.temperature } : {}),
+      ...(body.top_p != null ? { topP: body.top_p } : {}),
+      ...((body.max_completion_tokens ?? body.max_tokens) != null ? { maxTokens: (body.max_completion_tokens ?? body.max_tokens) as number } : {}),
+      ...(stop ? { stop } : {}),
+      ...(body.seed != null ? { seed: body.seed } : {}),
+      ...(format?.type === 'json_object' ? { responseFormat: { type: 'json_object' as const } } : {}),
+      ...(format?.type === 'json_schema'
+        ? { responseFormat: { type: 'json_schema' as const, name: format.json_schema.name, schema: format.json_schema.schema } }
+        : {}),
+    },
+  };
+}
+
+function toPart(part: RequestPart, field: string): Part {
+  if (part.type === 'text') return { type: 'text', text: part.text };
+  const url = typeof part.image_url === 'string' ? part.image_url : part.image_url.url;
+  const match = DATA_URL.exec(url);
+  if (!match) throw new ValidationError(`${field}.image_url: only inline images are supported (data:image/...;base64,...)`, `${field}.image_url`);
+  return { type: 'image', mimeType: (match[1] as string).toLowerCase(), data: (match[2] as string).replace(/\s/g, '') };
+}
+
+export function hasImages(work: ChatWork): boolean {
+  return work.messages.some((m) => typeof m.content !== 'string' && m.content.some((p) => p.type === 'image'));
+}
+
+export function toEmbeddingWork(body: EmbeddingRequest): Extract<Work, { kind: 'embedding' }> {
+  const input = typeof body.input === 'string' ? [body.input] : body.input;
+  return { kind: 'embedding', input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) };
+}

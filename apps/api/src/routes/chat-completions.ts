@@ -1,0 +1,90 @@
+import { type Request, type Response, Router } from 'express';
+import { httpStatusOf, toSerializedError } from '@mana/errors';
+import { cancelJob } from '@mana/jobs';
+import type { ApiDeps } from '../deps.js';
+import { ChatStream } from '../http/chat-stream.js';
+import { schedulingFrom } from '../job-options.js';
+import { answeredModel, chatCompletionBody, errorBody, type ChatResultBody } from '../openai/responses.js';
+import { ChatCompletionRequestSchema } from '../openai/schemas.js';
+import { toChatWork } from '../openai/translate.js';
+import { type WatchedJob, setJobHeaders, submitAndWatch } from '../watch-job.js';
+
+/** POST /v1/chat/completions: OpenAI's chat API over the queue, JSON or SSE. */
+export function chatCompletionsRouter(deps: ApiDeps): Router {
+  const router = Router();
+  router.post('/v1/chat/completions', async (req: Request, res: Response) => {
+    const body = ChatCompletionRequestSchema.parse(req.body);
+    const work = toChatWork(body);
+    const watched = await submitAndWatch(deps, res, { work, model: body.model, ...schedulingFrom(req, 'interactive') });
+    try {
+      if (work.stream) await streamAnswer(deps, res, watched, body.stream_options?.include_usage === true);
+      else await jsonAnswer(res, watched);
+    } finally {
+      watched.stop();
+    }
+  });
+  return router;
+}
+
+async function jsonAnswer(res: Response, watched: WatchedJob): Promise<void> {
+  const { id } = watched.accepted;
+  const created = Math.floor(Date.now() / 1000);
+  for await (const event of watched.events) {
+    if (event.type === 'done') {
+      setJobHeaders(res, id, event);
+      res.json(chatCompletionBody(id, event, created));
+      return;
+    }
+    if (event.type === 'error' || event.type === 'cancelled') {
+      const error = event.type === 'error' ? toSerializedError(event.error) : { code: 'cancelled' as const, message: 'the job was cancelled' };
+      setJobHeaders(res, id);
+      res.status(httpStatusOf(error.code)).json(errorBody(error));
+      return;
+    }
+  }
+}
+
+/**
+ * Fallback is invisible while no token has been sent: headers wait for the
+ * first token. After it, a restart on another target cannot be hidden, so
+ * the stream ends with an error chunk and the job is cancelled.
+ */
+async function streamAnswer(deps: ApiDeps, res: Response, watched: WatchedJob, includeUsage: boolean): Promise<void> {
+  const { id } = watched.accepted;
+  const stream = new ChatStream(res, id, Math.floor(Date.now() / 1000), includeUsage);
+  setJobHeaders(res, id);
+  for await (const event of watched.events) {
+    switch (event.type) {
+      case 'started':
+        res.setHeader('x-mana-model', event.target);
+        break;
+      case 'delta':
+        stream.start(res.getHeader('x-mana-model')?.toString() ?? '');
+        stream.delta(event.content);
+        break;
+      case 'restart':
+        if (!stream.hasStarted) break;
+        stream.fail({ code: 'provider_unavailable', message: `the model failed after the stream began (${event.reason}); the partial answer above is incomplete` });
+        await cancelJob(deps.pipeline, id);
+        return;
+      case 'done': {
+        const result = event.result as ChatResultBody;
+        if (!stream.hasStarted) {
+          stream.start(answeredModel(event));
+          if (result.content) stream.delta(result.content);
+        }
+        stream.finish(result.finishReason, event.usage, answeredModel(event));
+        return;
+      }
+      case 'error':
+      case 'cancelled': {
+        const error = event.type === 'error' ? toSerializedError(event.error) : { code: 'cancelled' as const, message: 'the job was cancelled' };
+        if (stream.hasStarted) stream.fail(error);
+        else res.status(httpStatusOf(error.code)).json(errorBody(error));
+        return;
+      }
+      default:
+        break;
+    }
+  }
+}

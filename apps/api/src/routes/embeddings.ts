@@ -1,0 +1,36 @@
+import { type Request, type Response, Router } from 'express';
+import { httpStatusOf, toSerializedError } from '@mana/errors';
+import type { ApiDeps } from '../deps.js';
+import { schedulingFrom } from '../job-options.js';
+import { embeddingsBody, errorBody } from '../openai/responses.js';
+import { EmbeddingRequestSchema } from '../openai/schemas.js';
+import { toEmbeddingWork } from '../openai/translate.js';
+import { setJobHeaders, submitAndWatch } from '../watch-job.js';
+
+/** POST /v1/embeddings: one job per request, so all its vectors come from one model. */
+export function embeddingsRouter(deps: ApiDeps): Router {
+  const router = Router();
+  router.post('/v1/embeddings', async (req: Request, res: Response) => {
+    const body = EmbeddingRequestSchema.parse(req.body);
+    const watched = await submitAndWatch(deps, res, { work: toEmbeddingWork(body), model: body.model, ...schedulingFrom(req, 'interactive') });
+    const { id } = watched.accepted;
+    try {
+      for await (const event of watched.events) {
+        if (event.type === 'done') {
+          setJobHeaders(res, id, event);
+          res.json(embeddingsBody(event, body.encoding_format ?? 'float'));
+          return;
+        }
+        if (event.type === 'error' || event.type === 'cancelled') {
+          const error = event.type === 'error' ? toSerializedError(event.error) : { code: 'cancelled' as const, message: 'the job was cancelled' };
+          setJobHeaders(res, id);
+          res.status(httpStatusOf(error.code)).json(errorBody(error));
+          return;
+        }
+      }
+    } finally {
+      watched.stop();
+    }
+  });
+  return router;
+}

@@ -1,0 +1,53 @@
+import { Router } from 'express';
+import { PROVIDER_IDS } from '@mana/config';
+import type { ApiDeps } from '../deps.js';
+
+/**
+ * GET /health: the process is alive. GET /ready: it can take work (Redis
+ * answers). GET /status: what an operator wants at a glance — each GPU's and
+ * provider's health, queue depths, and how often work fell back, and why.
+ */
+export function healthRouter(deps: ApiDeps): Router {
+  const router = Router();
+  const { pipeline } = deps;
+  router.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/ready', async (_req, res) => {
+    try {
+      await pipeline.redis.ping();
+      res.json({ status: 'ready', aliases: deps.aliases.status().version });
+    } catch (err) {
+      res.status(503).json({ status: 'unavailable', reason: `redis: ${(err as Error).message}` });
+    }
+  });
+  router.get('/status', async (_req, res) => {
+    const gpus = await pipeline.health.gpus(pipeline.options.gpus);
+    const drained = await pipeline.health.drained(pipeline.options.gpus);
+    const providers = Object.fromEntries(
+      await Promise.all(
+        PROVIDER_IDS.filter((p) => p !== 'ollama').map(async (p) => {
+          const breaker = await pipeline.health.breaker(p);
+          return [p, { configured: pipeline.options.isConfigured(p), breakerOpen: breaker.open, ...(breaker.reason ? { reason: breaker.reason } : {}) }] as const;
+        }),
+      ),
+    );
+    const queues = Object.fromEntries(
+      await Promise.all(
+        PROVIDER_IDS.map(async (p) => [p, await pipeline.queues.get(p).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed')] as const),
+      ),
+    );
+    const fallbacks = await pipeline.redis.hgetall(pipeline.keys.fallbackCounters());
+    res.json({
+      gpus: Object.fromEntries(
+        pipeline.options.gpus.map((g) => [g, { ...(gpus.get(g) ?? { ok: null, detail: 'not probed yet' }), drained: drained.has(g) }]),
+      ),
+      providers,
+      queues,
+      fallbacks: Object.fromEntries(Object.entries(fallbacks).map(([k, v]) => [k, Number(v)])),
+      autoFallbackEnabled: pipeline.options.autoFallbackEnabled,
+      aliases: deps.aliases.status(),
+    });
+  });
+  return router;
+}

@@ -1,0 +1,45 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AliasStore, reloadOnSighup } from '@mana/aliases';
+import type { Config } from '@mana/config';
+import { JobEventHub, createPipeline, createRedis } from '@mana/jobs';
+import type { Logger } from '@mana/logging';
+import { createApp } from './app.js';
+
+export interface ApiProcess {
+  url: string;
+  aliases: AliasStore;
+  /** Stops accepting connections, lets in-flight requests finish within the grace period, then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Connections, aliases, the app, and a listening server. */
+export async function startApi(config: Readonly<Config>, log: Logger): Promise<ApiProcess> {
+  const aliases = await AliasStore.open(config.aliasesPath, log);
+  const redis = createRedis(config.redis.url, { name: 'mana-api' });
+  const subscriber = createRedis(config.redis.url, { name: 'mana-api-events' });
+  const pipeline = createPipeline(config, redis);
+  const hub = new JobEventHub(subscriber, redis, pipeline.keys);
+  const app = createApp({ config, log, pipeline, hub, aliases });
+  const stopSighup = reloadOnSighup(aliases);
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+  log.info({ url, aliases: aliases.status().version }, 'api listening');
+  return {
+    url,
+    aliases,
+    async close(graceMs = config.shutdownGraceMs) {
+      stopSighup();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+      await Promise.race([closed, timer]);
+      server.closeAllConnections();
+      await pipeline.queues.close();
+      await Promise.all([redis.quit(), subscriber.quit()].map((p) => p.catch(() => {})));
+    },
+  };
+}

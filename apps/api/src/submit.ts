@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { type AliasTable, type Capability, type Resolution, type Target, resolveModel } from '@mana/aliases';
+import { ValidationError, serializeError } from '@mana/errors';
+import { type JobEvent, type Priority, type Work, dispatchHop } from '@mana/jobs';
+import type { ApiDeps } from './deps.js';
+
+export interface Submission {
+  work: Work;
+  /** The client's `model`: an alias, provider/model, a bare Ollama model, or absent for the default. */
+  model: string | undefined;
+  priority: Priority;
+  /** Tolerance for waiting on a GPU; undefined takes the priority's default, null never spills for overflow. */
+  maxWaitMs?: number | null | undefined;
+  tenant?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+export interface Accepted {
+  id: string;
+  resolution: Resolution;
+  chain: readonly Target[];
+  /** Stops the listener given to submitJob (if any). */
+  unsubscribe: () => void;
+}
+
+/**
+ * Accepts a job: resolve the model to a chain (with the aliases in force
+ * now: the job keeps that chain whatever reloads follow), write the record,
+ * subscribe the listener, then dispatch hop 0. If dispatch fails the record
+ * is failed too, so no job is ever left half-written.
+ */
+export async function submitJob(deps: ApiDeps, submission: Submission, listener?: (event: JobEvent) => void): Promise<Accepted> {
+  const { pipeline, config } = deps;
+  const table = deps.aliases.current();
+  const resolution = resolveModel(table, submission.model, { kind: submission.work.kind, googleDefaultModel: config.google.defaultModel });
+  const capable = withCapabilities(table, resolution, needs(submission.work));
+  const chain = config.autoFallbackEnabled ? capable : capable.slice(0, 1);
+  const first = chain[0] as Target;
+  const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
+  const id = `job_${randomUUID().replaceAll('-', '')}`;
+  const [unsubscribe] = await Promise.all([
+    // From seq 1 on ('queued' is the create's own event): a listener needs only what follows.
+    listener ? deps.hub.subscribe(id, listener, 1) : Promise.resolve(() => {}),
+    pipeline.records.create({
+      id,
+      kind: submission.work.kind,
+      priority: submission.priority,
+      maxWaitMs,
+      requested: resolution.requested,
+      alias: resolution.alias,
+      chain,
+      tenant: submission.tenant,
+      metadata: submission.metadata,
+    }),
+  ]);
+  try {
+    await dispatchHop(pipeline, { jobId: id, hop: 0, target: first, chain: [...chain], work: submission.work, priority: submission.priority, acceptedAt: Date.now(), maxWaitMs });
+  } catch (err) {
+    unsubscribe();
+    await pipeline.records.fail(id, -1, serializeError(err)).catch(() => {});
+    throw err;
+  }
+  return { id, resolution, chain, unsubscribe };
+}
+
+function defaultMaxWait(deps: ApiDeps, priority: Priority): number | null {
+  if (priority === 'interactive') return deps.config.maxWaitMs.interactive;
+  if (priority === 'async') return deps.config.maxWaitMs.async;
+  return null;
+}
+
+function needs(work: Work): Capability[] {
+  if (work.kind !== 'chat') return [];
+  const wanted: Capability[] = [];
+  if (work.messages.some((m) => typeof m.content !== 'string' && m.content.some((p) => p.type === 'image'))) wanted.push('vision');
+  if (work.params.responseFormat?.type === 'json_schema') wanted.push('structured_output');
+  return wanted;
+}
+
+/**
+ * Drops targets known (from aliases.yaml's models) to lack what the request
+ * needs, e.g. a text-only model for a request with images. Targets the file
+ * does not describe (bare models) are kept: only the provider can say.
+ */
+function withCapabilities(table: AliasTable, resolution: Resolution, wanted: readonly Capability[]): Target[] {
+  if (wanted.length === 0) return [...resolution.chain];
+  const able = resolution.chain.filter((t) => {
+    const spec = table.models[t.id];
+    return !spec || wanted.every((c) => spec.capabilities.includes(c));
+  });
+  if (able.length === 0) {
+    throw new ValidationError(`model "${resolution.requested}" has no target with ${wanted.join(' and ')}, which this request needs`, 'model');
+  }
+  return able;
+}

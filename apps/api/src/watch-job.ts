@@ -1,0 +1,44 @@
+import type { Response } from 'express';
+import { cancelJob, type JobEvent } from '@mana/jobs';
+import type { ApiDeps } from './deps.js';
+import { EventQueue } from './event-queue.js';
+import { type Accepted, type Submission, submitJob } from './submit.js';
+
+export interface WatchedJob {
+  accepted: Accepted;
+  events: AsyncIterable<JobEvent>;
+  /** Stops listening; call when the response is done. */
+  stop(): void;
+}
+
+/**
+ * Submits a job whose answer goes back on this response, and ties their
+ * lives together: a client that disconnects before the answer cancels the job.
+ */
+export async function submitAndWatch(deps: ApiDeps, res: Response, submission: Submission): Promise<WatchedJob> {
+  const queue = new EventQueue();
+  const accepted = await submitJob(deps, submission, queue.push);
+  res.on('close', () => {
+    if (!res.writableFinished) {
+      void cancelJob(deps.pipeline, accepted.id).catch((err: unknown) => deps.log.error({ err, jobId: accepted.id }, 'cancel failed'));
+    }
+    queue.close();
+  });
+  return {
+    accepted,
+    events: queue,
+    stop: () => {
+      accepted.unsubscribe();
+      queue.close();
+    },
+  };
+}
+
+/** Headers that tell the client which job, provider and model served it. */
+export function setJobHeaders(res: Response, jobId: string, done?: Extract<JobEvent, { type: 'done' }>): void {
+  res.setHeader('x-mana-job-id', jobId);
+  if (!done) return;
+  res.setHeader('x-mana-provider', done.provider);
+  res.setHeader('x-mana-model', `${done.provider}/${done.model}`);
+  res.setHeader('x-mana-hops', String(done.hop + 1));
+}

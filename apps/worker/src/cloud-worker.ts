@@ -1,0 +1,62 @@
+import { Worker } from 'bullmq';
+import type { ProviderError } from '@mana/errors';
+import type { Pipeline, Redis } from '@mana/jobs';
+import type { Logger } from '@mana/logging';
+import type { CloudProviderId, ProviderAdapter } from '@mana/providers';
+import { createHopProcessor } from './run-hop.js';
+import type { RunningJobs } from './running-jobs.js';
+
+export interface CloudWorkerOptions {
+  provider: CloudProviderId;
+  adapter: ProviderAdapter;
+  pipeline: Pipeline;
+  connect: () => Redis;
+  running: RunningJobs;
+  log: Logger;
+  concurrency: number;
+  timeoutMs: number;
+  stalledIntervalMs: number;
+}
+
+/** When a provider says 429 without saying how long, back off this long. */
+const DEFAULT_RATE_LIMIT_MS = 5_000;
+
+/**
+ * The Worker for one cloud provider's queue. Real traffic feeds the
+ * provider's circuit breaker; a 429 pauses this queue for the time the
+ * provider asked and hands the job back to wait, so rate limits slow work
+ * down instead of burning it.
+ */
+export function createCloudWorker(options: CloudWorkerOptions): Worker {
+  const { provider, pipeline, log } = options;
+  let worker: Worker;
+  const processor = createHopProcessor({
+    pipeline,
+    adapter: options.adapter,
+    endpoint: provider,
+    timeoutMs: options.timeoutMs,
+    running: options.running,
+    log,
+    onSuccess: () => void pipeline.health.recordSuccess(provider).catch(() => {}),
+    onProviderError: async (err: ProviderError) => {
+      if (err.code === 'provider_rate_limited') {
+        const waitMs = err.retryAfterMs ?? DEFAULT_RATE_LIMIT_MS;
+        log.warn({ provider, waitMs }, 'rate limited; pausing the queue');
+        await worker.rateLimit(waitMs);
+        throw Worker.RateLimitError();
+      }
+      await pipeline.health.recordFailure(provider, err);
+    },
+  });
+  worker = new Worker(pipeline.keys.queueName(provider), processor, {
+    connection: options.connect(),
+    prefix: pipeline.keys.prefix,
+    concurrency: options.concurrency,
+    name: provider,
+    stalledInterval: options.stalledIntervalMs,
+    lockDuration: options.stalledIntervalMs * 2,
+    maxStalledCount: 2,
+  });
+  worker.on('error', (err) => log.error({ provider, err }, 'cloud worker error'));
+  return worker;
+}

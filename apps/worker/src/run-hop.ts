@@ -1,0 +1,83 @@
+import { type Job, UnrecoverableError } from 'bullmq';
+import { CancelledError, ProviderError } from '@mana/errors';
+import { type HopPayload, HopPayloadSchema, type Pipeline, type Success } from '@mana/jobs';
+import type { Logger } from '@mana/logging';
+import type { ProviderAdapter } from '@mana/providers';
+import { reroute } from './reroute.js';
+import type { RunningJobs } from './running-jobs.js';
+
+export interface HopRunnerOptions {
+  pipeline: Pipeline;
+  adapter: ProviderAdapter;
+  /** Names the endpoint in the record and logs, e.g. `ollama:gpu0`. */
+  endpoint: string;
+  timeoutMs: number;
+  running: RunningJobs;
+  log: Logger;
+  /** Health bookkeeping after each provider call (GPU pause, cloud breaker). */
+  onSuccess?(durationMs: number): void;
+  /** May throw to hand the job back to BullMQ (a 429 that rate-limits the queue). */
+  onProviderError?(err: ProviderError): Promise<void>;
+}
+
+export type HopOutcome = 'succeeded' | 'rerouted' | 'failed' | 'moved-on' | 'cancelled' | 'skipped';
+
+/**
+ * The BullMQ processor for one hop: mark it running, call the provider
+ * (publishing deltas as they come), write the result, or reroute on failure.
+ */
+export function createHopProcessor(options: HopRunnerOptions) {
+  return async (job: Job): Promise<HopOutcome> => {
+    const parsed = HopPayloadSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid hop payload: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+    const payload = parsed.data;
+    const { records } = options.pipeline;
+    const started = await records.startHop(payload.jobId, payload.hop, options.endpoint, payload.target.id);
+    if (started !== 'ok' && started !== 'restart') return 'skipped';
+
+    const controller = options.running.start(payload.jobId);
+    const startedAt = performance.now();
+    try {
+      const success = await callProvider(options, payload, controller.signal);
+      options.onSuccess?.(performance.now() - startedAt);
+      await records.succeed(payload.jobId, payload.hop, success);
+      return 'succeeded';
+    } catch (err) {
+      if (err instanceof CancelledError && controller.signal.aborted) return 'cancelled';
+      if (err instanceof ProviderError) await options.onProviderError?.(err);
+      const outcome = await reroute(options.pipeline, payload, err);
+      options.log.warn({ jobId: payload.jobId, hop: payload.hop, target: payload.target.id, endpoint: options.endpoint, code: (err as ProviderError).code, outcome }, 'hop failed');
+      // Failed in BullMQ too, so the board shows the provider's error on this hop.
+      throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
+    } finally {
+      options.running.finish(payload.jobId, controller);
+    }
+  };
+}
+
+async function callProvider(options: HopRunnerOptions, payload: HopPayload, signal: AbortSignal): Promise<Success> {
+  const { adapter } = options;
+  const call = { signal, timeoutMs: options.timeoutMs };
+  const { work, target } = payload;
+  if (work.kind === 'embedding') {
+    const result = await adapter.embed({ model: target.model, input: work.input, dimensions: work.dimensions }, call);
+    return { result: { embeddings: result.embeddings }, usage: { promptTokens: result.usage.promptTokens, completionTokens: 0 }, model: result.model, provider: target.provider };
+  }
+  const request = { model: target.model, messages: work.messages, params: work.params };
+  if (!work.stream) {
+    const result = await adapter.chat(request, call);
+    return { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider };
+  }
+  // Deltas are sent without waiting for each: one connection keeps them in order.
+  const published: Array<Promise<boolean>> = [];
+  for await (const event of adapter.chatStream(request, call)) {
+    if (event.type === 'delta') {
+      published.push(options.pipeline.records.delta(payload.jobId, payload.hop, event.content));
+      continue;
+    }
+    await Promise.all(published);
+    const { result } = event;
+    return { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider };
+  }
+  throw new ProviderError('provider_unavailable', `${target.id} ended its stream without a result`, { provider: target.provider, target: target.id });
+}

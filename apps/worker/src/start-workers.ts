@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import type { Worker } from 'bullmq';
+import type { Config } from '@mana/config';
+import { createPipeline, createRedis } from '@mana/jobs';
+import type { Logger } from '@mana/logging';
+import { type CloudProviderId, createProviders } from '@mana/providers';
+import { createCloudWorker } from './cloud-worker.js';
+import { GpuWorker } from './gpu-worker.js';
+import { startHealthProbes } from './health-probe.js';
+import { RunningJobs } from './running-jobs.js';
+import { startSpillLoop } from './spill-loop.js';
+
+export interface WorkerProcess {
+  gpuWorkers: readonly GpuWorker[];
+  /** Stops taking jobs, lets in-flight ones finish within the grace period, then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const CLOUD: readonly CloudProviderId[] = ['google', 'openrouter', 'groq', 'together'];
+
+/** Everything a worker process runs: one Worker per GPU, one per cloud queue, probes and the spill loop. */
+export async function startWorkers(config: Readonly<Config>, log: Logger): Promise<WorkerProcess> {
+  const connections = [createRedis(config.redis.url, { name: 'mana-worker' })];
+  const connect = () => {
+    const connection = createRedis(config.redis.url, { blocking: true, name: 'mana-worker-bullmq' });
+    connections.push(connection);
+    return connection;
+  };
+  const redis = connections[0]!;
+  const subscriber = createRedis(config.redis.url, { name: 'mana-worker-cancel' });
+  connections.push(subscriber);
+  const pipeline = createPipeline(config, redis);
+  const providers = createProviders(config);
+  const running = await RunningJobs.listen(subscriber, pipeline.keys.cancelChannel());
+  const owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+
+  const gpuWorkers = config.ollama.hosts.map(
+    (host) =>
+      new GpuWorker({
+        host,
+        adapter: providers.ollama.get(host.name)!,
+        pipeline,
+        connect,
+        running,
+        log,
+        owner,
+        concurrency: config.ollama.maxConcurrent,
+        timeoutMs: config.timeouts.ollamaMs,
+        stalledIntervalMs: config.stalledIntervalMs,
+      }),
+  );
+  await Promise.all(gpuWorkers.map((w) => w.start()));
+  const cloudWorkers: Worker[] = CLOUD.map((provider) =>
+    createCloudWorker({
+      provider,
+      adapter: providers.cloud[provider],
+      pipeline,
+      connect,
+      running,
+      log,
+      concurrency: config.cloudConcurrency,
+      timeoutMs: config.timeouts.cloudMs,
+      stalledIntervalMs: config.stalledIntervalMs,
+    }),
+  );
+  const stopProbes = startHealthProbes(
+    pipeline,
+    config.ollama.hosts.map((host) => ({ host, adapter: providers.ollama.get(host.name)! })),
+    config.healthIntervalMs,
+    log,
+  );
+  const stopSpill = startSpillLoop(pipeline, 250, log);
+  log.info({ gpus: config.ollama.hosts.map((h) => h.name), concurrency: config.ollama.maxConcurrent }, 'workers started');
+
+  return {
+    gpuWorkers,
+    async close(graceMs = config.shutdownGraceMs) {
+      stopProbes();
+      stopSpill();
+      await Promise.all([
+        ...gpuWorkers.map((w) => w.close(graceMs)),
+        ...cloudWorkers.map((w) => closeWithin(w, graceMs, running)),
+      ]);
+      await pipeline.queues.close();
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}
+
+async function closeWithin(worker: Worker, graceMs: number, running: RunningJobs): Promise<void> {
+  const closing = worker.close();
+  const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref());
+  if (await Promise.race([closing.then(() => false), timer])) {
+    running.abortAll();
+    await worker.close(true);
+  }
+}

@@ -1,0 +1,77 @@
+import type { Target } from '@mana/aliases';
+import { ManaError, ProviderError, serializeError } from '@mana/errors';
+import { availability } from './availability.js';
+import { hopJobId } from './keys.js';
+import { estimateOllamaWaitMs } from './overflow.js';
+import { BULLMQ_PRIORITY, type HopPayload, HopPayloadSchema } from './payloads.js';
+import type { Pipeline } from './pipeline.js';
+import type { HopReason } from './record.js';
+
+export type DispatchOutcome =
+  | { queued: true; hop: number; target: Target }
+  /** Someone else moved or finished the job first; nothing was queued. */
+  | { queued: false };
+
+/**
+ * Queues hop `payload.hop` of a job, or the first later hop whose target can
+ * take it: targets whose provider is down (health cache, breakers, no key)
+ * are skipped, and an Ollama target whose backlog would keep the job waiting
+ * past its tolerance is passed over for the next target (overflow). The last
+ * target is always queued, so a job either runs somewhere or fails there
+ * with the provider's own reason.
+ */
+export async function dispatchHop(p: Pipeline, payload: HopPayload): Promise<DispatchOutcome> {
+  let hop = payload.hop;
+  for (;;) {
+    const target = payload.chain[hop];
+    if (!target) throw new Error(`job ${payload.jobId} has no hop ${hop}`);
+    const next = p.options.autoFallbackEnabled ? payload.chain[hop + 1] : undefined;
+    const passOver = next ? await reasonToPassOver(p, payload, target) : undefined;
+    if (!passOver || !next) {
+      await enqueue(p, { ...payload, hop, target });
+      return { queued: true, hop, target };
+    }
+    const moved = await p.records.advanceHop(
+      payload.jobId,
+      hop,
+      { status: passOver.reason === 'overflow' ? 'spilled' : 'skipped', error: passOver.error },
+      { target: next, reason: passOver.reason },
+    );
+    if (!moved) return { queued: false };
+    countFallback(p, target, next, passOver.reason);
+    hop++;
+  }
+}
+
+async function reasonToPassOver(
+  p: Pipeline,
+  payload: HopPayload,
+  target: Target,
+): Promise<{ reason: HopReason; error: ReturnType<typeof serializeError> } | undefined> {
+  const available = await availability(p, target);
+  if (!available.ok) {
+    const error = new ProviderError('provider_unavailable', `${target.id} skipped: ${available.reason}`, { provider: target.provider, target: target.id });
+    return { reason: 'failover', error: serializeError(error) };
+  }
+  if (target.provider === 'ollama' && payload.maxWaitMs !== null) {
+    const waitMs = await estimateOllamaWaitMs(p, payload.priority);
+    if (waitMs > payload.maxWaitMs) {
+      const error = new ManaError('provider_unavailable', `${target.id} passed over: estimated wait ${waitMs} ms exceeds the tolerance of ${payload.maxWaitMs} ms`);
+      return { reason: 'overflow', error: serializeError(error) };
+    }
+  }
+  return undefined;
+}
+
+async function enqueue(p: Pipeline, payload: HopPayload): Promise<void> {
+  const data = HopPayloadSchema.parse(payload);
+  const id = hopJobId(data.jobId, data.hop);
+  await p.queues.get(data.target.provider).add(data.work.kind, data, { jobId: id, priority: BULLMQ_PRIORITY[data.priority] });
+  // A waiting Ollama hop may later spill to its next target once it has waited past its tolerance.
+  const spillable = data.target.provider === 'ollama' && data.maxWaitMs !== null && p.options.autoFallbackEnabled && data.chain[data.hop + 1];
+  if (spillable) await p.redis.zadd(p.keys.spillIndex(), Date.now() + (data.maxWaitMs ?? 0), id);
+}
+
+export function countFallback(p: Pipeline, from: Target, to: Target, reason: HopReason): void {
+  void p.redis.hincrby(p.keys.fallbackCounters(), `${from.id}>${to.id}>${reason}`, 1).catch(() => {});
+}

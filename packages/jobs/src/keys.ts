@@ -1,0 +1,80 @@
+import type { ProviderId } from '@mana/config';
+
+/**
+ * Every Redis key and channel Mana uses, in one place. Keys of one job share
+ * the hash tag `{jobId}` so the scripts that touch a job's record and its
+ * event stream run on one Redis Cluster slot, while different jobs spread
+ * across slots. Each queue's keys share the tag `{provider}` (BullMQ needs
+ * one slot per queue), and different queues land on different slots.
+ */
+export class Keys {
+  constructor(readonly prefix: string) {}
+
+  /** BullMQ queue name for a provider; BullMQ puts its own keys under `prefix:name:`. */
+  queueName(provider: ProviderId): string {
+    return `{${provider}}`;
+  }
+
+  jobRecord(jobId: string): string {
+    return `${this.prefix}:job:{${jobId}}`;
+  }
+
+  jobEvents(jobId: string): string {
+    return `${this.prefix}:job:{${jobId}}:events`;
+  }
+
+  /** Pub/sub channel for one job's live events. */
+  jobChannel(jobId: string): string {
+    return `${this.prefix}:ev:${jobId}`;
+  }
+
+  /** Pub/sub channel that tells every worker process to abort a running job. */
+  cancelChannel(): string {
+    return `${this.prefix}:cancel`;
+  }
+
+  /** Cached result of the last probe of one GPU server. */
+  gpuHealth(gpu: string): string {
+    return `${this.prefix}:health:gpu:{${gpu}}`;
+  }
+
+  /** Held by the one process allowed to probe a GPU server this interval. */
+  gpuProbeLock(gpu: string): string {
+    return `${this.prefix}:probe:gpu:{${gpu}}`;
+  }
+
+  /** Held by the one process whose Worker serves a GPU (the cap holds across replicas). */
+  gpuLease(gpu: string): string {
+    return `${this.prefix}:lease:gpu:{${gpu}}`;
+  }
+
+  /** Set by an operator to drain a GPU: its Worker stops taking jobs. */
+  gpuDrain(gpu: string): string {
+    return `${this.prefix}:drain:gpu:{${gpu}}`;
+  }
+
+  /** Circuit breaker state of a cloud provider. */
+  breaker(provider: ProviderId): string {
+    return `${this.prefix}:breaker:{${provider}}`;
+  }
+
+  /** Waiting Ollama hops by the time they may spill to their next target. */
+  spillIndex(): string {
+    return `${this.prefix}:spill`;
+  }
+
+  /** Recent Ollama service times, for estimating the wait at dispatch. */
+  serviceTimes(): string {
+    return `${this.prefix}:stats:ollama:service`;
+  }
+
+  /** Counters of fallbacks by from/to/reason. */
+  fallbackCounters(): string {
+    return `${this.prefix}:stats:fallbacks`;
+  }
+}
+
+/** BullMQ's job id for one hop of a job. BullMQ forbids `:` in custom ids, hence `.`. */
+export function hopJobId(jobId: string, hop: number): string {
+  return `${jobId}.${hop}`;
+}

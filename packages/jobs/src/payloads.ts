@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { PROVIDER_IDS } from '@mana/config';
+import type { ChatMessage, ChatParams, EmbedRequest } from '@mana/providers';
+
+export const PRIORITIES = ['interactive', 'async', 'batch'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** BullMQ priorities: lower runs first. Interactive work overtakes async, async overtakes batch. */
+export const BULLMQ_PRIORITY: Record<Priority, number> = { interactive: 1, async: 5, batch: 10 };
+
+export const TargetSchema = z.object({
+  provider: z.enum(PROVIDER_IDS),
+  model: z.string().min(1),
+  id: z.string().min(1),
+});
+
+const ContentPartSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text: z.string() }),
+  z.object({ type: z.literal('image'), mimeType: z.string(), data: z.string() }),
+]);
+
+export const ChatMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.union([z.string(), z.array(ContentPartSchema)]),
+});
+
+export const ChatParamsSchema = z.object({
+  temperature: z.number().optional(),
+  topP: z.number().optional(),
+  maxTokens: z.number().int().optional(),
+  stop: z.array(z.string()).optional(),
+  seed: z.number().int().optional(),
+  responseFormat: z
+    .discriminatedUnion('type', [
+      z.object({ type: z.literal('text') }),
+      z.object({ type: z.literal('json_object') }),
+      z.object({ type: z.literal('json_schema'), name: z.string().optional(), schema: z.record(z.string(), z.unknown()) }),
+    ])
+    .optional(),
+});
+
+/** The work itself, without a model: each hop runs it on its own target. */
+export const WorkSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('chat'), messages: z.array(ChatMessageSchema).min(1), params: ChatParamsSchema.default({}), stream: z.boolean() }),
+  z.object({ kind: z.literal('embedding'), input: z.array(z.string()).min(1), dimensions: z.number().int().positive().optional() }),
+]);
+export type Work = z.infer<typeof WorkSchema>;
+
+/** What one BullMQ job (one hop) carries. Validated when enqueued and when dequeued. */
+export const HopPayloadSchema = z.object({
+  jobId: z.string().min(1),
+  hop: z.number().int().min(0),
+  target: TargetSchema,
+  /** The whole chain the job was resolved with; hop i runs chain[i]. */
+  chain: z.array(TargetSchema).min(1),
+  work: WorkSchema,
+  /** Tolerance for waiting on a GPU before spilling; null: never spill for overflow. */
+  maxWaitMs: z.number().int().min(0).nullable(),
+  priority: z.enum(PRIORITIES),
+  /** Wall-clock ms when the job was accepted (for wait metrics). */
+  acceptedAt: z.number(),
+});
+export type HopPayload = z.infer<typeof HopPayloadSchema>;
+
+// The schemas above must describe exactly what the provider layer accepts.
+type Assert<T extends true> = T;
+export type _MessagesMatch = Assert<z.infer<typeof ChatMessageSchema> extends ChatMessage ? true : false>;
+export type _ParamsMatch = Assert<z.infer<typeof ChatParamsSchema> extends ChatParams ? true : false>;
+export type _EmbedMatch = Assert<{ model: string; input: string[] } extends EmbedRequest ? true : false>;

@@ -1,0 +1,43 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { PROVIDER_IDS, type ProviderId } from '@mana/config';
+import type { Keys } from './keys.js';
+
+/** Finished hop jobs are kept for inspection in bull-board, but boundedly. */
+export const DEFAULT_JOB_OPTIONS = {
+  removeOnComplete: { age: 3_600, count: 2_000 },
+  removeOnFail: { age: 24 * 3_600, count: 10_000 },
+  // Provider failures are rerouted by us, not retried by BullMQ; only crashes (stalls) rerun a hop.
+  attempts: 1,
+} as const;
+
+/** One BullMQ queue per provider, created on first use and shared by everything in the process. */
+export class Queues {
+  private readonly queues = new Map<ProviderId, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  get(provider: ProviderId): Queue {
+    let queue = this.queues.get(provider);
+    if (!queue) {
+      queue = new Queue(this.keys.queueName(provider), {
+        connection: this.connection,
+        prefix: this.keys.prefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      });
+      this.queues.set(provider, queue);
+    }
+    return queue;
+  }
+
+  all(): Queue[] {
+    return PROVIDER_IDS.map((p) => this.get(p));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

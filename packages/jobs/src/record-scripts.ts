@@ -1,0 +1,129 @@
+/**
+ * Lua for the job record. Each script checks the job's state and changes it
+ * in one step, so two processes racing on a job (a reroute and a spill, a
+ * stalled worker and its replacement, a cancel and a finish) can never both
+ * win. Every script that changes a job also appends an event: to the job's
+ * stream (for replay) and to its pub/sub channel (for live readers).
+ *
+ * KEYS[1] = job record hash, KEYS[2] = job event stream. ARGV[1] = channel.
+ */
+const EMIT = `
+local function emit(body)
+  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  local ev = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'e', ev)
+  if redis.call('TTL', KEYS[2]) < 0 then
+    local ttl = redis.call('TTL', KEYS[1])
+    if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
+  end
+  redis.call('PUBLISH', ARGV[1], ev)
+  return seq
+end
+local function terminal(status)
+  return status == 'succeeded' or status == 'failed' or status == 'cancelled'
+end
+local function updateHop(hop, fields)
+  local raw = redis.call('HGET', KEYS[1], 'h' .. hop)
+  if not raw then return end
+  local h = cjson.decode(raw)
+  for k, v in pairs(fields) do h[k] = v end
+  redis.call('HSET', KEYS[1], 'h' .. hop, cjson.encode(h))
+end
+`;
+
+/** ARGV: channel, ttlSeconds, then field/value pairs. Creates the record and emits `queued`. */
+export const CREATE = `${EMIT}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+emit('{"type":"queued","hop":0}')
+return 1
+`;
+
+/**
+ * ARGV: channel, hop, now, endpoint, target. Returns 'ok', 'restart' (this
+ * hop already ran once: its worker died), 'stale' (the job moved on) or 'terminal'.
+ */
+export const START_HOP = `${EMIT}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'gone' end
+if terminal(status) then return 'terminal' end
+if tonumber(redis.call('HGET', KEYS[1], 'hop')) ~= tonumber(ARGV[2]) then return 'stale' end
+local raw = redis.call('HGET', KEYS[1], 'h' .. ARGV[2])
+local rerun = raw and cjson.decode(raw).startedAt ~= nil
+if rerun and redis.call('HGET', KEYS[1], 'dh') == ARGV[2] then
+  emit('{"type":"restart","hop":' .. ARGV[2] .. ',"reason":"worker_lost"}')
+end
+redis.call('HSET', KEYS[1], 'status', 'running')
+redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[3])
+updateHop(ARGV[2], { status = 'running', startedAt = tonumber(ARGV[3]), endpoint = ARGV[4] })
+emit('{"type":"started","hop":' .. ARGV[2] .. ',"target":' .. cjson.encode(ARGV[5]) .. ',"endpoint":' .. cjson.encode(ARGV[4]) .. '}')
+if rerun then return 'restart' end
+return 'ok'
+`;
+
+/** ARGV: channel, hop, contentJson. Emits a delta only while that hop is the running one. */
+export const DELTA = `${EMIT}
+if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
+if redis.call('HGET', KEYS[1], 'hop') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'dh', ARGV[2])
+emit('{"type":"delta","hop":' .. ARGV[2] .. ',"content":' .. ARGV[3] .. '}')
+return 1
+`;
+
+/**
+ * ARGV: channel, fromHop, now, fromStatus, fromErrorJson ('' for none),
+ * nextHop, nextHopJson, nextTarget, reason. Moves the job from one hop to
+ * the next, once: returns 0 when the job is finished or already moved on.
+ */
+export const ADVANCE_HOP = `${EMIT}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or terminal(status) then return 0 end
+if redis.call('HGET', KEYS[1], 'hop') ~= ARGV[2] then return 0 end
+local fields = { status = ARGV[4], finishedAt = tonumber(ARGV[3]) }
+if ARGV[5] ~= '' then fields.error = cjson.decode(ARGV[5]) end
+updateHop(ARGV[2], fields)
+if redis.call('HGET', KEYS[1], 'dh') == ARGV[2] then
+  emit('{"type":"restart","hop":' .. ARGV[6] .. ',"reason":' .. cjson.encode(ARGV[9]) .. '}')
+end
+redis.call('HSET', KEYS[1], 'hop', ARGV[6], 'h' .. ARGV[6], ARGV[7], 'status', 'queued')
+emit('{"type":"hop","hop":' .. ARGV[6] .. ',"target":' .. cjson.encode(ARGV[8]) .. ',"reason":' .. cjson.encode(ARGV[9]) .. '}')
+return 1
+`;
+
+/**
+ * ARGV: channel, hop, now, status, retentionSeconds, eventBody, hopErrorJson
+ * ('' for none), then field/value pairs for the record (result, usage,
+ * error, model, provider). Finishes the job once; returns 0 when it was
+ * already finished or moved on. A hop of -1 finishes whatever hop is current.
+ */
+export const FINISH = `${EMIT}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or terminal(status) then return 0 end
+local hop = redis.call('HGET', KEYS[1], 'hop')
+if ARGV[2] ~= '-1' and hop ~= ARGV[2] then return 0 end
+for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local hopFields = { finishedAt = tonumber(ARGV[3]) }
+if ARGV[4] == 'succeeded' then hopFields.status = 'succeeded' else hopFields.status = 'failed' end
+if ARGV[7] ~= '' then hopFields.error = cjson.decode(ARGV[7]) end
+updateHop(hop, hopFields)
+redis.call('HSET', KEYS[1], 'status', ARGV[4], 'finishedAt', ARGV[3])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
+emit(ARGV[6])
+return 1
+`;
+
+/** ARGV: channel, now, retentionSeconds, cancelChannel, jobId. */
+export const CANCEL = `${EMIT}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or terminal(status) then return 0 end
+local hop = redis.call('HGET', KEYS[1], 'hop')
+updateHop(hop, { status = 'cancelled', finishedAt = tonumber(ARGV[2]) })
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[2])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+emit('{"type":"cancelled","hop":' .. hop .. '}')
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+`;

@@ -1,0 +1,233 @@
+import type { Redis } from 'ioredis';
+import type { Kind, Target } from '@mana/aliases';
+import type { SerializedError } from '@mana/errors';
+import { toSerializedError } from '@mana/errors';
+import type { Keys } from './keys.js';
+import type { Priority } from './payloads.js';
+import { ADVANCE_HOP, CANCEL, CREATE, DELTA, FINISH, START_HOP } from './record-scripts.js';
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export type HopReason = 'first' | 'failover' | 'overflow';
+export type HopStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'spilled' | 'cancelled';
+
+/** One attempt of a job on one target. */
+export interface HopRecord {
+  hop: number;
+  target: string;
+  reason: HopReason;
+  status: HopStatus;
+  queuedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Which endpoint ran it (e.g. `ollama:gpu0`). */
+  endpoint?: string;
+  error?: SerializedError;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** The client-facing state of a job, stable across hops. */
+export interface JobRecord {
+  id: string;
+  kind: Kind;
+  status: JobStatus;
+  priority: Priority;
+  maxWaitMs: number | null;
+  requested: string;
+  alias: string | null;
+  chain: string[];
+  hop: number;
+  hops: HopRecord[];
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  result?: unknown;
+  usage?: Usage;
+  error?: SerializedError;
+  model?: string;
+  provider?: string;
+  tenant?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface NewJob {
+  id: string;
+  kind: Kind;
+  priority: Priority;
+  maxWaitMs: number | null;
+  requested: string;
+  alias: string | null;
+  chain: readonly Target[];
+  tenant?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+}
+
+export type StartOutcome = 'ok' | 'restart' | 'stale' | 'terminal' | 'gone';
+
+export interface Success {
+  result: unknown;
+  usage: Usage;
+  model: string;
+  provider: string;
+}
+
+type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+
+/** Live jobs may wait a long time in a batch; they still expire eventually. */
+const LIVE_TTL_S = 7 * 24 * 3600;
+
+/**
+ * Reads and changes job records. Every change is a Lua script that checks
+ * the job's state first, so concurrent actors on one job cannot both win.
+ */
+export class JobRecords {
+  private readonly scripts: Record<'create' | 'startHop' | 'delta' | 'advanceHop' | 'finish' | 'cancel', ScriptFn>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly retentionS: number,
+  ) {
+    const define = (name: string, lua: string): ScriptFn => {
+      redis.defineCommand(name, { numberOfKeys: 2, lua });
+      const fn = (redis as unknown as Record<string, ScriptFn>)[name];
+      if (!fn) throw new Error(`could not define script ${name}`);
+      return fn.bind(redis);
+    };
+    this.scripts = {
+      create: define('manaCreateJob', CREATE),
+      startHop: define('manaStartHop', START_HOP),
+      delta: define('manaDelta', DELTA),
+      advanceHop: define('manaAdvanceHop', ADVANCE_HOP),
+      finish: define('manaFinishJob', FINISH),
+      cancel: define('manaCancelJob', CANCEL),
+    };
+  }
+
+  private jobKeys(id: string): [string, string, string] {
+    return [this.keys.jobRecord(id), this.keys.jobEvents(id), this.keys.jobChannel(id)];
+  }
+
+  /** Writes a new record (hop 0 queued); false when the id exists already. */
+  async create(job: NewJob, now = Date.now()): Promise<boolean> {
+    const first = job.chain[0];
+    if (!first) throw new Error('a job needs at least one target');
+    const hop0: HopRecord = { hop: 0, target: first.id, reason: 'first', status: 'queued', queuedAt: now };
+    const fields: Record<string, string> = {
+      id: job.id,
+      kind: job.kind,
+      status: 'queued',
+      priority: job.priority,
+      maxWaitMs: job.maxWaitMs === null ? '' : String(job.maxWaitMs),
+      requested: job.requested,
+      alias: job.alias ?? '',
+      chain: JSON.stringify(job.chain.map((t) => t.id)),
+      hop: '0',
+      h0: JSON.stringify(hop0),
+      createdAt: String(now),
+      ...(job.tenant ? { tenant: job.tenant } : {}),
+      ...(job.metadata ? { metadata: JSON.stringify(job.metadata) } : {}),
+    };
+    const [record, stream, channel] = this.jobKeys(job.id);
+    const created = await this.scripts.create(record, stream, channel, LIVE_TTL_S, ...Object.entries(fields).flat());
+    return created === 1;
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const raw = await this.redis.hgetall(this.keys.jobRecord(id));
+    if (!raw.id) return undefined;
+    return toJobRecord(raw);
+  }
+
+  async startHop(id: string, hop: number, endpoint: string, target: string, now = Date.now()): Promise<StartOutcome> {
+    const [record, stream, channel] = this.jobKeys(id);
+    return (await this.scripts.startHop(record, stream, channel, hop, now, endpoint, target)) as StartOutcome;
+  }
+
+  /** Publishes a streamed delta; dropped (false) when the hop is no longer the running one. */
+  async delta(id: string, hop: number, content: string): Promise<boolean> {
+    const [record, stream, channel] = this.jobKeys(id);
+    return (await this.scripts.delta(record, stream, channel, hop, JSON.stringify(content))) === 1;
+  }
+
+  /** Moves a job from `fromHop` to its next hop; false when it had finished or moved on already. */
+  async advanceHop(
+    id: string,
+    fromHop: number,
+    from: { status: 'failed' | 'skipped' | 'spilled'; error?: SerializedError | undefined },
+    next: { target: Target; reason: HopReason },
+    now = Date.now(),
+  ): Promise<boolean> {
+    const nextHop = fromHop + 1;
+    const hop: HopRecord = { hop: nextHop, target: next.target.id, reason: next.reason, status: 'queued', queuedAt: now };
+    const [record, stream, channel] = this.jobKeys(id);
+    const moved = await this.scripts.advanceHop(
+      record, stream, channel, fromHop, now, from.status, from.error ? JSON.stringify(from.error) : '',
+      nextHop, JSON.stringify(hop), next.target.id, next.reason,
+    );
+    return moved === 1;
+  }
+
+  async succeed(id: string, hop: number, success: Success, now = Date.now()): Promise<boolean> {
+    const result = JSON.stringify(success.result);
+    const usage = JSON.stringify(success.usage);
+    // Built by hand so large results (vectors) are not parsed and re-encoded on the way.
+    const event = `{"type":"done","hop":${hop},"model":${JSON.stringify(success.model)},"provider":${JSON.stringify(success.provider)},"usage":${usage},"result":${result}}`;
+    const [record, stream, channel] = this.jobKeys(id);
+    const done = await this.scripts.finish(
+      record, stream, channel, hop, now, 'succeeded', this.retentionS, event, '',
+      'result', result, 'usage', usage, 'model', success.model, 'provider', success.provider,
+    );
+    return done === 1;
+  }
+
+  /** Fails the job; `hop` -1 fails whatever hop is current. `hopError` is recorded on that hop. */
+  async fail(id: string, hop: number, error: SerializedError, hopError?: SerializedError, now = Date.now()): Promise<boolean> {
+    const json = JSON.stringify(error);
+    const [record, stream, channel] = this.jobKeys(id);
+    const done = await this.scripts.finish(
+      record, stream, channel, hop, now, 'failed', this.retentionS, `{"type":"error","hop":${hop},"error":${json}}`,
+      hopError ? JSON.stringify(hopError) : '', 'error', json,
+    );
+    return done === 1;
+  }
+
+  /** Cancels a job that has not finished, telling every worker to abort it; false if it had finished. */
+  async cancel(id: string, now = Date.now()): Promise<boolean> {
+    const [record, stream, channel] = this.jobKeys(id);
+    return (await this.scripts.cancel(record, stream, channel, now, this.retentionS, this.keys.cancelChannel(), id)) === 1;
+  }
+}
+
+function toJobRecord(raw: Record<string, string>): JobRecord {
+  const hops: HopRecord[] = [];
+  for (let i = 0; raw[`h${i}`] !== undefined; i++) hops.push(JSON.parse(raw[`h${i}`] as string) as HopRecord);
+  const optionalNumber = (v: string | undefined) => (v ? Number(v) : undefined);
+  return {
+    id: raw.id as string,
+    kind: raw.kind as Kind,
+    status: raw.status as JobStatus,
+    priority: raw.priority as Priority,
+    maxWaitMs: raw.maxWaitMs ? Number(raw.maxWaitMs) : null,
+    requested: raw.requested ?? '',
+    alias: raw.alias || null,
+    chain: JSON.parse(raw.chain ?? '[]') as string[],
+    hop: Number(raw.hop ?? 0),
+    hops,
+    createdAt: Number(raw.createdAt),
+    ...(raw.startedAt ? { startedAt: optionalNumber(raw.startedAt) } : {}),
+    ...(raw.finishedAt ? { finishedAt: optionalNumber(raw.finishedAt) } : {}),
+    ...(raw.result !== undefined ? { result: JSON.parse(raw.result) as unknown } : {}),
+    ...(raw.usage ? { usage: JSON.parse(raw.usage) as Usage } : {}),
+    ...(raw.error ? { error: toSerializedError(JSON.parse(raw.error)) } : {}),
+    ...(raw.model ? { model: raw.model } : {}),
+    ...(raw.provider ? { provider: raw.provider } : {}),
+    ...(raw.tenant ? { tenant: raw.tenant } : {}),
+    ...(raw.metadata ? { metadata: JSON.parse(raw.metadata) as Record<string, string> } : {}),
+  };
+}

@@ -1,0 +1,111 @@
+import { fileURLToPath } from 'node:url';
+import { type ApiProcess, startApi } from '@mana/api';
+import { type Config, loadConfig } from '@mana/config';
+import {
+  type GeminiEmulator,
+  type GeminiEmulatorOptions,
+  type OllamaEmulator,
+  type OllamaEmulatorOptions,
+  type OpenAICompatibleEmulator,
+  startGeminiEmulator,
+  startOllamaEmulator,
+  startOpenAICompatibleEmulator,
+} from '@mana/emulators';
+import { createLogger } from '@mana/logging';
+import { type WorkerProcess, startWorkers } from '@mana/worker';
+import { deletePrefix, testPrefix, testRedisUrl } from './redis.js';
+
+export const SHIPPED_ALIASES = fileURLToPath(new URL('../../../aliases.yaml', import.meta.url));
+
+export interface StackOptions {
+  /** Emulated GPU servers. @defaultValue 1 */
+  gpus?: number;
+  /** OLLAMA_MAX_CONCURRENT. @defaultValue 2 */
+  maxConcurrent?: number;
+  ollama?: OllamaEmulatorOptions;
+  gemini?: GeminiEmulatorOptions;
+  /** Extra environment, e.g. AUTO_FALLBACK_ENABLED=false. */
+  env?: Record<string, string>;
+  /** Worker processes to run in this process. @defaultValue 1 */
+  workers?: number;
+}
+
+export interface Stack {
+  config: Readonly<Config>;
+  env: Record<string, string>;
+  api: ApiProcess;
+  workers: WorkerProcess[];
+  gpus: OllamaEmulator[];
+  gemini: GeminiEmulator;
+  openai: OpenAICompatibleEmulator;
+  /** `${api.url}/v1`, for the openai SDK. */
+  baseURL: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole gateway on this machine: emulated GPUs and cloud providers, an
+ * API and workers against the test Redis under a prefix of its own. Real
+ * HTTP, real Redis, real BullMQ, real SDKs; only the providers are emulated.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const gpus = await Promise.all(
+    Array.from({ length: options.gpus ?? 1 }, () => startOllamaEmulator({ slots: options.maxConcurrent ?? 2, ...options.ollama })),
+  );
+  const gemini = await startGeminiEmulator({ apiKey: 'test-google-key', ...options.gemini });
+  const openai = await startOpenAICompatibleEmulator({ apiKey: 'test-cloud-key' });
+  const env = stackEnv({ gpus, gemini, openai, maxConcurrent: options.maxConcurrent ?? 2, extra: options.env });
+  const config = loadConfig(env);
+  const log = createLogger(process.env.MANA_TEST_LOG ?? 'silent', 'mana-test');
+  const workers = await Promise.all(Array.from({ length: options.workers ?? 1 }, () => startWorkers(config, log)));
+  const api = await startApi(config, log);
+  return {
+    config,
+    env,
+    api,
+    workers,
+    gpus,
+    gemini,
+    openai,
+    baseURL: `${api.url}/v1`,
+    async close() {
+      await api.close(0);
+      await Promise.all(workers.map((w) => w.close(0)));
+      await Promise.all([...gpus, gemini, openai].map((e) => e.close()));
+      await deletePrefix(config.redis.url, config.redis.prefix);
+    },
+  };
+}
+
+/** The environment a gateway process needs to run against these emulators. */
+export function stackEnv(parts: {
+  gpus: readonly OllamaEmulator[];
+  gemini: GeminiEmulator;
+  openai: OpenAICompatibleEmulator;
+  maxConcurrent: number;
+  extra?: Record<string, string> | undefined;
+  prefix?: string;
+}): Record<string, string> {
+  return {
+    REDIS_URL: testRedisUrl(),
+    MANA_REDIS_PREFIX: parts.prefix ?? testPrefix(),
+    PORT: '0',
+    OLLAMA_HOSTS: parts.gpus.map((g, i) => `gpu${i}=${g.url}`).join(','),
+    OLLAMA_MAX_CONCURRENT: String(parts.maxConcurrent),
+    GOOGLE_API_KEY: 'test-google-key',
+    GOOGLE_BASE_URL: parts.gemini.url,
+    OPENROUTER_API_KEY: 'test-cloud-key',
+    OPENROUTER_BASE_URL: `${parts.openai.url}/openrouter/v1`,
+    GROQ_API_KEY: 'test-cloud-key',
+    GROQ_BASE_URL: `${parts.openai.url}/groq/v1`,
+    TOGETHER_API_KEY: 'test-cloud-key',
+    TOGETHER_BASE_URL: `${parts.openai.url}/together/v1`,
+    MANA_ALIASES_PATH: SHIPPED_ALIASES,
+    MANA_HEALTH_INTERVAL_MS: '250',
+    MANA_STALLED_INTERVAL_MS: '500',
+    MANA_OLLAMA_TIMEOUT_MS: '5000',
+    MANA_CLOUD_TIMEOUT_MS: '5000',
+    MANA_SHUTDOWN_GRACE_MS: '2000',
+    ...parts.extra,
+  };
+}
