@@ -29,7 +29,6 @@ const DEFAULT_RATE_LIMIT_MS = 5_000;
  */
 export function createCloudWorker(options: CloudWorkerOptions): Worker {
   const { provider, pipeline, log } = options;
-  let worker: Worker;
   const processor = createHopProcessor({
     pipeline,
     adapter: options.adapter,
@@ -48,7 +47,8 @@ export function createCloudWorker(options: CloudWorkerOptions): Worker {
       await pipeline.health.recordFailure(provider, err);
     },
   });
-  worker = new Worker(pipeline.keys.queueName(provider), processor, {
+  // The processor reaches `worker` only when a job runs, after it exists.
+  const worker: Worker = new Worker(pipeline.keys.queueName(provider), processor, {
     connection: options.connect(),
     prefix: pipeline.keys.prefix,
     concurrency: options.concurrency,

@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import type { OllamaHost } from '@mana/config';
-import { ProviderError } from '@mana/errors';
+import type { ProviderError } from '@mana/errors';
 import { type Pipeline, type Redis, ServiceTimeTracker } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { ProviderAdapter } from '@mana/providers';
