@@ -11,6 +11,7 @@ import {
   startOllamaEmulator,
   startOpenAICompatibleEmulator,
 } from '@mana/emulators';
+import { type JobRecord, JobRecords, Keys, createRedis } from '@mana/jobs';
 import { createLogger } from '@mana/logging';
 import { type WorkerProcess, startWorkers } from '@mana/worker';
 import { deletePrefix, testPrefix, testRedisUrl } from './redis.js';
@@ -30,6 +31,13 @@ export interface StackOptions {
   workers?: number;
 }
 
+export interface StatusDocument {
+  gpus: Record<string, { ok: boolean | null; detail: string; drained: boolean }>;
+  providers: Record<string, { configured: boolean; breakerOpen: boolean; reason?: string }>;
+  queues: Record<string, Record<string, number>>;
+  fallbacks: Record<string, number>;
+}
+
 export interface Stack {
   config: Readonly<Config>;
   env: Record<string, string>;
@@ -40,6 +48,11 @@ export interface Stack {
   openai: OpenAICompatibleEmulator;
   /** `${api.url}/v1`, for the openai SDK. */
   baseURL: string;
+  keys: Keys;
+  /** Every job record under this stack's prefix, oldest first. */
+  jobs(): Promise<JobRecord[]>;
+  /** The API's /status document. */
+  status(): Promise<StatusDocument>;
   close(): Promise<void>;
 }
 
@@ -59,6 +72,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = createLogger(process.env.MANA_TEST_LOG ?? 'silent', 'mana-test');
   const workers = await Promise.all(Array.from({ length: options.workers ?? 1 }, () => startWorkers(config, log)));
   const api = await startApi(config, log);
+  const keys = new Keys(config.redis.prefix);
+  const inspector = createRedis(config.redis.url, { name: 'mana-test-inspector' });
+  const records = new JobRecords(inspector, keys, config.jobRetentionS);
   return {
     config,
     env,
@@ -68,7 +84,25 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     gemini,
     openai,
     baseURL: `${api.url}/v1`,
+    keys,
+    async jobs() {
+      const found: JobRecord[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await inspector.scan(cursor, 'MATCH', `${config.redis.prefix}:job:{*}`, 'COUNT', 1000);
+        cursor = next;
+        for (const key of batch.filter((k) => k.endsWith('}'))) {
+          const record = await records.get(key.slice(key.indexOf('{') + 1, -1));
+          if (record) found.push(record);
+        }
+      } while (cursor !== '0');
+      return found.sort((a, b) => a.createdAt - b.createdAt);
+    },
+    async status() {
+      return (await (await fetch(`${api.url}/status`)).json()) as StatusDocument;
+    },
     async close() {
+      inspector.disconnect();
       await api.close(0);
       await Promise.all(workers.map((w) => w.close(0)));
       await Promise.all([...gpus, gemini, openai].map((e) => e.close()));

@@ -1,0 +1,86 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { replyText } from '@mana/emulators';
+import { type Stack, startStack } from '@mana/testing';
+
+let stack: Stack;
+let client: OpenAI;
+
+beforeAll(async () => {
+  stack = await startStack({ gpus: 1, env: { MANA_OLLAMA_TIMEOUT_MS: '600' } });
+  client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
+});
+afterAll(() => stack?.close());
+beforeEach(async () => {
+  for (const gpu of stack.gpus) {
+    await gpu.up();
+    gpu.reset();
+  }
+  stack.gemini.reset();
+  // Wait until the probe has seen the GPU healthy again, so each test starts from a served GPU.
+  await expect.poll(async () => (await stack.status()).gpus.gpu0?.ok, { timeout: 5_000 }).toBe(true);
+});
+
+const gemini = (text: string) => replyText({ model: 'gemini-2.0-flash', lastUserText: text, images: 0, promptWords: 0, json: false });
+
+async function ask(text: string) {
+  return client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: text }] }).withResponse();
+}
+
+describe('failover from the GPU to Gemini', () => {
+  it.each([
+    ['answers 503 (server busy)', { mode: 'error', status: 503 }],
+    ['answers 500', { mode: 'error', status: 500 }],
+    ['hangs past the hop deadline', { mode: 'hang' }],
+    ['resets the connection', { mode: 'reset' }],
+  ] as const)('serves from Gemini when Ollama %s, recording why', async (_name, fault) => {
+    stack.gpus[0]!.faults.add({ ...fault, times: 1 });
+    const { data, response } = await ask('are you there');
+    expect(data.choices[0]?.message.content).toBe(gemini('are you there'));
+    expect(response.headers.get('x-mana-provider')).toBe('google');
+    expect(response.headers.get('x-mana-hops')).toBe('2');
+    const status = await stack.status();
+    expect(status.fallbacks['ollama/gemma3:4b>google/gemini-2.0-flash>failover']).toBeGreaterThan(0);
+  });
+
+  it('serves from Gemini while the GPU is down, and from the GPU again once it is back', async () => {
+    await stack.gpus[0]!.down();
+    const first = await ask('down');
+    expect(first.response.headers.get('x-mana-provider')).toBe('google');
+    // While the GPU is known down, jobs skip it without trying it.
+    await expect.poll(async () => (await stack.status()).gpus.gpu0?.ok).toBe(false);
+    const skipped = await ask('still down');
+    expect(skipped.response.headers.get('x-mana-provider')).toBe('google');
+    await stack.gpus[0]!.up();
+    await expect.poll(async () => (await stack.status()).gpus.gpu0?.ok, { timeout: 5_000 }).toBe(true);
+    const back = await ask('back');
+    expect(back.response.headers.get('x-mana-provider')).toBe('ollama');
+  });
+
+  it('fails a bad request at once, without rerouting it', async () => {
+    stack.gpus[0]!.faults.add({ mode: 'error', status: 400, message: 'invalid option num_ctx', times: 1 });
+    const err = await ask('bad').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('provider_rejected');
+    expect((err as Error).message).toContain('invalid option num_ctx');
+    expect(stack.gemini.stats.snapshot().total).toBe(0);
+  });
+
+  it('fails with every hop\'s error when the whole chain fails', async () => {
+    stack.gpus[0]!.faults.add({ mode: 'error', status: 500, message: 'gpu exploded', times: 1 });
+    stack.gemini.faults.add({ mode: 'error', status: 503, message: 'gemini overloaded', times: 1 });
+    const err = await ask('doomed').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('chain_exhausted');
+    expect((err as Error).message).toContain('gpu exploded');
+    expect((err as Error).message).toContain('gemini overloaded');
+  });
+
+  it('keeps a directly named cloud target where it was asked (no fallback)', async () => {
+    stack.gemini.faults.add({ mode: 'error', status: 503, times: 1 });
+    const err = await client.chat.completions.create({ model: 'google/gemini-2.0-flash', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('provider_unavailable');
+    expect(stack.gpus[0]!.stats.snapshot().requests['/api/chat gemma3:4b']).toBeUndefined();
+  });
+});

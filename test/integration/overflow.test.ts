@@ -1,0 +1,59 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Stack, startStack, testRedisUrl } from '@mana/testing';
+
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+function chat(s: Stack, text: string, headers: Record<string, string>) {
+  return fetch(`${s.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: 'mana/fast-text', messages: [{ role: 'user', content: text }] }),
+  });
+}
+
+describe('overflow: saturated GPUs spill interactive work, batch work waits', () => {
+  it('sends an interactive request with a short tolerance to Gemini at dispatch, while batch jobs wait for the GPU', async () => {
+    stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 60 } });
+    const batch = ['b1 x x x', 'b2 x x x', 'b3 x x x'].map((t) => chat(stack!, t, { 'x-mana-priority': 'batch' }));
+    await expect.poll(() => stack!.gpus[0]!.stats.snapshot().busySlots).toBe(1);
+    const interactive = await chat(stack, 'urgent', { 'x-mana-max-wait-ms': '100' });
+    expect(interactive.status).toBe(200);
+    expect(interactive.headers.get('x-mana-provider')).toBe('google');
+    for (const response of await Promise.all(batch)) {
+      expect(response.headers.get('x-mana-provider')).toBe('ollama');
+      expect(response.headers.get('x-mana-hops')).toBe('1');
+    }
+    const urgent = (await stack.jobs()).find((j) => j.priority === 'interactive');
+    expect(urgent?.hops.map((h) => [h.target, h.reason, h.status])).toEqual([
+      ['ollama/gemma3:4b', 'first', 'spilled'],
+      ['google/gemini-2.0-flash', 'overflow', 'succeeded'],
+    ]);
+    expect((await stack.status()).fallbacks['ollama/gemma3:4b>google/gemini-2.0-flash>overflow']).toBe(1);
+  });
+
+  it('moves a waiting job to its next target once it has waited past its tolerance, exactly once', async () => {
+    stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 150 } });
+    // Dispatch believes the GPU is fast, so the job is queued on it; then it waits too long.
+    const redis = new Redis(testRedisUrl());
+    await redis.set(stack.keys.serviceTimes(), '1');
+    redis.disconnect();
+    const first = chat(stack, 'slow one two three', { 'x-mana-priority': 'batch' });
+    await expect.poll(() => stack!.gpus[0]!.stats.snapshot().busySlots).toBe(1);
+    const waiting = await chat(stack, 'impatient', { 'x-mana-priority': 'async', 'x-mana-max-wait-ms': '200' });
+    expect(waiting.headers.get('x-mana-provider')).toBe('google');
+    expect((await first).headers.get('x-mana-provider')).toBe('ollama');
+    const job = (await stack.jobs()).find((j) => j.priority === 'async');
+    expect(job?.hops.map((h) => [h.reason, h.status])).toEqual([
+      ['first', 'spilled'],
+      ['overflow', 'succeeded'],
+    ]);
+    // The GPU never ran the spilled job.
+    const bodies = stack.gpus[0]!.stats.snapshot().recent.map((r) => JSON.stringify(r.body ?? null));
+    expect(bodies.some((b) => b.includes('impatient'))).toBe(false);
+  });
+});
