@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AliasStore, reloadOnSighup } from '@mana/aliases';
@@ -19,7 +20,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
   const redis = createRedis(config.redis.url, { name: 'mana-api' });
   const subscriber = createRedis(config.redis.url, { name: 'mana-api-events' });
   const pipeline = createPipeline(config, redis);
-  const hub = new JobEventHub(subscriber, redis, pipeline.keys);
+  const hub = await JobEventHub.start(subscriber, redis, pipeline.keys, randomUUID());
   const app = createApp({ config, log, pipeline, hub, aliases });
   const stopSighup = reloadOnSighup(aliases);
   const server: Server = await new Promise((resolve, reject) => {

@@ -38,10 +38,10 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   const first = chain[0] as Target;
   const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
   const id = `job_${randomUUID().replaceAll('-', '')}`;
-  const [unsubscribe] = await Promise.all([
-    // From seq 1 on ('queued' is the create's own event): a listener needs only what follows.
-    listener ? deps.hub.subscribe(id, listener, 1) : Promise.resolve(() => {}),
-    pipeline.records.create({
+  // Registered before the record exists, so not one event can slip past (from seq 1, 'queued', on).
+  const unsubscribe = listener ? deps.hub.listen(id, listener) : () => {};
+  try {
+    await pipeline.records.create({
       id,
       kind: submission.work.kind,
       priority: submission.priority,
@@ -51,8 +51,12 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
       chain,
       tenant: submission.tenant,
       metadata: submission.metadata,
-    }),
-  ]);
+      replyTo: listener ? deps.hub.channel : undefined,
+    });
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
   try {
     await dispatchHop(pipeline, { jobId: id, hop: 0, target: first, chain: [...chain], work: submission.work, priority: submission.priority, acceptedAt: Date.now(), maxWaitMs });
   } catch (err) {

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Keys } from './keys.js';
 
-const Base = { seq: z.number().int().positive(), hop: z.number().int() };
+const Base = { seq: z.number().int().positive(), job: z.string(), hop: z.number().int() };
 const SerializedErrorShape = z.object({ name: z.string(), code: z.string(), message: z.string(), retryable: z.boolean() }).passthrough();
 
 /** Every event a job publishes, in order, each with a sequence number from 1. */
@@ -51,57 +51,82 @@ interface Subscription {
   lastSeq: number;
   repairing: Promise<void> | undefined;
   pending: JobEvent[];
+  /** Whether this subscription SUBSCRIBEd to the job's own channel (a job accepted elsewhere). */
+  followsChannel: boolean;
 }
 
 /**
  * One subscriber connection per process, shared by every job it watches.
- * Delivers each job's events exactly once and in order: a message that
- * skips a sequence number triggers a read of the missing ones from the job's
- * stream, and duplicates (from a repair racing live messages) are dropped.
+ * Jobs this process accepted report on the process's own channel, subscribed
+ * once at start, so waiting on a job costs no Redis round trip; jobs accepted
+ * elsewhere are followed on their own channel. Either way each job's events
+ * are delivered exactly once and in order: a message that skips a sequence
+ * number triggers a read of the missing ones from the job's stream, and
+ * duplicates are dropped.
  */
 export class JobEventHub {
   private readonly subs = new Map<string, Subscription>();
 
-  constructor(
+  private constructor(
     private readonly subscriber: Redis,
     private readonly reader: Redis,
     private readonly keys: Keys,
+    /** This process's channel; give it as `replyTo` when creating a job. */
+    readonly channel: string,
   ) {
-    subscriber.on('message', (channel: string, message: string) => this.onMessage(channel, message));
+    subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
+  }
+
+  static async start(subscriber: Redis, reader: Redis, keys: Keys, instanceId: string): Promise<JobEventHub> {
+    const hub = new JobEventHub(subscriber, reader, keys, keys.apiChannel(instanceId));
+    await subscriber.subscribe(hub.channel);
+    return hub;
   }
 
   /**
-   * Starts listening to a job; resolves once Redis confirms, so the caller
-   * may then dispatch work without missing an event. Returns the unsubscribe.
+   * Listens to a job this process is about to create with `replyTo: hub.channel`.
+   * No Redis call: register it before dispatching and no event is missed.
    */
-  async subscribe(jobId: string, listener: Listener, afterSeq = 0): Promise<() => void> {
-    const channel = this.keys.jobChannel(jobId);
-    let sub = this.subs.get(channel);
-    if (!sub) {
-      sub = { listeners: new Set(), lastSeq: afterSeq, repairing: undefined, pending: [] };
-      this.subs.set(channel, sub);
-      await this.subscriber.subscribe(channel);
-    }
+  listen(jobId: string, listener: Listener, afterSeq = 0): () => void {
+    const sub = this.subscription(jobId, afterSeq);
     sub.listeners.add(listener);
-    const current = sub;
-    return () => {
-      current.listeners.delete(listener);
-      if (current.listeners.size === 0 && this.subs.get(channel) === current) {
-        this.subs.delete(channel);
-        void this.subscriber.unsubscribe(channel).catch(() => {});
-      }
-    };
+    return () => this.remove(jobId, sub, listener);
   }
 
-  /** Delivers events already stored (a late or resuming reader), then live ones continue in order. */
-  async catchUp(jobId: string): Promise<void> {
-    const sub = this.subs.get(this.keys.jobChannel(jobId));
-    if (sub) await this.repair(jobId, sub);
+  /**
+   * Follows any job, wherever it was accepted: its stored events after
+   * `afterSeq` first, then live ones, in order, each once.
+   */
+  async follow(jobId: string, listener: Listener, afterSeq = 0): Promise<() => void> {
+    const sub = this.subscription(jobId, afterSeq);
+    sub.listeners.add(listener);
+    if (!sub.followsChannel) {
+      sub.followsChannel = true;
+      await this.subscriber.subscribe(this.keys.jobChannel(jobId));
+    }
+    await this.repair(jobId, sub);
+    return () => this.remove(jobId, sub, listener);
   }
 
-  private onMessage(channel: string, message: string): void {
-    const sub = this.subs.get(channel);
+  private subscription(jobId: string, afterSeq: number): Subscription {
+    let sub = this.subs.get(jobId);
+    if (!sub) {
+      sub = { listeners: new Set(), lastSeq: afterSeq, repairing: undefined, pending: [], followsChannel: false };
+      this.subs.set(jobId, sub);
+    }
+    return sub;
+  }
+
+  private remove(jobId: string, sub: Subscription, listener: Listener): void {
+    sub.listeners.delete(listener);
+    if (sub.listeners.size > 0 || this.subs.get(jobId) !== sub) return;
+    this.subs.delete(jobId);
+    if (sub.followsChannel) void this.subscriber.unsubscribe(this.keys.jobChannel(jobId)).catch(() => {});
+  }
+
+  private onMessage(message: string): void {
     const event = parseEvent(message);
+    const sub = event ? this.subs.get(event.job) : undefined;
     if (!sub || !event) return;
     if (sub.repairing) {
       sub.pending.push(event);
@@ -110,7 +135,7 @@ export class JobEventHub {
     if (event.seq <= sub.lastSeq) return;
     if (event.seq > sub.lastSeq + 1) {
       sub.pending.push(event);
-      void this.repair(channel.slice(this.keys.jobChannel('').length), sub);
+      void this.repair(event.job, sub);
       return;
     }
     this.deliver(sub, event);

@@ -28,6 +28,11 @@ export class Keys {
     return `${this.prefix}:ev:${jobId}`;
   }
 
+  /** Pub/sub channel of one API process: the events of every job it accepted and waits on. */
+  apiChannel(instanceId: string): string {
+    return `${this.prefix}:ev:api:${instanceId}`;
+  }
+
   /** Pub/sub channel that tells every worker process to abort a running job. */
   cancelChannel(): string {
     return `${this.prefix}:cancel`;

@@ -6,17 +6,24 @@
  * stream (for replay) and to its pub/sub channel (for live readers).
  *
  * KEYS[1] = job record hash, KEYS[2] = job event stream. ARGV[1] = channel.
+ * Each event goes to the job's own channel (for any watcher) and to the
+ * accepting API process's channel (`reply`), which that process subscribed
+ * to once at start, so a request costs no SUBSCRIBE round trip.
  */
 const EMIT = `
 local function emit(body)
   local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-  local ev = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
+  local job = string.match(KEYS[1], '{([^}]*)}$')
+  local ev = '{"seq":' .. seq .. ',"job":"' .. job .. '",' .. string.sub(body, 2)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'e', ev)
   if redis.call('TTL', KEYS[2]) < 0 then
     local ttl = redis.call('TTL', KEYS[1])
     if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
   end
   redis.call('PUBLISH', ARGV[1], ev)
+  -- The API process that accepted the job listens on its own channel for all its jobs.
+  local reply = redis.call('HGET', KEYS[1], 'reply')
+  if reply then redis.call('PUBLISH', reply, ev) end
   return seq
 end
 local function terminal(status)

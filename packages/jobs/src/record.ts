@@ -65,6 +65,8 @@ export interface NewJob {
   chain: readonly Target[];
   tenant?: string | undefined;
   metadata?: Record<string, string> | undefined;
+  /** The accepting API process's event channel, when it waits for the answer. */
+  replyTo?: string | undefined;
 }
 
 export type StartOutcome = 'ok' | 'restart' | 'stale' | 'terminal' | 'gone';
@@ -131,6 +133,7 @@ export class JobRecords {
       h0: JSON.stringify(hop0),
       createdAt: String(now),
       ...(job.tenant ? { tenant: job.tenant } : {}),
+      ...(job.replyTo ? { reply: job.replyTo } : {}),
       ...(job.metadata ? { metadata: JSON.stringify(job.metadata) } : {}),
     };
     const [record, stream, channel] = this.jobKeys(job.id);
