@@ -4,7 +4,7 @@ import { startGeminiEmulator, startOllamaEmulator, startOpenAICompatibleEmulator
 import { ConfigError } from '@mana/errors';
 import { createLogger } from '@mana/logging';
 import { startWorkers } from '@mana/worker';
-import { startLocalRedis } from './local-redis.js';
+import { startLocalRedis } from '@mana/local-redis';
 
 // `npm run demo`: the whole gateway on one machine with no GPU and no cloud key.
 // Emulators stand in for Ollama and the cloud providers; everything else is real.

@@ -1,0 +1,19 @@
+import { startLocalRedis } from '@mana/local-redis';
+import { benchEnv } from './env.js';
+import { benchLatency } from './latency.js';
+import { benchThroughput } from './throughput.js';
+import { benchUtilisation } from './utilisation.js';
+
+// `npm run bench`: every goal measured against a baseline taken in the same run.
+// The machine is noisy: read medians and ratios, and run twice before believing a change.
+const only = process.argv.slice(2);
+const local = process.env.REDIS_URL ? undefined : await startLocalRedis();
+const bench = benchEnv(process.env.REDIS_URL ?? local!.url);
+console.log(`Mana benchmarks — node ${process.version}, Redis ${bench.redisUrl}${local ? ' (started for this run)' : ''}`);
+try {
+  if (only.length === 0 || only.includes('latency')) await benchLatency(bench);
+  if (only.length === 0 || only.includes('throughput')) await benchThroughput(bench);
+  if (only.length === 0 || only.includes('utilisation')) await benchUtilisation(bench);
+} finally {
+  local?.stop();
+}
