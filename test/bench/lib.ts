@@ -43,7 +43,9 @@ export interface Gateway {
 /** The gateway (API + workers, `npm start`) in a process of its own, as deployed. */
 export async function startGateway(env: Record<string, string>): Promise<Gateway> {
   const main = fileURLToPath(new URL('../../apps/gateway/src/main.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', TSX_LOADER, main], {
+  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateway under load.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', TSX_LOADER, main], {
     env: { ...process.env, MANA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -120,6 +120,7 @@ export class GpuWorker {
     if (err.code !== 'provider_unavailable' && err.code !== 'provider_timeout') return;
     if (err.upstreamStatus !== undefined && err.upstreamStatus < 500) return;
     await this.options.pipeline.health.setGpu(this.options.host.name, { ok: false, detail: err.message });
+    this.options.pipeline.cache.usableGpus.clear();
     if (this.worker && !this.worker.isPaused()) await this.worker.pause(true);
   }
 

@@ -18,8 +18,12 @@ export async function availability(p: Pipeline, target: Target): Promise<Availab
   return { ok: true };
 }
 
-/** GPUs neither known to be down nor drained (an unprobed GPU counts as usable). */
-export async function usableGpus(p: Pipeline): Promise<string[]> {
+/** GPUs neither known to be down nor drained (an unprobed GPU counts as usable); cached briefly. */
+export function usableGpus(p: Pipeline): Promise<string[]> {
+  return p.cache.usableGpus.get();
+}
+
+export async function loadUsableGpus(p: Pick<Pipeline, 'health' | 'options'>): Promise<string[]> {
   const [health, drained] = await Promise.all([p.health.gpus(p.options.gpus), p.health.drained(p.options.gpus)]);
   return p.options.gpus.filter((g) => health.get(g)?.ok !== false && !drained.has(g));
 }

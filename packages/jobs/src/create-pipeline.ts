@@ -3,8 +3,14 @@ import { HealthCache } from './health.js';
 import { Keys } from './keys.js';
 import type { Pipeline } from './pipeline.js';
 import { Queues } from './queues.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import { loadUsableGpus } from './availability.js';
+import { loadOllamaBacklog } from './overflow.js';
 import { JobRecords } from './record.js';
 import type { Redis } from './redis.js';
+
+/** How stale a dispatch decision's view of GPU health and backlog may be. */
+const DISPATCH_CACHE_MS = 50;
 
 /** The pipeline for a configuration, over one command connection. */
 export function createPipeline(config: Readonly<Config>, redis: Redis): Pipeline {
@@ -14,17 +20,24 @@ export function createPipeline(config: Readonly<Config>, redis: Redis): Pipeline
     if (provider === 'google') return Boolean(config.google.apiKey);
     return Boolean(config.openaiCompatible[provider].apiKey);
   };
+  const queues = new Queues(redis, keys);
+  const health = new HealthCache(redis, keys, { ttlMs: Math.max(5_000, config.healthIntervalMs * 2.5) });
+  const options = {
+    autoFallbackEnabled: config.autoFallbackEnabled,
+    gpus: config.ollama.hosts.map((h) => h.name),
+    slotsPerGpu: config.ollama.maxConcurrent,
+    isConfigured,
+  };
   return {
     redis,
     keys,
     records: new JobRecords(redis, keys, config.jobRetentionS),
-    queues: new Queues(redis, keys),
-    health: new HealthCache(redis, keys, { ttlMs: Math.max(5_000, config.healthIntervalMs * 2.5) }),
-    options: {
-      autoFallbackEnabled: config.autoFallbackEnabled,
-      gpus: config.ollama.hosts.map((h) => h.name),
-      slotsPerGpu: config.ollama.maxConcurrent,
-      isConfigured,
+    queues,
+    health,
+    options,
+    cache: {
+      usableGpus: new SnapshotCache(DISPATCH_CACHE_MS, () => loadUsableGpus({ health, options })),
+      ollamaBacklog: new SnapshotCache(DISPATCH_CACHE_MS, () => loadOllamaBacklog({ queues, redis, keys })),
     },
   };
 }

@@ -1,5 +1,5 @@
 import { BULLMQ_PRIORITY, type Priority } from './payloads.js';
-import type { Pipeline } from './pipeline.js';
+import type { OllamaBacklog, Pipeline } from './pipeline.js';
 import { readServiceTimeMs } from './service-time.js';
 import { usableGpus } from './availability.js';
 
@@ -12,18 +12,23 @@ const ASSUMED_SERVICE_MS = 1_000;
  * all usable slots, each round one average service time.
  */
 export async function estimateOllamaWaitMs(p: Pipeline, priority: Priority): Promise<number> {
-  const queue = p.queues.get('ollama');
   const mine = BULLMQ_PRIORITY[priority];
-  const levels = Object.values(BULLMQ_PRIORITY).filter((level) => level <= mine);
-  const [counts, active, gpus, serviceMs] = await Promise.all([
-    queue.getCountsPerPriority(levels),
+  const [backlog, gpus] = await Promise.all([p.cache.ollamaBacklog.get(), usableGpus(p)]);
+  const slots = Math.max(1, gpus.length * p.options.slotsPerGpu);
+  const ahead = Object.entries(backlog.waitingByPriority)
+    .filter(([level]) => Number(level) <= mine)
+    .reduce((sum, [, n]) => sum + n, 0);
+  const free = Math.max(0, slots - backlog.active);
+  if (ahead < free) return 0;
+  return Math.ceil((ahead - free + 1) / slots) * (backlog.serviceMs ?? ASSUMED_SERVICE_MS);
+}
+
+export async function loadOllamaBacklog(p: Pick<Pipeline, 'queues' | 'redis' | 'keys'>): Promise<OllamaBacklog> {
+  const queue = p.queues.get('ollama');
+  const [waitingByPriority, active, serviceMs] = await Promise.all([
+    queue.getCountsPerPriority(Object.values(BULLMQ_PRIORITY)),
     queue.getActiveCount(),
-    usableGpus(p),
     readServiceTimeMs(p.redis, p.keys),
   ]);
-  const slots = Math.max(1, gpus.length * p.options.slotsPerGpu);
-  const ahead = Object.values(counts).reduce((sum, n) => sum + n, 0);
-  const free = Math.max(0, slots - active);
-  if (ahead < free) return 0;
-  return Math.ceil((ahead - free + 1) / slots) * (serviceMs ?? ASSUMED_SERVICE_MS);
+  return { waitingByPriority, active, serviceMs };
 }

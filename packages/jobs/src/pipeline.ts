@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { SnapshotCache } from './snapshot-cache.js';
 import type { ProviderId } from '@mana/config';
 import type { HealthCache } from './health.js';
 import type { Keys } from './keys.js';
@@ -15,6 +16,19 @@ export interface PipelineOptions {
   isConfigured(provider: ProviderId): boolean;
 }
 
+/** The Ollama queue as dispatch sees it: jobs waiting at each priority, jobs running, service time. */
+export interface OllamaBacklog {
+  waitingByPriority: Record<number, number>;
+  active: number;
+  serviceMs: number | undefined;
+}
+
+/** Short-lived, per-process copies of what every dispatch reads. */
+export interface DispatchCache {
+  usableGpus: SnapshotCache<string[]>;
+  ollamaBacklog: SnapshotCache<OllamaBacklog>;
+}
+
 /** The shared parts every step of a job's life needs: Redis, keys, records, queues, health. */
 export interface Pipeline {
   redis: Redis;
@@ -23,4 +37,5 @@ export interface Pipeline {
   queues: Queues;
   health: HealthCache;
   options: PipelineOptions;
+  cache: DispatchCache;
 }

@@ -5,7 +5,8 @@ import type { Keys } from './keys.js';
 
 /** Finished hop jobs are kept for inspection in bull-board, but boundedly. */
 export const DEFAULT_JOB_OPTIONS = {
-  removeOnComplete: { age: 3_600, count: 2_000 },
+  // Count-bounded only: an age bound makes every completion scan for old jobs.
+  removeOnComplete: { count: 2_000 },
   removeOnFail: { age: 24 * 3_600, count: 10_000 },
   // Provider failures are rerouted by us, not retried by BullMQ; only crashes (stalls) rerun a hop.
   attempts: 1,

@@ -10,6 +10,8 @@ export function createRedis(url: string, options: { blocking?: boolean; name?: s
     maxRetriesPerRequest: options.blocking ? null : 3,
     enableReadyCheck: true,
     connectionName: options.name,
+    // Commands issued in the same tick go out in one write: far fewer syscalls under load.
+    enableAutoPipelining: !options.blocking,
     // Reconnect with a capped backoff: a Redis restart costs seconds, not the process.
     retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
   };
