@@ -1,4 +1,4 @@
-import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { startOllamaEmulator } from '@mana/emulators';
@@ -37,11 +37,10 @@ export async function benchThroughput(bench: BenchEnv): Promise<void> {
 
 async function bareBullmq(redisUrl: string, count: number, inFlight: number): Promise<number> {
   const name = `bench-bare-${randomUUID().slice(0, 8)}`;
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue(name, { connection, defaultJobOptions: { removeOnComplete: true } });
-  const events = new QueueEvents(name, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }) });
+  const connections = [0, 1].map(() => new Redis(redisUrl, { maxRetriesPerRequest: null }));
+  const queue = new Queue(name, { connection: connections[0]!, defaultJobOptions: { removeOnComplete: true } });
   const waiting = new Map<string, () => void>();
-  const worker = new Worker(name, async () => 'ok', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), concurrency: inFlight });
+  const worker = new Worker(name, async () => 'ok', { connection: connections[1]!, concurrency: inFlight });
   worker.on('completed', (job) => waiting.get(job.id ?? '')?.());
   try {
     const run = async () => {
@@ -56,9 +55,8 @@ async function bareBullmq(redisUrl: string, count: number, inFlight: number): Pr
     return count / (wallMs / 1000);
   } finally {
     await worker.close();
-    await events.close();
     await queue.obliterate({ force: true });
     await queue.close();
-    connection.disconnect();
+    for (const c of connections) c.disconnect();
   }
 }

@@ -32,17 +32,24 @@ export function createHopProcessor(options: HopRunnerOptions) {
     if (!parsed.success) throw new UnrecoverableError(`invalid hop payload: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
     const payload = parsed.data;
     const { records } = options.pipeline;
-    const started = await records.startHop(payload.jobId, payload.hop, options.endpoint, payload.target.id);
-    if (started !== 'ok' && started !== 'restart') return 'skipped';
-
     const controller = options.running.start(payload.jobId);
+    // The provider call starts while Redis marks the hop running: one round trip less between
+    // two generations on a GPU. Redis runs the mark before any delta or result of this hop
+    // (same connection, in order); a hop that turns out stale or finished is aborted unused.
+    const marked = records.startHop(payload.jobId, payload.hop, options.endpoint, payload.target.id).then((outcome) => {
+      if (outcome !== 'ok' && outcome !== 'restart') controller.abort();
+      return outcome;
+    });
+    const proceed = async () => ['ok', 'restart'].includes(await marked);
     const startedAt = performance.now();
     try {
       const success = await callProvider(options, payload, controller.signal);
+      if (!(await proceed())) return 'skipped';
       options.onSuccess?.(performance.now() - startedAt);
       await records.succeed(payload.jobId, payload.hop, success);
       return 'succeeded';
     } catch (err) {
+      if (!(await proceed())) return 'skipped';
       if (err instanceof CancelledError && controller.signal.aborted) return 'cancelled';
       if (err instanceof ProviderError) await options.onProviderError?.(err);
       const outcome = await reroute(options.pipeline, payload, err);
