@@ -1,5 +1,7 @@
 import type { Response } from 'express';
+import { type SerializedError, httpStatusOf, toSerializedError } from '@mana/errors';
 import { cancelJob, type JobEvent } from '@mana/jobs';
+import { errorBody } from './openai/responses.js';
 import type { ApiDeps } from './deps.js';
 import { EventQueue } from './event-queue.js';
 import { type Accepted, type Submission, submitJob } from './submit.js';
@@ -41,4 +43,17 @@ export function setJobHeaders(res: Response, jobId: string, done?: Extract<JobEv
   res.setHeader('x-mana-provider', done.provider);
   res.setHeader('x-mana-model', `${done.provider}/${done.model}`);
   res.setHeader('x-mana-hops', String(done.hop + 1));
+}
+
+/** The error a job ended with, for an `error` or `cancelled` event; undefined for any other event. */
+export function failureOf(event: JobEvent): SerializedError | undefined {
+  if (event.type === 'error') return toSerializedError(event.error);
+  if (event.type === 'cancelled') return { name: 'CancelledError', code: 'cancelled', message: 'the job was cancelled', retryable: false };
+  return undefined;
+}
+
+/** Answers a job that failed before any of its answer was sent: the error's status and OpenAI's error body. */
+export function sendFailure(res: Response, jobId: string, error: SerializedError): void {
+  setJobHeaders(res, jobId);
+  res.status(httpStatusOf(error.code)).json(errorBody(error));
 }

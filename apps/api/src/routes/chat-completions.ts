@@ -1,13 +1,12 @@
 import { type Request, type Response, Router } from 'express';
-import { httpStatusOf, toSerializedError } from '@mana/errors';
 import { cancelJob } from '@mana/jobs';
 import type { ApiDeps } from '../deps.js';
 import { ChatStream } from '../http/chat-stream.js';
 import { schedulingFrom } from '../job-options.js';
-import { answeredModel, chatCompletionBody, errorBody, type ChatResultBody } from '../openai/responses.js';
+import { answeredModel, chatCompletionBody, type ChatResultBody } from '../openai/responses.js';
 import { ChatCompletionRequestSchema } from '../openai/schemas.js';
 import { toChatWork } from '../openai/translate.js';
-import { type WatchedJob, setJobHeaders, submitAndWatch } from '../watch-job.js';
+import { type WatchedJob, failureOf, sendFailure, setJobHeaders, submitAndWatch } from '../watch-job.js';
 
 /** POST /v1/chat/completions: OpenAI's chat API over the queue, JSON or SSE. */
 export function chatCompletionsRouter(deps: ApiDeps): Router {
@@ -35,12 +34,8 @@ async function jsonAnswer(res: Response, watched: WatchedJob): Promise<void> {
       res.json(chatCompletionBody(id, event, created));
       return;
     }
-    if (event.type === 'error' || event.type === 'cancelled') {
-      const error = event.type === 'error' ? toSerializedError(event.error) : { code: 'cancelled' as const, message: 'the job was cancelled' };
-      setJobHeaders(res, id);
-      res.status(httpStatusOf(error.code)).json(errorBody(error));
-      return;
-    }
+    const failure = failureOf(event);
+    if (failure) return sendFailure(res, id, failure);
   }
 }
 
@@ -78,9 +73,9 @@ async function streamAnswer(deps: ApiDeps, res: Response, watched: WatchedJob, i
       }
       case 'error':
       case 'cancelled': {
-        const error = event.type === 'error' ? toSerializedError(event.error) : { code: 'cancelled' as const, message: 'the job was cancelled' };
-        if (stream.hasStarted) stream.fail(error);
-        else res.status(httpStatusOf(error.code)).json(errorBody(error));
+        const failure = failureOf(event)!;
+        if (stream.hasStarted) stream.fail(failure);
+        else sendFailure(res, id, failure);
         return;
       }
       default:

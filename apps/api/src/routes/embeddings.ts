@@ -1,11 +1,10 @@
 import { type Request, type Response, Router } from 'express';
-import { httpStatusOf, toSerializedError } from '@mana/errors';
 import type { ApiDeps } from '../deps.js';
 import { schedulingFrom } from '../job-options.js';
-import { embeddingsBody, errorBody } from '../openai/responses.js';
+import { embeddingsBody } from '../openai/responses.js';
 import { EmbeddingRequestSchema } from '../openai/schemas.js';
 import { toEmbeddingWork } from '../openai/translate.js';
-import { setJobHeaders, submitAndWatch } from '../watch-job.js';
+import { failureOf, sendFailure, setJobHeaders, submitAndWatch } from '../watch-job.js';
 
 /** POST /v1/embeddings: one job per request, so all its vectors come from one model. */
 export function embeddingsRouter(deps: ApiDeps): Router {
@@ -21,12 +20,8 @@ export function embeddingsRouter(deps: ApiDeps): Router {
           res.json(embeddingsBody(event, body.encoding_format ?? 'float'));
           return;
         }
-        if (event.type === 'error' || event.type === 'cancelled') {
-          const error = event.type === 'error' ? toSerializedError(event.error) : { code: 'cancelled' as const, message: 'the job was cancelled' };
-          setJobHeaders(res, id);
-          res.status(httpStatusOf(error.code)).json(errorBody(error));
-          return;
-        }
+        const failure = failureOf(event);
+        if (failure) return sendFailure(res, id, failure);
       }
     } finally {
       watched.stop();

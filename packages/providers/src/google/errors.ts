@@ -1,7 +1,7 @@
 import { ApiError } from '@google/genai';
-import { CancelledError, ProviderError, providerCodeForStatus } from '@mana/errors';
+import { type CancelledError, ProviderError, providerCodeForStatus } from '@mana/errors';
 import type { Deadline } from '../deadline.js';
-import { toTransportError } from '../transport-error.js';
+import { toKnownError } from '../known-error.js';
 
 /**
  * The only code that inspects @google/genai errors. `ApiError.message` is the
@@ -14,11 +14,8 @@ export function toProviderError(
   context: { provider: string; target: string },
   deadline: Deadline,
 ): ProviderError | CancelledError {
-  if (err instanceof ProviderError || err instanceof CancelledError) return err;
-  const fromDeadline = deadline.abortError(context, err);
-  if (fromDeadline) return fromDeadline;
-  const transport = toTransportError(err, context);
-  if (transport) return transport;
+  const known = toKnownError(err, context, deadline);
+  if (known) return known;
   if (err instanceof ApiError || (err instanceof Error && err.name === 'ApiError')) {
     const status = (err as ApiError).status ?? 500;
     const body = parseBody(err.message);

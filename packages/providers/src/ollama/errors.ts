@@ -1,6 +1,6 @@
-import { CancelledError, ProviderError, providerCodeForStatus } from '@mana/errors';
+import { type CancelledError, ProviderError, providerCodeForStatus } from '@mana/errors';
 import type { Deadline } from '../deadline.js';
-import { toTransportError } from '../transport-error.js';
+import { toKnownError } from '../known-error.js';
 
 /** Ollama's "server busy" 503 (sched.go ErrMaxQueue); note the two spaces. */
 export const OLLAMA_BUSY_MESSAGE = 'server busy, please try again.  maximum pending requests exceeded';
@@ -15,11 +15,8 @@ export function toProviderError(
   context: { provider: string; target: string },
   deadline: Deadline,
 ): ProviderError | CancelledError {
-  if (err instanceof ProviderError || err instanceof CancelledError) return err;
-  const fromDeadline = deadline.abortError(context, err);
-  if (fromDeadline) return fromDeadline;
-  const transport = toTransportError(err, context);
-  if (transport) return transport;
+  const known = toKnownError(err, context, deadline);
+  if (known) return known;
   if (err instanceof Error && err.name === 'ResponseError') {
     const status = (err as Error & { status_code?: number }).status_code ?? 500;
     const code = providerCodeForStatus(status);

@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
-import { CancelledError, ProviderError, providerCodeForStatus } from '@mana/errors';
+import { type CancelledError, ProviderError, providerCodeForStatus } from '@mana/errors';
 import type { Deadline } from '../deadline.js';
-import { retryAfterMs, toTransportError } from '../transport-error.js';
+import { toKnownError } from '../known-error.js';
+import { retryAfterMs } from '../transport-error.js';
 
 /**
  * The only code that inspects openai SDK errors. An APIError without a
@@ -13,14 +14,14 @@ export function toProviderError(
   context: { provider: string; target: string },
   deadline: Deadline,
 ): ProviderError | CancelledError {
-  if (err instanceof ProviderError || err instanceof CancelledError) return err;
-  const fromDeadline = deadline.abortError(context, err);
-  if (fromDeadline) return fromDeadline;
-  if (err instanceof OpenAI.APIConnectionTimeoutError) {
+  // The SDK's own timeout error is checked first: it would otherwise read as a network failure.
+  if (err instanceof OpenAI.APIConnectionTimeoutError && !deadline.signal.aborted) {
     return new ProviderError('provider_timeout', `${context.target} timed out`, { ...context, cause: err });
   }
+  const known = toKnownError(err, context, deadline);
+  if (known) return known;
   if (err instanceof OpenAI.APIConnectionError) {
-    return toTransportError(err, context) ?? new ProviderError('provider_unavailable', `${context.target} is unreachable`, { ...context, cause: err });
+    return new ProviderError('provider_unavailable', `${context.target} is unreachable`, { ...context, cause: err });
   }
   if (err instanceof OpenAI.APIError) {
     if (err.status === undefined) return fromErrorBody(err.error, context, err);
@@ -32,8 +33,6 @@ export function toProviderError(
       cause: err,
     });
   }
-  const transport = toTransportError(err, context);
-  if (transport) return transport;
   const message = err instanceof Error ? err.message : String(err);
   return new ProviderError('provider_unavailable', `${context.target} failed: ${message}`, { ...context, cause: err });
 }
