@@ -7,6 +7,7 @@ import { adminRouter } from './routes/admin.js';
 import { chatCompletionsRouter } from './routes/chat-completions.js';
 import { embeddingsRouter } from './routes/embeddings.js';
 import { healthRouter } from './routes/health.js';
+import { jobsRouter } from './routes/jobs.js';
 import { modelsRouter } from './routes/models.js';
 
 /** Builds the HTTP app from its dependencies; it never listens and holds no globals. */
@@ -19,6 +20,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(modelsRouter(deps));
   app.use(chatCompletionsRouter(deps));
   app.use(embeddingsRouter(deps));
+  app.use(jobsRouter(deps));
   app.use(adminRouter(deps));
   app.use((req, res) => {
     res.status(404).json(errorBody({ code: 'not_found', message: `no route ${req.method} ${req.path}` }));

@@ -5,6 +5,8 @@ import { type JobEvent, type Priority, type Work, dispatchHop } from '@mana/jobs
 import type { ApiDeps } from './deps.js';
 
 export interface Submission {
+  /** A job id chosen by the caller (e.g. claimed for an Idempotency-Key); a new one otherwise. */
+  id?: string | undefined;
   work: Work;
   /** The client's `model`: an alias, provider/model, a bare Ollama model, or absent for the default. */
   model: string | undefined;
@@ -37,7 +39,7 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   const chain = config.autoFallbackEnabled ? capable : capable.slice(0, 1);
   const first = chain[0] as Target;
   const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
-  const id = `job_${randomUUID().replaceAll('-', '')}`;
+  const id = submission.id ?? `job_${randomUUID().replaceAll('-', '')}`;
   // Registered before the record exists, so not one event can slip past (from seq 1, 'queued', on).
   const unsubscribe = listener ? deps.hub.listen(id, listener) : () => {};
   try {
