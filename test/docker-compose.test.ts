@@ -9,9 +9,18 @@ const compose = parse(readFileSync(`${root}docker-compose.yml`, 'utf8'), { merge
   services: Record<string, { command?: string[]; environment?: Record<string, string>; profiles?: string[]; build?: string; image?: string; healthcheck?: unknown; volumes?: string[] }>;
 };
 
-/** `${VAR:-default}` as compose would expand it with nothing set. */
-function withDefaults(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+/** What an operator must put in .env: the variables compose marks required (`${VAR:?…}`). */
+const OPERATOR_ENV: Record<string, string> = { MANA_API_KEYS: 'team:a-key-of-sixteen-chars' };
+
+/** `${VAR:-default}` and `${VAR:?message}` as compose expands them with only the required ones set. */
+function expand(env: Record<string, string>): Record<string, string> {
+  const value = (v: string) =>
+    v.replace(/\$\{([A-Z_]+):-([^}]*)\}/g, '$2').replace(/\$\{([A-Z_]+):\?[^}]*\}/g, (_m, name: string) => {
+      const given = OPERATOR_ENV[name];
+      if (given === undefined) throw new Error(`${name} is required by docker-compose.yml but not in OPERATOR_ENV`);
+      return given;
+    });
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, value(String(v))]));
 }
 
 describe('docker-compose.yml', () => {
@@ -29,10 +38,11 @@ describe('docker-compose.yml', () => {
   });
 
   it.each(['api', 'worker'])('gives %s an environment our config module accepts', (name) => {
-    const env = withDefaults(compose.services[name]?.environment ?? {});
+    const env = expand(compose.services[name]?.environment ?? {});
     const config = loadConfig({ ...env, MANA_ALIASES_PATH: `${root}aliases.yaml` });
     expect(config.redis.url).toBe('redis://redis:6379');
     expect(config.ollama.hosts[0]?.url).toBe('http://ollama-gpu0:11434');
+    expect(config.auth.keys.map((k) => k.tenant)).toEqual(['team']);
   });
 
   it('keeps each Ollama server\'s parallelism equal to the gateway\'s cap', () => {

@@ -6,7 +6,9 @@ import { errorBody } from './openai/responses.js';
 import { adminRouter } from './routes/admin.js';
 import { chatCompletionsRouter } from './routes/chat-completions.js';
 import { embeddingsRouter } from './routes/embeddings.js';
-import { healthRouter } from './routes/health.js';
+import { healthRouter, statusRouter } from './routes/health.js';
+import { authenticate, requireAdmin } from './middleware/auth.js';
+import { tenantRateLimit } from './middleware/rate-limit.js';
 import { jobsRouter } from './routes/jobs.js';
 import { modelsRouter } from './routes/models.js';
 
@@ -17,11 +19,14 @@ export function createApp(deps: ApiDeps): Express {
   app.use(requestId());
   app.use(express.json({ limit: '20mb' }));
   app.use(healthRouter(deps));
+  app.use(['/admin', '/status'], requireAdmin(deps.config.auth));
+  app.use(statusRouter(deps));
+  app.use(adminRouter(deps));
+  app.use('/v1', authenticate(deps.config.auth), tenantRateLimit(deps.pipeline, deps.config.auth.tenantRpm));
   app.use(modelsRouter(deps));
   app.use(chatCompletionsRouter(deps));
   app.use(embeddingsRouter(deps));
   app.use(jobsRouter(deps));
-  app.use(adminRouter(deps));
   app.use((req, res) => {
     res.status(404).json(errorBody({ code: 'not_found', message: `no route ${req.method} ${req.path}` }));
   });

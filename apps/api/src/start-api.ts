@@ -28,6 +28,9 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
+  if (config.auth.keys.length === 0) {
+    log.warn({ host: config.http.host }, 'no API keys configured (MANA_API_KEYS): development mode, loopback only, every request is one tenant');
+  }
   log.info({ url, aliases: aliases.status().version }, 'api listening');
   return {
     url,

@@ -3,6 +3,7 @@ import { type SerializedError, httpStatusOf, toSerializedError } from '@mana/err
 import { cancelJob, type JobEvent } from '@mana/jobs';
 import { errorBody } from './openai/responses.js';
 import type { ApiDeps } from './deps.js';
+import { tenantOf } from './middleware/auth.js';
 import { EventQueue } from './event-queue.js';
 import { type Accepted, type Submission, submitJob } from './submit.js';
 
@@ -19,7 +20,7 @@ export interface WatchedJob {
  */
 export async function submitAndWatch(deps: ApiDeps, res: Response, submission: Submission): Promise<WatchedJob> {
   const queue = new EventQueue();
-  const accepted = await submitJob(deps, submission, queue.push);
+  const accepted = await submitJob(deps, { ...submission, tenant: tenantOf(res) }, queue.push);
   res.on('close', () => {
     if (!res.writableFinished) {
       void cancelJob(deps.pipeline, accepted.id).catch((err: unknown) => deps.log.error({ err, jobId: accepted.id }, 'cancel failed'));

@@ -1,4 +1,6 @@
-import { type EnvSource, parseEnv } from './env.js';
+import { ConfigError } from '@mana/errors';
+import { type ApiKey, hashKey, parseApiKeys, readApiKeysFile } from './api-keys.js';
+import { type Env, type EnvSource, parseEnv } from './env.js';
 import type { OllamaHost } from './ollama-hosts.js';
 import type { ProviderId } from './providers.js';
 
@@ -35,6 +37,11 @@ export interface Config {
   jobRetentionS: number;
   /** How long SIGTERM waits for in-flight work before exiting. */
   shutdownGraceMs: number;
+  /**
+   * Client keys by tenant, and the operators' key (both hashed). No client
+   * keys: development mode, which only listens on loopback.
+   */
+  auth: { keys: readonly ApiKey[]; adminKeyHash: Buffer | undefined; tenantRpm: number };
 }
 
 /**
@@ -43,6 +50,7 @@ export interface Config {
  */
 export function loadConfig(source: EnvSource): Readonly<Config> {
   const env = parseEnv(source);
+  const auth = loadAuth(env);
   return deepFreeze({
     http: { port: env.PORT, host: env.HOST },
     redis: { url: env.REDIS_URL, prefix: env.MANA_REDIS_PREFIX },
@@ -63,11 +71,34 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     maxWaitMs: { interactive: env.MANA_MAX_WAIT_INTERACTIVE_MS, async: env.MANA_MAX_WAIT_ASYNC_MS },
     jobRetentionS: env.MANA_JOB_RETENTION_S,
     shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,
+    auth,
   });
 }
 
+/** Keys from MANA_API_KEYS and MANA_API_KEYS_FILE; refuses a public address without any. */
+function loadAuth(env: Env): Config['auth'] {
+  const issues: Array<{ key: string; message: string }> = [];
+  const keys: ApiKey[] = [];
+  const fromList = env.MANA_API_KEYS ? parseApiKeys(env.MANA_API_KEYS) : undefined;
+  if (fromList && !fromList.ok) issues.push({ key: 'MANA_API_KEYS', message: fromList.error });
+  if (fromList?.ok) keys.push(...fromList.value);
+  const fromFile = env.MANA_API_KEYS_FILE ? readApiKeysFile(env.MANA_API_KEYS_FILE) : undefined;
+  if (fromFile && !fromFile.ok) issues.push({ key: 'MANA_API_KEYS_FILE', message: fromFile.error });
+  if (fromFile?.ok) keys.push(...fromFile.value);
+  if (issues.length === 0 && keys.length === 0 && !isLoopback(env.HOST)) {
+    issues.push({ key: 'HOST', message: `refusing to listen on ${env.HOST} without API keys: set MANA_API_KEYS (or MANA_API_KEYS_FILE), or listen on 127.0.0.1` });
+  }
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid environment');
+  return { keys, adminKeyHash: env.MANA_ADMIN_KEY ? hashKey(env.MANA_ADMIN_KEY) : undefined, tenantRpm: env.MANA_TENANT_RPM };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
+  // Buffers cannot be frozen (and hold hashes nobody writes to).
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);
   }

@@ -45,13 +45,18 @@ export const EnvSchema = z.object({
   MANA_MAX_WAIT_ASYNC_MS: intEnv(0).default(60_000),
   MANA_JOB_RETENTION_S: intEnv(60).default(86_400),
   MANA_SHUTDOWN_GRACE_MS: intEnv(0).default(30_000),
+  MANA_API_KEYS: z.string().optional(),
+  MANA_API_KEYS_FILE: z.string().trim().min(1).optional(),
+  MANA_ADMIN_KEY: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+  /** Requests per minute per tenant; 0 turns the limit off. */
+  MANA_TENANT_RPM: intEnv(0).default(0),
   MANA_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
 
 /** Variables whose values must never appear in a message or a log line. */
-const SECRET_KEYS = new Set(['GOOGLE_API_KEY', 'OPENROUTER_API_KEY', 'GROQ_API_KEY', 'TOGETHER_API_KEY']);
+const SECRET_KEYS = new Set(['GOOGLE_API_KEY', 'OPENROUTER_API_KEY', 'GROQ_API_KEY', 'TOGETHER_API_KEY', 'MANA_API_KEYS', 'MANA_ADMIN_KEY']);
 
 /** Our own namespace: a MANA_ variable we do not know is a typo worth stopping for. */
 const OWN_PREFIX = 'MANA_';

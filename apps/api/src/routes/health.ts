@@ -21,6 +21,13 @@ export function healthRouter(deps: ApiDeps): Router {
       res.status(503).json({ status: 'unavailable', reason: `redis: ${(err as Error).message}` });
     }
   });
+  return router;
+}
+
+/** GET /status: operators only once keys are configured (it shows provider configuration). */
+export function statusRouter(deps: ApiDeps): Router {
+  const router = Router();
+  const { pipeline } = deps;
   router.get('/status', async (_req, res) => {
     const gpus = await pipeline.health.gpus(pipeline.options.gpus);
     const drained = await pipeline.health.drained(pipeline.options.gpus);

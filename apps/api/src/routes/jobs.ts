@@ -3,6 +3,7 @@ import { type Request, type Response, Router } from 'express';
 import { ManaError, NotFoundError } from '@mana/errors';
 import { cancelJob, isTerminalEvent, type JobEvent } from '@mana/jobs';
 import type { ApiDeps } from '../deps.js';
+import { tenantOf } from '../middleware/auth.js';
 import { claimIdempotencyKey, releaseIdempotencyKey } from '../jobs/idempotency.js';
 import { jobView } from '../jobs/job-view.js';
 import { JobRequestSchema } from '../jobs/schemas.js';
@@ -18,18 +19,20 @@ export function jobsRouter(deps: ApiDeps): Router {
     const body = JobRequestSchema.parse(req.body);
     const key = req.header('idempotency-key');
     const id = `job_${randomUUID().replaceAll('-', '')}`;
-    const earlier = key ? await claimIdempotencyKey(deps.pipeline, key, id) : undefined;
+    const tenant = tenantOf(res);
+    const earlier = key ? await claimIdempotencyKey(deps.pipeline, key, id, tenant) : undefined;
     if (earlier) {
-      const record = await deps.pipeline.records.get(earlier);
+      const found = await deps.pipeline.records.get(earlier);
+      const record = found && (found.tenant ?? 'default') === tenant ? found : undefined;
       res.status(record ? 200 : 202).json(record ? await jobView(deps.pipeline, record, baseUrl(req)) : { id: earlier, object: 'job', status: 'queued' });
       return;
     }
     // Chat jobs always stream internally, so the events endpoint can show tokens as they come.
     const work = body.type === 'chat' ? { ...toChatWork(body.request), stream: true } : toEmbeddingWork(body.request);
     try {
-      await submitJob(deps, { id, work, model: body.request.model, priority: body.priority, maxWaitMs: body.max_wait_ms, metadata: body.metadata });
+      await submitJob(deps, { id, work, model: body.request.model, priority: body.priority, maxWaitMs: body.max_wait_ms, metadata: body.metadata, tenant });
     } catch (err) {
-      if (key) await releaseIdempotencyKey(deps.pipeline, key);
+      if (key) await releaseIdempotencyKey(deps.pipeline, key, tenant);
       throw err;
     }
     const record = await deps.pipeline.records.get(id);
@@ -37,11 +40,11 @@ export function jobsRouter(deps: ApiDeps): Router {
   });
 
   router.get('/v1/jobs/:id', async (req: Request, res: Response) => {
-    res.json(await jobView(deps.pipeline, await findJob(deps, req.params.id as string), baseUrl(req)));
+    res.json(await jobView(deps.pipeline, await findJob(deps, res, req.params.id as string), baseUrl(req)));
   });
 
   router.delete('/v1/jobs/:id', async (req: Request, res: Response) => {
-    const record = await findJob(deps, req.params.id as string);
+    const record = await findJob(deps, res, req.params.id as string);
     if (!(await cancelJob(deps.pipeline, record.id))) {
       throw new ManaError('invalid_request', `job ${record.id} has already finished (${record.status})`);
     }
@@ -49,16 +52,17 @@ export function jobsRouter(deps: ApiDeps): Router {
   });
 
   router.get('/v1/jobs/:id/events', async (req: Request, res: Response) => {
-    const record = await findJob(deps, req.params.id as string);
+    const record = await findJob(deps, res, req.params.id as string);
     const after = Number(req.header('last-event-id') ?? req.query.after ?? 0);
     await streamEvents(deps, res, record.id, Number.isInteger(after) && after > 0 ? after : 0);
   });
   return router;
 }
 
-async function findJob(deps: ApiDeps, id: string) {
+/** Another tenant's job is reported as missing, not forbidden: ids reveal nothing. */
+async function findJob(deps: ApiDeps, res: Response, id: string) {
   const record = await deps.pipeline.records.get(id);
-  if (!record) throw new NotFoundError(`no job ${id}`);
+  if (!record || (record.tenant ?? 'default') !== tenantOf(res)) throw new NotFoundError(`no job ${id}`);
   return record;
 }
 

@@ -1,0 +1,54 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { RequestHandler, Response } from 'express';
+import { type Config, hashKey } from '@mana/config';
+import { AuthError } from '@mana/errors';
+
+/** The tenant a request acts for; set by `authenticate`. */
+export function tenantOf(res: Response): string {
+  return (res.locals.tenant as string | undefined) ?? DEV_TENANT;
+}
+
+/** Without configured keys (development, loopback only) everything belongs to one tenant. */
+const DEV_TENANT = 'default';
+
+function bearer(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  return match?.[1]?.trim();
+}
+
+/** Compares against every hash, whatever matches first, so timing says nothing about the keys. */
+function matches(candidate: Buffer, hashes: readonly Buffer[]): number {
+  let found = -1;
+  hashes.forEach((hash, i) => {
+    if (timingSafeEqual(candidate, hash) && found === -1) found = i;
+  });
+  return found;
+}
+
+/** Client routes: `Authorization: Bearer <key>` names the tenant. */
+export function authenticate(auth: Config['auth']): RequestHandler {
+  const hashes = auth.keys.map((k) => k.hash);
+  return function authenticateClient(req, res, next) {
+    if (auth.keys.length === 0) {
+      res.locals.tenant = DEV_TENANT;
+      return next();
+    }
+    const key = bearer(req.header('authorization'));
+    const index = key === undefined ? -1 : matches(hashKey(key), hashes);
+    if (index === -1) throw new AuthError(key === undefined ? undefined : 'invalid API key');
+    res.locals.tenant = auth.keys[index]!.tenant;
+    next();
+  };
+}
+
+/** Operator routes: the admin key (open only in development mode, when no key of any kind is set). */
+export function requireAdmin(auth: Config['auth']): RequestHandler {
+  return function authenticateAdmin(req, _res, next) {
+    if (auth.keys.length === 0 && !auth.adminKeyHash) return next();
+    const key = bearer(req.header('authorization'));
+    if (!auth.adminKeyHash || key === undefined || matches(hashKey(key), [auth.adminKeyHash]) === -1) {
+      throw new AuthError(auth.adminKeyHash ? 'this route needs the admin key (MANA_ADMIN_KEY)' : 'admin routes are off: set MANA_ADMIN_KEY');
+    }
+    next();
+  };
+}
