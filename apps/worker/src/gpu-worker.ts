@@ -51,6 +51,11 @@ export class GpuWorker {
     return this.worker !== undefined;
   }
 
+  /** True while that Worker takes new jobs (not paused for a down or drained GPU). */
+  get takingJobs(): boolean {
+    return this.worker !== undefined && !this.worker.isPaused();
+  }
+
   async start(): Promise<void> {
     await this.tick();
     this.timer = setInterval(() => void this.tick(), this.tickMs);

@@ -1,9 +1,17 @@
 import { Router } from 'express';
+import { PROVIDER_IDS, type ProviderId } from '@mana/config';
+import { NotFoundError } from '@mana/errors';
 import type { ApiDeps } from '../deps.js';
 
-/** Admin routes: the aliases in force and a reload (the same as SIGHUP). */
+/**
+ * Operator controls (behind the admin key): the aliases in force and a
+ * reload (the same as SIGHUP); draining a GPU (its worker finishes what it
+ * runs and takes nothing new, its share goes to the other GPUs or spills by
+ * the usual rules) and resuming it; pausing and resuming a provider's queue.
+ */
 export function adminRouter(deps: ApiDeps): Router {
   const router = Router();
+  const { pipeline } = deps;
   router.get('/admin/aliases', (_req, res) => {
     res.json(deps.aliases.status());
   });
@@ -11,5 +19,28 @@ export function adminRouter(deps: ApiDeps): Router {
     const outcome = await deps.aliases.reload();
     res.status(outcome.ok ? 200 : 422).json({ ...outcome, status: deps.aliases.status() });
   });
+  router.get('/admin/gpus', async (_req, res) => {
+    const [health, drained] = await Promise.all([pipeline.health.gpus(pipeline.options.gpus), pipeline.health.drained(pipeline.options.gpus)]);
+    res.json({ gpus: pipeline.options.gpus.map((name) => ({ name, drained: drained.has(name), health: health.get(name) ?? null })) });
+  });
+  for (const [action, drained] of [['drain', true], ['resume', false]] as const) {
+    router.post(`/admin/gpus/:name/${action}`, async (req, res) => {
+      const name = req.params.name as string;
+      if (!pipeline.options.gpus.includes(name)) throw new NotFoundError(`no GPU named ${name}; GPUs: ${pipeline.options.gpus.join(', ')}`);
+      await pipeline.health.setDrained(name, drained);
+      pipeline.cache.usableGpus.clear();
+      res.json({ name, drained });
+    });
+  }
+  for (const action of ['pause', 'resume'] as const) {
+    router.post(`/admin/queues/:provider/${action}`, async (req, res) => {
+      const provider = req.params.provider as string;
+      if (!(PROVIDER_IDS as readonly string[]).includes(provider)) throw new NotFoundError(`no provider queue ${provider}; queues: ${PROVIDER_IDS.join(', ')}`);
+      const queue = pipeline.queues.get(provider as ProviderId);
+      if (action === 'pause') await queue.pause();
+      else await queue.resume();
+      res.json({ provider, paused: await queue.isPaused() });
+    });
+  }
   return router;
 }
