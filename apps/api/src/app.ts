@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { ApiDeps } from './deps.js';
+import { BOARD_PATH, boardRouter } from './board.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { requestId } from './middleware/request-id.js';
 import { errorBody } from './openai/responses.js';
@@ -20,6 +21,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(express.json({ limit: '20mb' }));
   app.use(healthRouter(deps));
   app.use(['/admin', '/status'], requireAdmin(deps.config.auth));
+  app.use(BOARD_PATH, boardRouter(deps, { readOnly: deps.config.boardReadOnly }));
   app.use(statusRouter(deps));
   app.use(adminRouter(deps));
   app.use('/v1', authenticate(deps.config.auth), tenantRateLimit(deps.pipeline, deps.config.auth.tenantRpm));

@@ -42,6 +42,8 @@ export interface Config {
    * keys: development mode, which only listens on loopback.
    */
   auth: { keys: readonly ApiKey[]; adminKeyHash: Buffer | undefined; tenantRpm: number };
+  /** bull-board shows queues and jobs but offers no actions. */
+  boardReadOnly: boolean;
 }
 
 /**
@@ -72,6 +74,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     jobRetentionS: env.MANA_JOB_RETENTION_S,
     shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,
     auth,
+    boardReadOnly: env.MANA_BOARD_READ_ONLY,
   });
 }
 

@@ -50,6 +50,8 @@ export const EnvSchema = z.object({
   MANA_ADMIN_KEY: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   /** Requests per minute per tenant; 0 turns the limit off. */
   MANA_TENANT_RPM: intEnv(0).default(0),
+  /** bull-board without job actions (retry, remove, pause), for on-call viewers. */
+  MANA_BOARD_READ_ONLY: BoolEnv.default(false),
   MANA_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 

@@ -16,6 +16,15 @@ function bearer(header: string | undefined): string | undefined {
   return match?.[1]?.trim();
 }
 
+/** A browser's basic auth: any user name, the key as the password (how the board is opened in a browser). */
+function basicPassword(header: string | undefined): string | undefined {
+  const match = /^Basic\s+(.+)$/i.exec(header ?? '');
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? undefined : decoded.slice(colon + 1);
+}
+
 /** Compares against every hash, whatever matches first, so timing says nothing about the keys. */
 function matches(candidate: Buffer, hashes: readonly Buffer[]): number {
   let found = -1;
@@ -43,10 +52,13 @@ export function authenticate(auth: Config['auth']): RequestHandler {
 
 /** Operator routes: the admin key (open only in development mode, when no key of any kind is set). */
 export function requireAdmin(auth: Config['auth']): RequestHandler {
-  return function authenticateAdmin(req, _res, next) {
+  return function authenticateAdmin(req, res, next) {
     if (auth.keys.length === 0 && !auth.adminKeyHash) return next();
-    const key = bearer(req.header('authorization'));
+    const header = req.header('authorization');
+    const key = bearer(header) ?? basicPassword(header);
     if (!auth.adminKeyHash || key === undefined || matches(hashKey(key), [auth.adminKeyHash]) === -1) {
+      // Browsers ask for a password on this challenge; API clients read the JSON error.
+      res.setHeader('www-authenticate', 'Basic realm="Mana admin", charset="UTF-8"');
       throw new AuthError(auth.adminKeyHash ? 'this route needs the admin key (MANA_ADMIN_KEY)' : 'admin routes are off: set MANA_ADMIN_KEY');
     }
     next();
