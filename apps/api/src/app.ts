@@ -18,10 +18,14 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId());
+  app.use(deps.metrics.requests);
   app.use(express.json({ limit: '20mb' }));
   app.use(healthRouter(deps));
   app.use(['/admin', '/status'], requireAdmin(deps.config.auth));
   app.use(BOARD_PATH, boardRouter(deps, { readOnly: deps.config.boardReadOnly }));
+  app.get('/metrics', requireAdmin(deps.config.auth), async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
   app.use(statusRouter(deps));
   app.use(adminRouter(deps));
   app.use('/v1', authenticate(deps.config.auth), tenantRateLimit(deps.pipeline, deps.config.auth.tenantRpm));

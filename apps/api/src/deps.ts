@@ -2,6 +2,7 @@ import type { AliasStore } from '@mana/aliases';
 import type { Config } from '@mana/config';
 import type { JobEventHub, Pipeline } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
+import type { ApiMetrics } from './metrics.js';
 
 /** Everything the HTTP app needs, built once by startApi (or a test) and passed in. */
 export interface ApiDeps {
@@ -10,4 +11,5 @@ export interface ApiDeps {
   pipeline: Pipeline;
   hub: JobEventHub;
   aliases: AliasStore;
+  metrics: ApiMetrics;
 }

@@ -6,6 +6,7 @@ import type { Config } from '@mana/config';
 import { JobEventHub, createPipeline, createRedis } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import { createApp } from './app.js';
+import { createMetrics } from './metrics.js';
 
 export interface ApiProcess {
   url: string;
@@ -21,7 +22,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
   const subscriber = createRedis(config.redis.url, { name: 'mana-api-events' });
   const pipeline = createPipeline(config, redis);
   const hub = await JobEventHub.start(subscriber, redis, pipeline.keys, randomUUID());
-  const app = createApp({ config, log, pipeline, hub, aliases });
+  const app = createApp({ config, log, pipeline, hub, aliases, metrics: createMetrics(pipeline) });
   const stopSighup = reloadOnSighup(aliases);
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import { type SerializedError, httpStatusOf, toSerializedError } from '@mana/errors';
-import { cancelJob, type JobEvent } from '@mana/jobs';
+import { cancelJob, isTerminalEvent, type JobEvent } from '@mana/jobs';
 import { errorBody } from './openai/responses.js';
 import type { ApiDeps } from './deps.js';
 import { tenantOf } from './middleware/auth.js';
@@ -20,10 +20,18 @@ export interface WatchedJob {
  */
 export async function submitAndWatch(deps: ApiDeps, res: Response, submission: Submission): Promise<WatchedJob> {
   const queue = new EventQueue();
-  const accepted = await submitJob(deps, { ...submission, tenant: tenantOf(res) }, queue.push);
+  const started = performance.now();
+  // Aliases are a closed set; anything else is labelled by kind only, so clients cannot grow the label space.
+  const alias = submission.model?.startsWith('mana/') ? submission.model : submission.model ? 'direct' : 'default';
+  const observe = (event: JobEvent) => {
+    if (isTerminalEvent(event)) deps.metrics.jobFinished(submission.work.kind, alias, event, (performance.now() - started) / 1000);
+    queue.push(event);
+  };
+  const accepted = await submitJob(deps, { ...submission, tenant: tenantOf(res) }, observe);
+  const id = accepted.id;
   res.on('close', () => {
     if (!res.writableFinished) {
-      void cancelJob(deps.pipeline, accepted.id).catch((err: unknown) => deps.log.error({ err, jobId: accepted.id }, 'cancel failed'));
+      void cancelJob(deps.pipeline, id).catch((err: unknown) => deps.log.error({ err, jobId: id }, 'cancel failed'));
     }
     queue.close();
   });

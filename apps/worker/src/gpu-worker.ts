@@ -31,6 +31,7 @@ export class GpuWorker {
   private worker: Worker | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  private running = 0;
   private readonly lease: GpuLease;
   private readonly serviceTimes: ServiceTimeTracker;
   private readonly tickMs: number;
@@ -71,7 +72,11 @@ export class GpuWorker {
         this.options.log.warn({ gpu: this.options.host.name }, 'lost the GPU lease; standing by');
         await this.stopWorker(0);
       }
-      if (this.worker) await this.followHealth(this.worker);
+      if (this.worker) {
+        await this.followHealth(this.worker);
+        // What the GPU runs now, for /metrics in any API process; expires if this process dies.
+        await this.options.pipeline.redis.set(this.options.pipeline.keys.gpuBusy(this.options.host.name), String(this.running), 'PX', this.tickMs * 4);
+      }
     } catch (err) {
       this.options.log.error({ gpu: this.options.host.name, err }, 'GPU worker tick failed');
     } finally {
@@ -107,7 +112,15 @@ export class GpuWorker {
       onSuccess: (ms) => this.serviceTimes.record(ms),
       onProviderError: (err) => this.onProviderError(err),
     });
-    const worker = new Worker(pipeline.keys.queueName('ollama'), processor, {
+    const counted = async (job: Parameters<typeof processor>[0]) => {
+      this.running++;
+      try {
+        return await processor(job);
+      } finally {
+        this.running--;
+      }
+    };
+    const worker = new Worker(pipeline.keys.queueName('ollama'), counted, {
       connection: this.options.connect(),
       prefix: pipeline.keys.prefix,
       concurrency: this.options.concurrency,

@@ -53,6 +53,11 @@ export class Keys {
     return `${this.prefix}:lease:gpu:{${gpu}}`;
   }
 
+  /** Jobs a GPU's Worker runs now, refreshed by its holder every tick (for /metrics). */
+  gpuBusy(gpu: string): string {
+    return `${this.prefix}:busy:gpu:{${gpu}}`;
+  }
+
   /** Set by an operator to drain a GPU: its Worker stops taking jobs. */
   gpuDrain(gpu: string): string {
     return `${this.prefix}:drain:gpu:{${gpu}}`;

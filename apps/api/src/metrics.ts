@@ -1,0 +1,137 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PROVIDER_IDS } from '@mana/config';
+import type { JobEvent, Pipeline } from '@mana/jobs';
+
+export interface ApiMetrics {
+  registry: Registry;
+  /** Counts every HTTP response by route and status. */
+  requests: RequestHandler;
+  /** A job this process waited on ended (sync requests). */
+  jobFinished(kind: string, alias: string | null, event: JobEvent, seconds: number): void;
+}
+
+/**
+ * Prometheus metrics. Values that describe the whole gateway (queue depths,
+ * GPU health and busy slots, fallbacks, breakers) are read from Redis at
+ * scrape time, so every API process reports the same numbers; request and
+ * job timings are this process's own, as Prometheus expects of counters and
+ * histograms.
+ */
+export function createMetrics(pipeline: Pipeline): ApiMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'mana_process_' });
+  const { keys, redis, options } = pipeline;
+
+  new Gauge({
+    name: 'mana_queue_jobs',
+    help: 'Jobs in each provider queue by state (cluster-wide).',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const provider of PROVIDER_IDS) {
+        const counts = await pipeline.queues.get(provider).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed');
+        for (const [state, n] of Object.entries(counts)) this.set({ queue: provider, state }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'mana_gpu_up',
+    help: 'Last probe of each GPU server: 1 up, 0 down (absent: not probed yet).',
+    labelNames: ['gpu'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [gpu, health] of await pipeline.health.gpus(options.gpus)) if (health) this.set({ gpu }, health.ok ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mana_gpu_drained',
+    help: '1 while an operator has drained the GPU.',
+    labelNames: ['gpu'],
+    registers: [registry],
+    async collect() {
+      const drained = await pipeline.health.drained(options.gpus);
+      for (const gpu of options.gpus) this.set({ gpu }, drained.has(gpu) ? 1 : 0);
+    },
+  });
+  const busySlots = async () => {
+    const raw = options.gpus.length ? await redis.mget(...options.gpus.map((g) => keys.gpuBusy(g))) : [];
+    return options.gpus.map((gpu, i) => ({ gpu, busy: Number(raw[i] ?? 0) }));
+  };
+  new Gauge({
+    name: 'mana_gpu_busy_slots',
+    help: 'Jobs each GPU runs now (cluster-wide).',
+    labelNames: ['gpu'],
+    registers: [registry],
+    async collect() {
+      for (const { gpu, busy } of await busySlots()) this.set({ gpu }, busy);
+    },
+  });
+  new Gauge({
+    name: 'mana_gpu_utilisation_ratio',
+    help: 'Busy slots over OLLAMA_MAX_CONCURRENT, per GPU.',
+    labelNames: ['gpu'],
+    registers: [registry],
+    async collect() {
+      for (const { gpu, busy } of await busySlots()) this.set({ gpu }, busy / options.slotsPerGpu);
+    },
+  });
+  new Gauge({
+    name: 'mana_fallbacks_total',
+    help: 'Jobs moved from one target to the next, by reason (failover, overflow); cluster-wide and monotonic.',
+    labelNames: ['from', 'to', 'reason'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [key, n] of Object.entries(await redis.hgetall(keys.fallbackCounters()))) {
+        const [from = '', to = '', reason = ''] = key.split('>');
+        this.set({ from, to, reason }, Number(n));
+      }
+    },
+  });
+  new Gauge({
+    name: 'mana_provider_breaker_open',
+    help: '1 while a cloud provider circuit breaker is open.',
+    labelNames: ['provider'],
+    registers: [registry],
+    async collect() {
+      for (const provider of PROVIDER_IDS.filter((p) => p !== 'ollama')) this.set({ provider }, (await pipeline.health.breaker(provider)).open ? 1 : 0);
+    },
+  });
+
+  const httpRequests = new Counter({ name: 'mana_http_requests_total', help: 'HTTP responses by route and status.', labelNames: ['route', 'status'], registers: [registry] });
+  const jobSeconds = new Histogram({
+    name: 'mana_job_duration_seconds',
+    help: 'From acceptance to the answer, for jobs this process waited on, by alias, provider and outcome.',
+    labelNames: ['kind', 'alias', 'provider', 'outcome'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+  const tokens = new Counter({ name: 'mana_tokens_total', help: 'Tokens in and out, by provider.', labelNames: ['provider', 'direction'], registers: [registry] });
+  const failures = new Counter({ name: 'mana_job_failures_total', help: 'Jobs that ended in an error, by code.', labelNames: ['code'], registers: [registry] });
+
+  return {
+    registry,
+    requests: (req: Request, res: Response, next) => {
+      res.on('finish', () => httpRequests.inc({ route: routeOf(req), status: String(res.statusCode) }));
+      next();
+    },
+    jobFinished(kind, alias, event, seconds) {
+      const provider = event.type === 'done' ? event.provider : 'none';
+      jobSeconds.observe({ kind, alias: alias ?? 'none', provider, outcome: event.type }, seconds);
+      if (event.type === 'done') {
+        tokens.inc({ provider, direction: 'in' }, event.usage.promptTokens);
+        tokens.inc({ provider, direction: 'out' }, event.usage.completionTokens);
+      }
+      if (event.type === 'error') failures.inc({ code: event.error.code });
+    },
+  };
+}
+
+/** The route pattern, not the path: ids must not explode the label space. */
+function routeOf(req: Request): string {
+  const pattern = (req.route as { path?: string } | undefined)?.path;
+  return pattern ? `${req.baseUrl}${pattern}` : 'unmatched';
+}

@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startApi } from '@mana/api';
+import { createLogger } from '@mana/logging';
+import { type Stack, startStack } from '@mana/testing';
+
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+function chat(s: Stack, text: string, headers: Record<string, string> = {}) {
+  return fetch(`${s.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: 'mana/fast-text', messages: [{ role: 'user', content: text }] }),
+  });
+}
+
+/** The value of one sample line, e.g. `mana_gpu_up{gpu="gpu0"}`. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `) ? wanted.every((w) => l.includes(w)) : false);
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('GET /metrics', () => {
+  it('reports queues, GPUs, fallbacks by reason, job times and tokens after a scripted workload; global values agree across API processes', async () => {
+    stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 40 } });
+    expect((await chat(stack, 'plain one')).status).toBe(200);
+    // A failover: the GPU answers 500 once.
+    stack.gpus[0]!.faults.add({ mode: 'error', status: 500, times: 1 });
+    expect((await chat(stack, 'fails over')).headers.get('x-mana-provider')).toBe('google');
+    // An overflow: the GPU is busy and an impatient request will not wait.
+    await expect.poll(async () => (await stack!.status()).gpus.gpu0?.ok, { timeout: 5_000 }).toBe(true);
+    const busy = chat(stack, 'keep the gpu busy a b c d e f', { 'x-mana-priority': 'batch' });
+    await expect.poll(() => stack!.gpus[0]!.stats.snapshot().busySlots).toBe(1);
+    // Each GPU's holder refreshes its busy count every tick.
+    await expect.poll(async () => sample(await (await fetch(`${stack!.api.url}/metrics`)).text(), 'mana_gpu_busy_slots', { gpu: 'gpu0' })).toBe(1);
+    expect((await chat(stack, 'impatient', { 'x-mana-max-wait-ms': '10' })).headers.get('x-mana-provider')).toBe('google');
+    await busy;
+
+    const text = await (await fetch(`${stack.api.url}/metrics`)).text();
+    const edge = { from: 'ollama/gemma3:4b', to: 'google/gemini-2.0-flash' };
+    expect(sample(text, 'mana_fallbacks_total', { ...edge, reason: 'failover' })).toBe(1);
+    expect(sample(text, 'mana_fallbacks_total', { ...edge, reason: 'overflow' })).toBe(1);
+    expect(sample(text, 'mana_gpu_up', { gpu: 'gpu0' })).toBe(1);
+    expect(sample(text, 'mana_queue_jobs', { queue: 'ollama', state: 'completed' })).toBe(2);
+    expect(sample(text, 'mana_queue_jobs', { queue: 'ollama', state: 'failed' })).toBe(1);
+    expect(sample(text, 'mana_queue_jobs', { queue: 'google', state: 'completed' })).toBe(2);
+    expect(sample(text, 'mana_job_duration_seconds_count', { kind: 'chat', alias: 'mana/fast-text', provider: 'ollama', outcome: 'done' })).toBe(2);
+    expect(sample(text, 'mana_job_duration_seconds_count', { kind: 'chat', alias: 'mana/fast-text', provider: 'google', outcome: 'done' })).toBe(2);
+    expect(sample(text, 'mana_tokens_total', { provider: 'ollama', direction: 'out' })).toBeGreaterThan(0);
+    expect(sample(text, 'mana_http_requests_total', { route: '/v1/chat/completions', status: '200' })).toBe(4);
+
+    // A second API process reads the same cluster-wide values.
+    const other = await startApi(stack.config, createLogger('silent', 'other'));
+    try {
+      const second = await (await fetch(`${other.url}/metrics`)).text();
+      expect(sample(second, 'mana_fallbacks_total', { ...edge, reason: 'overflow' })).toBe(1);
+      expect(sample(second, 'mana_queue_jobs', { queue: 'ollama', state: 'completed' })).toBe(2);
+      expect(sample(second, 'mana_http_requests_total', { route: '/v1/chat/completions', status: '200' })).toBeUndefined();
+    } finally {
+      await other.close(0);
+    }
+  });
+});
