@@ -39,6 +39,13 @@ describe('the README commands', () => {
     const { url } = JSON.parse(listening) as { url: string };
     const answer = await ask(`${url}/v1`);
     expect(answer.model).toBe('ollama/gemma3:4b');
+    // One structured line per request, with the job it made, and never the prompt.
+    const logged = JSON.parse(await proc.waitForLine((l) => l.includes('"request completed"'))) as { req: { id: string; url: string }; res: { status: number; jobId: string; provider: string } };
+    expect(logged.req.url).toBe('/v1/chat/completions');
+    expect(logged.req.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(logged.res).toMatchObject({ status: 200, provider: 'ollama' });
+    expect(logged.res.jobId).toMatch(/^job_/);
+    expect(proc.lines.join('\n')).not.toContain('hello from the readme');
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
   });

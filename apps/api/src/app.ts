@@ -3,6 +3,7 @@ import type { ApiDeps } from './deps.js';
 import { BOARD_PATH, boardRouter } from './board.js';
 import { errorHandler } from './middleware/error-handler.js';
 import { requestId } from './middleware/request-id.js';
+import { requestLog } from './middleware/request-log.js';
 import { errorBody } from './openai/responses.js';
 import { adminRouter } from './routes/admin.js';
 import { chatCompletionsRouter } from './routes/chat-completions.js';
@@ -18,6 +19,7 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestId());
+  app.use(requestLog(deps.log));
   app.use(deps.metrics.requests);
   app.use(express.json({ limit: '20mb' }));
   app.use(healthRouter(deps));
