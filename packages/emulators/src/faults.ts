@@ -21,7 +21,11 @@ export const FaultSchema = z.strictObject({
   fraction: z.number().min(0).max(1).optional(),
   /** Fail only this many requests, then stop. */
   times: z.number().int().positive().optional(),
-  /** Only requests whose path contains this. */
+  /**
+   * Only requests whose path contains this. Without it a fault hits work
+   * (POST) requests only: probes such as /api/version keep answering, as
+   * they do on a real server whose model is failing.
+   */
   route: z.string().optional(),
   /** Only requests for this model. */
   model: z.string().optional(),
@@ -55,10 +59,11 @@ export class FaultInjector {
   }
 
   /** The fault to apply to this request, if any (consuming one of its `times`). */
-  pick(path: string, model: string | undefined, isStream: boolean): Fault | undefined {
+  pick(method: string, path: string, model: string | undefined, isStream: boolean): Fault | undefined {
     for (const entry of this.active) {
       const { fault } = entry;
       if (fault.mode === 'down') continue;
+      if (!fault.route && method !== 'POST') continue;
       if ((fault.mode === 'drop-stream' || fault.mode === 'stream-error') && !isStream) continue;
       if (fault.route && !path.includes(fault.route)) continue;
       if (fault.model && fault.model !== model) continue;

@@ -129,7 +129,7 @@ export class Emulator {
       const model = this.protocol.modelOf(url.pathname, body);
       this.stats.record(req.method ?? 'GET', url.pathname, model, req.headers, body);
       const signal = clientGone(req, res);
-      const fault = this.faults.pick(url.pathname, model, this.protocol.isStream(url.pathname, body, url.searchParams));
+      const fault = this.faults.pick(req.method ?? 'GET', url.pathname, model, this.protocol.isStream(url.pathname, body, url.searchParams));
       if (fault) this.stats.faulted();
       // In flight from arrival to the last byte, waiting for a slot included.
       const leave = req.method === 'POST' ? this.stats.enter() : () => {};
