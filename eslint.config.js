@@ -20,7 +20,7 @@ export default tseslint.config(
   {
     // The places allowed to touch process.env: the config module, each
     // process entry point, and test/benchmark harnesses.
-    files: ['packages/config/src/**', 'apps/*/src/main.ts', 'apps/demo/src/**', 'packages/emulators/src/cli.ts', 'packages/testing/src/**', 'test/**', '*.config.ts'],
+    files: ['packages/config/src/**', 'apps/*/src/main.ts', 'apps/demo/src/**', 'apps/cli/src/main.ts', 'packages/emulators/src/cli.ts', 'packages/testing/src/**', 'test/**', '*.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -1,14 +1,47 @@
+import { parseArgs } from 'node:util';
+import { adminCommand } from './commands/admin.js';
 import { checkAliases } from './commands/aliases-check.js';
+import { jobsCommand } from './commands/jobs.js';
+import { statusCommand } from './commands/status.js';
+import { GatewayError, type GatewayTarget } from './gateway-client.js';
 
-const USAGE = `usage: mana <command>
+const USAGE = `usage: mana [--url URL] [--key KEY] [--admin-key KEY] <command>
 
 commands:
-  aliases check FILE…   validate aliases files without starting anything (exit 1 on errors)`;
+  aliases check FILE…     validate aliases files without starting anything (exit 1 on errors)
+  status                  GPUs, providers and queues at a glance (admin key)
+  jobs get|cancel ID      a job's state and hops / cancel it
+  admin …                 operator controls (mana admin, for the list)
+
+The gateway is --url or MANA_URL (default http://127.0.0.1:8080); keys are
+--key / MANA_API_KEY and --admin-key / MANA_ADMIN_KEY.`;
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [group, command, ...rest] = argv;
-  if (group === 'aliases' && command === 'check') return checkAliases(rest, (line) => console.log(line));
-  console.error(group === undefined || group === 'help' || group === '--help' ? USAGE : `unknown command: ${argv.join(' ')}\n\n${USAGE}`);
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { url: { type: 'string' }, key: { type: 'string' }, 'admin-key': { type: 'string' }, help: { type: 'boolean' } },
+  });
+  const [group, command, ...rest] = positionals;
+  const out = (line: string) => console.log(line);
+  const target: GatewayTarget = {
+    url: (values.url ?? process.env.MANA_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
+    apiKey: values.key ?? process.env.MANA_API_KEY,
+    adminKey: values['admin-key'] ?? process.env.MANA_ADMIN_KEY,
+  };
+  try {
+    if (group === 'aliases' && command === 'check') return await checkAliases(rest, out);
+    if (group === 'status') return await statusCommand(target, out);
+    if (group === 'jobs') return await jobsCommand(target, command, rest[0], out);
+    if (group === 'admin') return await adminCommand(target, [command, ...rest].filter((a): a is string => a !== undefined), out);
+  } catch (err) {
+    if (err instanceof GatewayError) {
+      console.error(`mana: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  console.error(values.help || group === undefined || group === 'help' ? USAGE : `unknown command: ${argv.join(' ')}\n\n${USAGE}`);
   return 2;
 }
 

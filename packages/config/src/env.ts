@@ -50,6 +50,9 @@ export const EnvSchema = z.object({
   MANA_ADMIN_KEY: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   /** Requests per minute per tenant; 0 turns the limit off. */
   MANA_TENANT_RPM: intEnv(0).default(0),
+  /** Read by the `mana` CLI, not the gateway; listed so the gateway does not call them typos. */
+  MANA_URL: z.string().optional(),
+  MANA_API_KEY: z.string().optional(),
   /** bull-board without job actions (retry, remove, pause), for on-call viewers. */
   MANA_BOARD_READ_ONLY: BoolEnv.default(false),
   MANA_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -58,7 +61,7 @@ export const EnvSchema = z.object({
 export type Env = z.infer<typeof EnvSchema>;
 
 /** Variables whose values must never appear in a message or a log line. */
-const SECRET_KEYS = new Set(['GOOGLE_API_KEY', 'OPENROUTER_API_KEY', 'GROQ_API_KEY', 'TOGETHER_API_KEY', 'MANA_API_KEYS', 'MANA_ADMIN_KEY']);
+const SECRET_KEYS = new Set(['GOOGLE_API_KEY', 'OPENROUTER_API_KEY', 'GROQ_API_KEY', 'TOGETHER_API_KEY', 'MANA_API_KEYS', 'MANA_ADMIN_KEY', 'MANA_API_KEY']);
 
 /** Our own namespace: a MANA_ variable we do not know is a typo worth stopping for. */
 const OWN_PREFIX = 'MANA_';
