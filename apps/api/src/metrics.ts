@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PROVIDER_IDS } from '@mana/config';
-import type { JobEvent, Pipeline } from '@mana/jobs';
+import { type JobEvent, type Pipeline, getMany } from '@mana/jobs';
 
 export interface ApiMetrics {
   registry: Registry;
@@ -57,7 +57,7 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
     },
   });
   const busySlots = async () => {
-    const raw = options.gpus.length ? await redis.mget(...options.gpus.map((g) => keys.gpuBusy(g))) : [];
+    const raw = await getMany(redis, options.gpus.map((g) => keys.gpuBusy(g)));
     return options.gpus.map((gpu, i) => ({ gpu, busy: Number(raw[i] ?? 0) }));
   };
   new Gauge({

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'chain_exhausted',
   'cancelled',
   'config_invalid',
+  'service_unavailable',
   'internal_error',
 ] as const;
 
@@ -57,6 +58,7 @@ export function classOf(code: ErrorCode): ErrorClass {
     case 'chain_exhausted':
     case 'cancelled':
     case 'config_invalid':
+    case 'service_unavailable':
     case 'internal_error':
       return 'fatal';
   }
@@ -93,6 +95,8 @@ export function httpStatusOf(code: ErrorCode): number {
       return 502;
     case 'provider_timeout':
       return 504;
+    case 'service_unavailable':
+      return 503;
     case 'config_invalid':
     case 'internal_error':
       return 500;

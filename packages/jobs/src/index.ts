@@ -21,3 +21,4 @@ export type { SpillReport } from './spill.js';
 export { cancelJob } from './cancel.js';
 export { ServiceTimeTracker, readServiceTimeMs } from './service-time.js';
 export { createPipeline } from './create-pipeline.js';
+export { getMany } from './get-many.js';

@@ -29,6 +29,8 @@ export class Queues {
         prefix: this.keys.prefix,
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
       });
+      // Connection trouble is reported by the connection itself (createRedis); commands fail to their callers.
+      queue.on('error', () => {});
       this.queues.set(provider, queue);
     }
     return queue;

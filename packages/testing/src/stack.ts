@@ -29,6 +29,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Worker processes to run in this process. @defaultValue 1 */
   workers?: number;
+  /** A Redis of the test's own (e.g. one it will stop). @defaultValue the run's Redis */
+  redisUrl?: string;
 }
 
 export interface StatusDocument {
@@ -67,7 +69,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   );
   const gemini = await startGeminiEmulator({ apiKey: 'test-google-key', ...options.gemini });
   const openai = await startOpenAICompatibleEmulator({ apiKey: 'test-cloud-key' });
-  const env = stackEnv({ gpus, gemini, openai, maxConcurrent: options.maxConcurrent ?? 2, extra: options.env });
+  const env = stackEnv({ gpus, gemini, openai, maxConcurrent: options.maxConcurrent ?? 2, extra: { ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}), ...options.env } });
   const config = loadConfig(env);
   const log = createLogger(process.env.MANA_TEST_LOG ?? 'silent', 'mana-test');
   const workers = await Promise.all(Array.from({ length: options.workers ?? 1 }, () => startWorkers(config, log)));
@@ -106,7 +108,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await api.close(0);
       await Promise.all(workers.map((w) => w.close(0)));
       await Promise.all([...gpus, gemini, openai].map((e) => e.close()));
-      await deletePrefix(config.redis.url, config.redis.prefix);
+      await deletePrefix(config.redis.url, config.redis.prefix).catch(() => {});
     },
   };
 }

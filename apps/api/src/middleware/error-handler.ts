@@ -38,7 +38,19 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.status(413).json(errorBody({ code: 'payload_too_large', message: 'the request body is too large' }));
       return;
     }
+    if (isRedisUnavailable(err)) {
+      log.error({ err: (err as Error).message, path: req.path }, 'redis unavailable');
+      res.setHeader('retry-after', '5');
+      res.status(503).json(errorBody({ code: 'service_unavailable', message: 'the job store (Redis) is unavailable; retry shortly' }));
+      return;
+    }
     log.error({ err, path: req.path, requestId: res.getHeader('x-request-id') }, 'unhandled error');
     res.status(500).json(errorBody({ code: 'internal_error', message: 'internal error' }));
   };
+}
+
+/** ioredis gave up on a command: Redis is down or unreachable, which is not the client's fault nor a bug. */
+function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.' || (err as NodeJS.ErrnoException).code === 'ECONNREFUSED';
 }

@@ -1,0 +1,28 @@
+import { expect, it } from 'vitest';
+import { startLocalRedis } from '@mana/local-redis';
+import { startStack } from '@mana/testing';
+
+it('answers 503 with Retry-After (never a 500 or a hang) while Redis is down, and /ready says why', async () => {
+  const redis = await startLocalRedis();
+  const stack = await startStack({ gpus: 1, redisUrl: redis.url, env: { MANA_SHUTDOWN_GRACE_MS: '0' } });
+  try {
+    const ok = await fetch(`${stack.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'before' }] }),
+    });
+    expect(ok.status).toBe(200);
+    redis.stop();
+    await expect.poll(async () => (await fetch(`${stack.api.url}/ready`)).status, { timeout: 10_000 }).toBe(503);
+    const res = await fetch(`${stack.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'during' }] }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
+  } finally {
+    await Promise.race([stack.close(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  }
+});
