@@ -7,6 +7,9 @@ export interface LocalRedis {
   stop(): void;
 }
 
+/** Between PING attempts while a server starts. */
+const RETRY_MS = 100;
+
 export const INSTALL_HINT = 'install redis-server (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or set REDIS_URL';
 
 /**
@@ -39,7 +42,7 @@ export async function waitForRedis(url: string, timeoutMs = 10_000): Promise<voi
       return;
     } catch (err) {
       if (Date.now() > deadline) throw new Error(`Redis at ${url} does not answer: ${(err as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     } finally {
       redis.disconnect();
     }
