@@ -54,4 +54,27 @@ describe('worker processes', () => {
     expect(await worker.exited).toBe(0);
     expect(stack.gpus[0]!.stats.snapshot().requests['/api/chat gemma3:4b']).toBe(1);
   });
+
+  it('a hop whose workers keep dying is given up on that target and served by the next one', async () => {
+    stack = await startStack({ gpus: 1, maxConcurrent: 1, workers: 0, ollama: { perTokenMs: 300 } });
+    const client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
+    const answer = client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'cursed a b c d e f g' }] }, { headers: { 'x-mana-priority': 'batch' } });
+    // Three workers die under the hop (BullMQ's stall limit is 2), then a fourth gives up on the GPU.
+    for (let death = 1; death <= 3; death++) {
+      const worker = startWorkerProcess(stack);
+      await worker.waitForLine(servingGpu);
+      await expect.poll(() => stack!.gpus[0]!.stats.snapshot().requests['/api/chat gemma3:4b'] ?? 0, { timeout: 15_000 }).toBe(death);
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+    }
+    startWorkerProcess(stack);
+    const result = await answer;
+    expect(result.model).toBe('google/gemini-2.0-flash');
+    const [job] = await stack.jobs();
+    expect(job?.hops.map((h) => [h.target, h.status])).toEqual([
+      ['ollama/gemma3:4b', 'failed'],
+      ['google/gemini-2.0-flash', 'succeeded'],
+    ]);
+    expect(job?.hops[0]?.error?.message).toContain('kept dying');
+  }, 60_000);
 });

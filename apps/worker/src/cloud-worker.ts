@@ -4,6 +4,7 @@ import type { Pipeline, Redis } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { CloudProviderId, ProviderAdapter } from '@mana/providers';
 import { createHopProcessor } from './run-hop.js';
+import { rerouteStalledOut } from './stalled-out.js';
 import type { RunningJobs } from './running-jobs.js';
 
 export interface CloudWorkerOptions {
@@ -58,5 +59,6 @@ export function createCloudWorker(options: CloudWorkerOptions): Worker {
     maxStalledCount: 2,
   });
   worker.on('error', (err) => log.error({ provider, err }, 'cloud worker error'));
+  worker.on('failed', rerouteStalledOut(pipeline, log));
   return worker;
 }

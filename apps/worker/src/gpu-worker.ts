@@ -6,6 +6,7 @@ import type { Logger } from '@mana/logging';
 import type { ProviderAdapter } from '@mana/providers';
 import { GpuLease } from './gpu-lease.js';
 import { createHopProcessor } from './run-hop.js';
+import { rerouteStalledOut } from './stalled-out.js';
 import type { RunningJobs } from './running-jobs.js';
 
 export interface GpuWorkerOptions {
@@ -130,6 +131,7 @@ export class GpuWorker {
       maxStalledCount: 2,
     });
     worker.on('error', (err) => log.error({ gpu: host.name, err }, 'GPU worker error'));
+    worker.on('failed', rerouteStalledOut(pipeline, log));
     return worker;
   }
 
