@@ -75,6 +75,11 @@ export class JobEventHub {
     readonly channel: string,
   ) {
     subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
+    // Messages published while the connection was down are gone from pub/sub, but
+    // not from the jobs' streams: after every reconnect, catch every watched job up.
+    subscriber.on('ready', () => {
+      for (const [jobId, sub] of this.subs) void this.repair(jobId, sub).catch(() => {});
+    });
   }
 
   static async start(subscriber: Redis, reader: Redis, keys: Keys, instanceId: string): Promise<JobEventHub> {
