@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
@@ -40,22 +40,30 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** The gateway (API + workers, `npm start`) in a process of its own, as deployed. */
+/**
+ * The gateway (API + workers, `npm start`) in a process of its own, as
+ * deployed, logging warnings only: a JSON line per request would be measured
+ * along with the gateway (and parsed by this process).
+ */
 export async function startGateway(env: Record<string, string>): Promise<Gateway> {
   const main = fileURLToPath(new URL('../../apps/gateway/src/main.ts', import.meta.url));
+  const port = await freePort();
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateway under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', TSX_LOADER, main], {
-    env: { ...process.env, MANA_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, MANA_LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      if (line.includes('"api listening"')) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`))));
+  const ready = (async () => {
+    for (;;) {
+      const ok = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
+      if (ok) return;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  })();
+  await Promise.race([ready, exited]);
   return {
     url,
     stop: () =>
@@ -64,6 +72,18 @@ export async function startGateway(env: Record<string, string>): Promise<Gateway
         child.kill('SIGTERM');
       }),
   };
+}
+
+const POLL_MS = 50;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+    });
+  });
 }
 
 export function table(title: string, headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): void {
