@@ -1,4 +1,5 @@
 import { Ollama } from 'ollama';
+import { httpFetch } from './http-fetch.js';
 
 /**
  * A client for one call. ollama-js has no per-call signal for non-streamed
@@ -8,6 +9,6 @@ import { Ollama } from 'ollama';
 export function createOllamaClient(host: string, signal: AbortSignal): Ollama {
   return new Ollama({
     host,
-    fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
+    fetch: (input, init) => httpFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
   });
 }
