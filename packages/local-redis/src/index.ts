@@ -49,7 +49,8 @@ export async function waitForRedis(url: string, timeoutMs = 10_000): Promise<voi
   }
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nobody listens on right now, on loopback. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
