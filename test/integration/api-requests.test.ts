@@ -61,6 +61,22 @@ describe('bad input gets a 4xx naming the field, and no job', () => {
     expect(res.body.error.code).toBe('payload_too_large');
   });
 
+  it('limits messages, images and embedding inputs per request, naming the field', async () => {
+    const many = await post('/chat/completions', { messages: Array.from({ length: 2049 }, () => ({ role: 'user', content: 'x' })) });
+    expect(many.status).toBe(400);
+    expect(many.body.error.message).toContain('at most 2048 messages');
+    const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } };
+    const images = await post('/chat/completions', { messages: [{ role: 'user', content: Array.from({ length: 17 }, () => image) }] });
+    expect(images.status).toBe(400);
+    expect(images.body.error.message).toContain('at most 16 images');
+    const huge = await post('/chat/completions', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(14 * 1024 * 1024)}` } }] }] });
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.message).toContain('messages.0.content.0.image_url: the image is');
+    const inputs = await post('/embeddings', { input: Array.from({ length: 2049 }, () => 'x') });
+    expect(inputs.status).toBe(400);
+    expect(inputs.body.error.param).toBe('input');
+  });
+
   it('answers an unknown route with a 404 in the same error shape', async () => {
     const res = await post('/completions', { prompt: 'x' });
     expect(res.status).toBe(404);

@@ -25,13 +25,19 @@ const ResponseFormatSchema = z.discriminatedUnion(
   { error: 'expected type text, json_object or json_schema' },
 );
 
+/** Limits on one request, beyond the 20 MB body limit: what a GPU server can sensibly take. */
+export const LIMITS = { messages: 2048, images: 16, imageBytes: 10 * 1024 * 1024, embeddingInputs: 2048 } as const;
+
 /**
  * POST /v1/chat/completions, as OpenAI defines it. Fields we do not act on
  * (user, logit_bias, …) are accepted and ignored, as clients send them freely.
  */
 export const ChatCompletionRequestSchema = z.object({
   model: z.string().optional(),
-  messages: z.array(MessageSchema).min(1, { error: 'at least one message is required' }),
+  messages: z
+    .array(MessageSchema)
+    .min(1, { error: 'at least one message is required' })
+    .max(LIMITS.messages, { error: `at most ${LIMITS.messages} messages per request` }),
   temperature: z.number().min(0).max(2).nullable().optional(),
   top_p: z.number().min(0).max(1).nullable().optional(),
   max_tokens: z.number().int().positive().nullable().optional(),
@@ -50,7 +56,10 @@ export const EmbeddingRequestSchema = z.object({
   model: z.string().optional(),
   input: z.union([
     z.string(),
-    z.array(z.string(), { error: 'expected a string or an array of strings (token arrays are not supported)' }).min(1, { error: 'at least one input is required' }),
+    z
+      .array(z.string(), { error: 'expected a string or an array of strings (token arrays are not supported)' })
+      .min(1, { error: 'at least one input is required' })
+      .max(LIMITS.embeddingInputs, { error: `at most ${LIMITS.embeddingInputs} inputs per request; use /v1/jobs or a batch for more` }),
   ]),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.number().int().positive().optional(),

@@ -1,6 +1,6 @@
-import { ValidationError } from '@mana/errors';
+import { ManaError, ValidationError } from '@mana/errors';
 import type { Work } from '@mana/jobs';
-import type { ChatCompletionRequest, EmbeddingRequest } from './schemas.js';
+import { type ChatCompletionRequest, type EmbeddingRequest, LIMITS } from './schemas.js';
 
 type ChatWork = Extract<Work, { kind: 'chat' }>;
 type Message = ChatWork['messages'][number];
@@ -11,6 +11,8 @@ const DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,([A-Za-z0-9+/=\s]+)$/i;
 
 /** An OpenAI chat request → the work a hop runs; images must be inline (data: URLs). */
 export function toChatWork(body: ChatCompletionRequest): ChatWork {
+  const images = body.messages.flatMap((m) => (Array.isArray(m.content) ? m.content.filter((p) => p.type === 'image_url') : []));
+  if (images.length > LIMITS.images) throw new ValidationError(`messages: at most ${LIMITS.images} images per request, got ${images.length}`, 'messages');
   const messages: Message[] = body.messages.map((m, i) => ({
     // "developer" is OpenAI's newer name for system instructions.
     role: m.role === 'developer' ? 'system' : m.role,
@@ -41,6 +43,10 @@ function toPart(part: RequestPart, field: string): Part {
   const url = typeof part.image_url === 'string' ? part.image_url : part.image_url.url;
   const match = DATA_URL.exec(url);
   if (!match) throw new ValidationError(`${field}.image_url: only inline images are supported (data:image/...;base64,...)`, `${field}.image_url`);
+  const bytes = Math.floor(((match[2] as string).replace(/\s/g, '').length * 3) / 4);
+  if (bytes > LIMITS.imageBytes) {
+    throw new ManaError('payload_too_large', `${field}.image_url: the image is ${bytes} bytes; at most ${LIMITS.imageBytes} per image`);
+  }
   return { type: 'image', mimeType: (match[1] as string).toLowerCase(), data: (match[2] as string).replace(/\s/g, '') };
 }
 
