@@ -12,6 +12,8 @@ import { healthRouter, statusRouter } from './routes/health.js';
 import { authenticate, requireAdmin } from './middleware/auth.js';
 import { tenantRateLimit } from './middleware/rate-limit.js';
 import { jobsRouter } from './routes/jobs.js';
+import { filesRouter } from './routes/files.js';
+import { batchesRouter } from './routes/batches.js';
 import { modelsRouter } from './routes/models.js';
 
 /** Builds the HTTP app from its dependencies; it never listens and holds no globals. */
@@ -35,6 +37,8 @@ export function createApp(deps: ApiDeps): Express {
   app.use(chatCompletionsRouter(deps));
   app.use(embeddingsRouter(deps));
   app.use(jobsRouter(deps));
+  app.use(filesRouter(deps));
+  app.use(batchesRouter(deps));
   app.use((req, res) => {
     res.status(404).json(errorBody({ code: 'not_found', message: `no route ${req.method} ${req.path}` }));
   });

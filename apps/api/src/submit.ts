@@ -15,6 +15,8 @@ export interface Submission {
   maxWaitMs?: number | null | undefined;
   tenant?: string | undefined;
   metadata?: Record<string, string> | undefined;
+  /** The batch this job is an item of. */
+  batch?: { id: string; customId: string } | undefined;
 }
 
 export interface Accepted {
@@ -54,6 +56,7 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
       tenant: submission.tenant,
       metadata: submission.metadata,
       replyTo: listener ? deps.hub.channel : undefined,
+      batch: submission.batch,
     });
   } catch (err) {
     unsubscribe();

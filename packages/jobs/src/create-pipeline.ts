@@ -7,6 +7,8 @@ import { SnapshotCache } from './snapshot-cache.js';
 import { loadUsableGpus } from './availability.js';
 import { loadOllamaBacklog } from './overflow.js';
 import { JobRecords } from './record.js';
+import { BatchLedger } from './batches.js';
+import { FileStore } from './files.js';
 import type { Redis } from './redis.js';
 
 /** How stale a dispatch decision's view of GPU health and backlog may be. */
@@ -28,10 +30,16 @@ export function createPipeline(config: Readonly<Config>, redis: Redis): Pipeline
     slotsPerGpu: config.ollama.maxConcurrent,
     isConfigured,
   };
+  // Records tell the ledger when a batch item finishes; the ledger reads records back.
+  const late: { ledger?: BatchLedger } = {};
+  const records = new JobRecords(redis, keys, config.jobRetentionS, (batchId, jobId) => late.ledger!.itemFinished(batchId, jobId));
+  const ledger = (late.ledger = new BatchLedger(redis, keys, config.jobRetentionS, () => records));
   return {
     redis,
     keys,
-    records: new JobRecords(redis, keys, config.jobRetentionS),
+    records,
+    batches: ledger,
+    files: new FileStore(redis, keys, config.jobRetentionS),
     queues,
     health,
     options,

@@ -63,6 +63,34 @@ export class Keys {
     return `${this.prefix}:drain:gpu:{${gpu}}`;
   }
 
+  /** A stored file's metadata (hash) and its content (a list of chunks), under one tag. */
+  fileMeta(fileId: string): string {
+    return `${this.prefix}:file:{${fileTag(fileId)}}:${fileId}`;
+  }
+
+  fileData(fileId: string): string {
+    return `${this.prefix}:file:{${fileTag(fileId)}}:${fileId}:data`;
+  }
+
+  /** A batch's record; its output and error files share its tag, so one script updates all three. */
+  batch(batchId: string): string {
+    return `${this.prefix}:batch:{${batchId}}`;
+  }
+
+  /** The job ids of a batch's items (for cancelling them), and its custom_ids (to refuse duplicates). */
+  batchJobs(batchId: string): string {
+    return `${this.prefix}:batch:{${batchId}}:jobs`;
+  }
+
+  batchCustomIds(batchId: string): string {
+    return `${this.prefix}:batch:{${batchId}}:custom-ids`;
+  }
+
+  /** A tenant's batches, newest last (for listing). */
+  tenantBatches(tenant: string): string {
+    return `${this.prefix}:batches:{${tenant}}`;
+  }
+
   /** Circuit breaker state of a cloud provider. */
   breaker(provider: ProviderId): string {
     return `${this.prefix}:breaker:{${provider}}`;
@@ -87,4 +115,13 @@ export class Keys {
 /** BullMQ's job id for one hop of a job. BullMQ forbids `:` in custom ids, hence `.`. */
 export function hopJobId(jobId: string, hop: number): string {
   return `${jobId}.${hop}`;
+}
+
+/** A batch's output and error files are tagged with the batch id; any other file with its own id. */
+export function fileTag(fileId: string): string {
+  return /^file-(batch_[0-9a-f]+)-(?:output|errors)$/.exec(fileId)?.[1] ?? fileId;
+}
+
+export function batchFileId(batchId: string, kind: 'output' | 'errors'): string {
+  return `file-${batchId}-${kind}`;
 }

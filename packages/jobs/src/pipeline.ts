@@ -5,6 +5,8 @@ import type { HealthCache } from './health.js';
 import type { Keys } from './keys.js';
 import type { Queues } from './queues.js';
 import type { JobRecords } from './record.js';
+import type { BatchLedger } from './batches.js';
+import type { FileStore } from './files.js';
 
 export interface PipelineOptions {
   autoFallbackEnabled: boolean;
@@ -34,6 +36,8 @@ export interface Pipeline {
   redis: Redis;
   keys: Keys;
   records: JobRecords;
+  batches: BatchLedger;
+  files: FileStore;
   queues: Queues;
   health: HealthCache;
   options: PipelineOptions;

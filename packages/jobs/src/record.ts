@@ -53,6 +53,7 @@ export interface JobRecord {
   provider?: string;
   tenant?: string;
   metadata?: Record<string, string>;
+  batch?: { id: string; customId: string };
 }
 
 export interface NewJob {
@@ -67,6 +68,8 @@ export interface NewJob {
   metadata?: Record<string, string> | undefined;
   /** The accepting API process's event channel, when it waits for the answer. */
   replyTo?: string | undefined;
+  /** The batch this job is an item of, and the item's custom_id. */
+  batch?: { id: string; customId: string } | undefined;
 }
 
 export type StartOutcome = 'ok' | 'restart' | 'stale' | 'terminal' | 'gone';
@@ -94,6 +97,8 @@ export class JobRecords {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly retentionS: number,
+    /** Called once when a batch item finishes (succeeded, failed or cancelled), by whichever process finished it. */
+    private readonly onBatchItem?: (batchId: string, jobId: string) => Promise<void>,
   ) {
     const define = (name: string, lua: string): ScriptFn => {
       redis.defineCommand(name, { numberOfKeys: 2, lua });
@@ -134,6 +139,7 @@ export class JobRecords {
       createdAt: String(now),
       ...(job.tenant ? { tenant: job.tenant } : {}),
       ...(job.replyTo ? { reply: job.replyTo } : {}),
+      ...(job.batch ? { batch: job.batch.id, cid: job.batch.customId } : {}),
       ...(job.metadata ? { metadata: JSON.stringify(job.metadata) } : {}),
     };
     const [record, stream, channel] = this.jobKeys(job.id);
@@ -186,7 +192,7 @@ export class JobRecords {
       record, stream, channel, hop, now, 'succeeded', this.retentionS, event, '',
       'result', result, 'usage', usage, 'model', success.model, 'provider', success.provider,
     );
-    return done === 1;
+    return this.finished(id, done);
   }
 
   /** Fails the job; `hop` -1 fails whatever hop is current. `hopError` is recorded on that hop. */
@@ -197,13 +203,20 @@ export class JobRecords {
       record, stream, channel, hop, now, 'failed', this.retentionS, `{"type":"error","hop":${hop},"error":${json}}`,
       hopError ? JSON.stringify(hopError) : '', 'error', json,
     );
-    return done === 1;
+    return this.finished(id, done);
   }
 
   /** Cancels a job that has not finished, telling every worker to abort it; false if it had finished. */
   async cancel(id: string, now = Date.now()): Promise<boolean> {
     const [record, stream, channel] = this.jobKeys(id);
-    return (await this.scripts.cancel(record, stream, channel, now, this.retentionS, this.keys.cancelChannel(), id)) === 1;
+    return this.finished(id, await this.scripts.cancel(record, stream, channel, now, this.retentionS, this.keys.cancelChannel(), id));
+  }
+
+  /** A finishing script answers 0 (not finished now), 1, or the job's batch id. */
+  private async finished(jobId: string, answer: unknown): Promise<boolean> {
+    if (answer === 0) return false;
+    if (typeof answer === 'string' && this.onBatchItem) await this.onBatchItem(answer, jobId);
+    return true;
   }
 }
 
@@ -232,5 +245,6 @@ function toJobRecord(raw: Record<string, string>): JobRecord {
     ...(raw.provider ? { provider: raw.provider } : {}),
     ...(raw.tenant ? { tenant: raw.tenant } : {}),
     ...(raw.metadata ? { metadata: JSON.parse(raw.metadata) as Record<string, string> } : {}),
+    ...(raw.batch ? { batch: { id: raw.batch, customId: raw.cid ?? '' } } : {}),
   };
 }

@@ -1,0 +1,205 @@
+import type { Redis } from 'ioredis';
+import { httpStatusOf } from '@mana/errors';
+import { type Keys, batchFileId } from './keys.js';
+import { chatCompletionBody, embeddingsBody } from './openai-bodies.js';
+import type { JobRecord, JobRecords } from './record.js';
+
+export const BATCH_ENDPOINTS = ['/v1/chat/completions', '/v1/embeddings'] as const;
+export type BatchEndpoint = (typeof BATCH_ENDPOINTS)[number];
+
+export type BatchStatus = 'validating' | 'in_progress' | 'finalizing' | 'completed' | 'failed' | 'cancelling' | 'cancelled';
+
+export interface BatchRecord {
+  id: string;
+  tenant: string;
+  endpoint: BatchEndpoint;
+  inputFileId: string;
+  completionWindow: string;
+  status: BatchStatus;
+  createdAt: number;
+  inProgressAt?: number;
+  completedAt?: number;
+  cancellingAt?: number;
+  cancelledAt?: number;
+  failedAt?: number;
+  total: number;
+  completed: number;
+  failed: number;
+  outputFileId: string;
+  errorFileId: string;
+  metadata: Record<string, string>;
+  /** Why the batch failed as a whole (e.g. its input file could not be read). */
+  error?: string;
+}
+
+/**
+ * KEYS: batch, output data, output meta, errors data, errors meta (one hash
+ * tag). ARGV: kind ('ok' | 'failed' | 'line-error' | 'none'), line, now,
+ * retention. Appends the line to the right file, counts it, and completes the
+ * batch once every line is accounted for and ingestion is over.
+ */
+const ACCOUNT = `
+local kind = ARGV[1]
+if kind == 'ok' then
+  redis.call('RPUSH', KEYS[2], ARGV[2] .. '\\n'); redis.call('HINCRBY', KEYS[3], 'bytes', #ARGV[2] + 1)
+  redis.call('HINCRBY', KEYS[1], 'completed', 1)
+elseif kind == 'failed' or kind == 'line-error' then
+  redis.call('RPUSH', KEYS[4], ARGV[2] .. '\\n'); redis.call('HINCRBY', KEYS[5], 'bytes', #ARGV[2] + 1)
+  redis.call('HINCRBY', KEYS[1], 'failed', 1)
+  if kind == 'line-error' then redis.call('HINCRBY', KEYS[1], 'total', 1) end
+end
+redis.call('EXPIRE', KEYS[2], ARGV[4]); redis.call('EXPIRE', KEYS[4], ARGV[4])
+local status = redis.call('HGET', KEYS[1], 'status')
+if redis.call('HGET', KEYS[1], 'ingested') ~= '1' then return status end
+local done = tonumber(redis.call('HGET', KEYS[1], 'completed') or 0) + tonumber(redis.call('HGET', KEYS[1], 'failed') or 0)
+if done >= tonumber(redis.call('HGET', KEYS[1], 'total') or 0) then
+  if status == 'cancelling' then
+    redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancelledAt', ARGV[3]); return 'cancelled'
+  elseif status == 'in_progress' or status == 'validating' then
+    redis.call('HSET', KEYS[1], 'status', 'completed', 'completedAt', ARGV[3]); return 'completed'
+  end
+end
+return status
+`;
+
+/**
+ * Batches: their records, their items' job ids, and the accounting that
+ * turns each finished item into a line of the output or error file.
+ */
+export class BatchLedger {
+  private readonly account: (...args: Array<string | number>) => Promise<string>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly retentionS: number,
+    private readonly records: () => JobRecords,
+  ) {
+    redis.defineCommand('manaBatchAccount', { numberOfKeys: 5, lua: ACCOUNT });
+    const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<string>>).manaBatchAccount;
+    if (!fn) throw new Error('could not define the batch script');
+    this.account = fn.bind(redis);
+  }
+
+  async create(batch: Omit<BatchRecord, 'total' | 'completed' | 'failed' | 'status'>): Promise<void> {
+    const key = this.keys.batch(batch.id);
+    await this.redis
+      .multi()
+      .hset(key, {
+        id: batch.id,
+        tenant: batch.tenant,
+        endpoint: batch.endpoint,
+        inputFileId: batch.inputFileId,
+        completionWindow: batch.completionWindow,
+        status: 'validating',
+        createdAt: String(batch.createdAt),
+        total: '0',
+        completed: '0',
+        failed: '0',
+        outputFileId: batch.outputFileId,
+        errorFileId: batch.errorFileId,
+        metadata: JSON.stringify(batch.metadata),
+      })
+      .expire(key, this.retentionS)
+      .exec();
+    await this.redis.zadd(this.keys.tenantBatches(batch.tenant), batch.createdAt, batch.id);
+  }
+
+  async get(id: string): Promise<BatchRecord | undefined> {
+    const raw = await this.redis.hgetall(this.keys.batch(id));
+    if (!raw.id) return undefined;
+    const at = (k: string) => (raw[k] ? Number(raw[k]) : undefined);
+    return {
+      id: raw.id,
+      tenant: raw.tenant ?? '',
+      endpoint: raw.endpoint as BatchEndpoint,
+      inputFileId: raw.inputFileId ?? '',
+      completionWindow: raw.completionWindow ?? '24h',
+      status: raw.status as BatchStatus,
+      createdAt: Number(raw.createdAt),
+      ...definedTimes({ inProgressAt: at('inProgressAt'), completedAt: at('completedAt'), cancellingAt: at('cancellingAt'), cancelledAt: at('cancelledAt'), failedAt: at('failedAt') }),
+      total: Number(raw.total ?? 0),
+      completed: Number(raw.completed ?? 0),
+      failed: Number(raw.failed ?? 0),
+      outputFileId: raw.outputFileId ?? '',
+      errorFileId: raw.errorFileId ?? '',
+      metadata: JSON.parse(raw.metadata ?? '{}') as Record<string, string>,
+      ...(raw.error ? { error: raw.error } : {}),
+    };
+  }
+
+  async list(tenant: string, limit: number): Promise<BatchRecord[]> {
+    const ids = await this.redis.zrevrange(this.keys.tenantBatches(tenant), 0, limit - 1);
+    const batches = await Promise.all(ids.map((id) => this.get(id)));
+    return batches.filter((b): b is BatchRecord => b !== undefined);
+  }
+
+  /** False when the custom_id was already used in this batch. */
+  async claimCustomId(batchId: string, customId: string): Promise<boolean> {
+    const key = this.keys.batchCustomIds(batchId);
+    const added = await this.redis.sadd(key, customId);
+    if (added === 1) await this.redis.expire(key, this.retentionS);
+    return added === 1;
+  }
+
+  async addItem(batchId: string, jobId: string): Promise<void> {
+    const key = this.keys.batchJobs(batchId);
+    await this.redis.multi().rpush(key, jobId).hincrby(this.keys.batch(batchId), 'total', 1).expire(key, this.retentionS).exec();
+  }
+
+  itemJobs(batchId: string): Promise<string[]> {
+    return this.redis.lrange(this.keys.batchJobs(batchId), 0, -1);
+  }
+
+  /** A line that never became a job: it goes to the error file with its line number. */
+  async lineError(batchId: string, line: number, customId: string | null, message: string): Promise<void> {
+    const body = { id: null, custom_id: customId, response: null, error: { code: 'invalid_request', message: `line ${line}: ${message}`, line } };
+    await this.run(batchId, 'line-error', JSON.stringify(body));
+  }
+
+  /** Every line has been read; the batch completes once its items are all accounted for. */
+  async ingested(batchId: string): Promise<void> {
+    const key = this.keys.batch(batchId);
+    const status = await this.redis.hget(key, 'status');
+    if (status === 'validating') await this.redis.hset(key, 'status', 'in_progress', 'inProgressAt', String(Date.now()));
+    await this.redis.hset(key, 'ingested', '1');
+    await this.run(batchId, 'none', '');
+  }
+
+  async setStatus(batchId: string, status: BatchStatus, extra: Record<string, string> = {}): Promise<void> {
+    await this.redis.hset(this.keys.batch(batchId), { status, ...extra });
+  }
+
+  /** A batch item finished: its answer (or error) becomes one line, keyed by custom_id. */
+  async itemFinished(batchId: string, jobId: string): Promise<void> {
+    const record = await this.records().get(jobId);
+    if (!record?.batch) return;
+    const ok = record.status === 'succeeded';
+    await this.run(batchId, ok ? 'ok' : 'failed', JSON.stringify(outputLine(record)));
+  }
+
+  private run(batchId: string, kind: string, line: string): Promise<string> {
+    const out = batchFileId(batchId, 'output');
+    const errors = batchFileId(batchId, 'errors');
+    return this.account(
+      this.keys.batch(batchId), this.keys.fileData(out), this.keys.fileMeta(out), this.keys.fileData(errors), this.keys.fileMeta(errors),
+      kind, line, Date.now(), this.retentionS,
+    );
+  }
+}
+
+/** One line of a batch's output or error file, as OpenAI's Batch API writes it. */
+function outputLine(record: JobRecord) {
+  const base = { id: `batch_req_${record.id}`, custom_id: record.batch?.customId ?? null };
+  if (record.status === 'succeeded' && record.model && record.provider && record.usage) {
+    const done = { type: 'done' as const, seq: 0, job: record.id, hop: record.hop, model: record.model, provider: record.provider, usage: record.usage, result: record.result };
+    const body = record.kind === 'chat' ? chatCompletionBody(record.id, done, Math.floor((record.finishedAt ?? record.createdAt) / 1000)) : embeddingsBody(done, 'float');
+    return { ...base, response: { status_code: 200, request_id: record.id, body }, error: null };
+  }
+  const error = record.error ?? { code: 'cancelled' as const, message: 'the batch was cancelled' };
+  return { ...base, response: { status_code: httpStatusOf(error.code), request_id: record.id, body: { error: { code: error.code, message: error.message } } }, error: null };
+}
+
+function definedTimes(times: Record<string, number | undefined>): Record<string, number> {
+  return Object.fromEntries(Object.entries(times).filter((e): e is [string, number] => e[1] !== undefined));
+}

@@ -1,0 +1,105 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from './keys.js';
+
+export interface StoredFile {
+  id: string;
+  tenant: string;
+  filename: string;
+  purpose: string;
+  bytes: number;
+  createdAt: number;
+}
+
+/** Content is kept in chunks of about this size: a file never sits whole in one process's memory. */
+export const FILE_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Files in Redis, shared by every API and worker process, each expiring
+ * after the retention. Content is a list of chunks written and read in
+ * order, so a 100k-line upload streams through without being held whole.
+ */
+export class FileStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly retentionS: number,
+  ) {}
+
+  /** Writes a file from a stream of chunks; the metadata is written last, so a half-uploaded file is never visible. */
+  async create(file: Omit<StoredFile, 'bytes'>, content: AsyncIterable<Buffer>): Promise<StoredFile> {
+    const dataKey = this.keys.fileData(file.id);
+    let bytes = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pendingBytes === 0) return;
+      await this.redis.rpush(dataKey, Buffer.concat(pending));
+      pending = [];
+      pendingBytes = 0;
+    };
+    for await (const chunk of content) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      bytes += chunk.length;
+      if (pendingBytes >= FILE_CHUNK_BYTES) await flush();
+    }
+    await flush();
+    const stored = { ...file, bytes };
+    await this.writeMeta(stored);
+    return stored;
+  }
+
+  /** An empty file whose lines are appended later (a batch's output and errors). */
+  async createEmpty(file: Omit<StoredFile, 'bytes'>): Promise<StoredFile> {
+    const stored = { ...file, bytes: 0 };
+    await this.writeMeta(stored);
+    return stored;
+  }
+
+  private async writeMeta(file: StoredFile): Promise<void> {
+    const meta = this.keys.fileMeta(file.id);
+    await this.redis
+      .multi()
+      .hset(meta, { id: file.id, tenant: file.tenant, filename: file.filename, purpose: file.purpose, bytes: String(file.bytes), createdAt: String(file.createdAt) })
+      .expire(meta, this.retentionS)
+      .exec();
+    await this.redis.expire(this.keys.fileData(file.id), this.retentionS);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.redis.del(this.keys.fileMeta(id), this.keys.fileData(id));
+  }
+
+  async get(id: string): Promise<StoredFile | undefined> {
+    const raw = await this.redis.hgetall(this.keys.fileMeta(id));
+    if (!raw.id) return undefined;
+    return { id: raw.id, tenant: raw.tenant ?? '', filename: raw.filename ?? '', purpose: raw.purpose ?? '', bytes: Number(raw.bytes ?? 0), createdAt: Number(raw.createdAt ?? 0) };
+  }
+
+  /** The content, chunk by chunk, in order. */
+  async *read(id: string, pageSize = 16): AsyncIterable<Buffer> {
+    const key = this.keys.fileData(id);
+    for (let start = 0; ; start += pageSize) {
+      const page = await this.redis.lrangeBuffer(key, start, start + pageSize - 1);
+      for (const chunk of page) yield chunk;
+      if (page.length < pageSize) return;
+    }
+  }
+}
+
+/** Splits a stream of chunks into lines (without their newline), numbered from 1. */
+export async function* lines(chunks: AsyncIterable<Buffer>): AsyncIterable<{ number: number; text: string }> {
+  let rest = '';
+  let number = 0;
+  const decoder = new TextDecoder();
+  for await (const chunk of chunks) {
+    rest += decoder.decode(chunk, { stream: true });
+    let newline;
+    while ((newline = rest.indexOf('\n')) !== -1) {
+      yield { number: ++number, text: rest.slice(0, newline).replace(/\r$/, '') };
+      rest = rest.slice(newline + 1);
+    }
+  }
+  rest += decoder.decode();
+  if (rest !== '') yield { number: ++number, text: rest.replace(/\r$/, '') };
+}

@@ -1,0 +1,51 @@
+import type { JobEvent } from './events.js';
+
+/** What a finished job's answer is built from: its `done` event, or the same fields from its record. */
+export type Done = Extract<JobEvent, { type: 'done' }>;
+
+export interface ChatResultBody {
+  content: string;
+  finishReason: string;
+}
+
+export function completionId(jobId: string): string {
+  return `chatcmpl-${jobId}`;
+}
+
+/** The model name clients see: the target that answered, as `provider/model`. */
+export function answeredModel(done: Pick<Done, 'provider' | 'model'>): string {
+  return `${done.provider}/${done.model}`;
+}
+
+export function usageBody(done: Pick<Done, 'usage'>) {
+  return { prompt_tokens: done.usage.promptTokens, completion_tokens: done.usage.completionTokens, total_tokens: done.usage.promptTokens + done.usage.completionTokens };
+}
+
+/** OpenAI's `chat.completion` for a finished chat job. */
+export function chatCompletionBody(jobId: string, done: Done, created: number) {
+  const result = done.result as ChatResultBody;
+  return {
+    id: completionId(jobId),
+    object: 'chat.completion',
+    created,
+    model: answeredModel(done),
+    choices: [{ index: 0, message: { role: 'assistant', content: result.content, refusal: null }, logprobs: null, finish_reason: result.finishReason }],
+    usage: usageBody(done),
+  };
+}
+
+/** OpenAI's embeddings list for a finished embedding job. */
+export function embeddingsBody(done: Done, encoding: 'float' | 'base64') {
+  const { embeddings } = done.result as { embeddings: number[][] };
+  return {
+    object: 'list',
+    data: embeddings.map((vector, index) => ({
+      object: 'embedding',
+      index,
+      // The openai SDK asks for base64 by default and decodes little-endian float32.
+      embedding: encoding === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
+    })),
+    model: answeredModel(done),
+    usage: { prompt_tokens: done.usage.promptTokens, total_tokens: done.usage.promptTokens },
+  };
+}

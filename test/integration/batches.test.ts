@@ -1,0 +1,84 @@
+import OpenAI, { toFile } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { embedText, replyText } from '@mana/emulators';
+import { type Stack, startStack } from '@mana/testing';
+
+let stack: Stack;
+let client: OpenAI;
+
+beforeAll(async () => {
+  stack = await startStack({ gpus: 1, maxConcurrent: 2 });
+  client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
+});
+afterAll(() => stack?.close());
+
+const jsonl = (rows: unknown[]) => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
+
+async function runBatch(content: string, endpoint: '/v1/chat/completions' | '/v1/embeddings') {
+  const file = await client.files.create({ file: await toFile(Buffer.from(content), 'input.jsonl'), purpose: 'batch' });
+  const batch = await client.batches.create({ input_file_id: file.id, endpoint, completion_window: '24h' });
+  await expect.poll(async () => (await client.batches.retrieve(batch.id)).status, { timeout: 20_000 }).toBe('completed');
+  const done = await client.batches.retrieve(batch.id);
+  const read = async (id: string | null | undefined) =>
+    id ? (await (await client.files.content(id)).text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>) : [];
+  return { batch: done, output: await read(done.output_file_id), errors: await read(done.error_file_id) };
+}
+
+describe('the OpenAI Batch API, through the official client', () => {
+  it('runs a chat batch: files.create → batches.create → poll → files.content, keyed by custom_id', async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => ({ custom_id: `q${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'mana/fast-text', messages: [{ role: 'user', content: `question ${i}` }] } }));
+    const { batch, output, errors } = await runBatch(jsonl(rows), '/v1/chat/completions');
+    expect(batch.request_counts).toEqual({ total: 12, completed: 12, failed: 0 });
+    expect(errors).toEqual([]);
+    const byId = new Map(output.map((line) => [line.custom_id as string, line]));
+    for (let i = 0; i < 12; i++) {
+      const line = byId.get(`q${i}`);
+      expect(line?.response.status_code).toBe(200);
+      expect(line?.response.body.choices[0].message.content).toBe(replyText({ model: 'gemma3:4b', lastUserText: `question ${i}`, images: 0, promptWords: 0, json: false }));
+    }
+  });
+
+  it('runs an embedding batch, every vector from the one model the alias starts with', async () => {
+    const rows = ['alpha', 'beta', 'gamma'].map((text) => ({ custom_id: text, method: 'POST', url: '/v1/embeddings', body: { model: 'mana/embed', input: text } }));
+    const { batch, output } = await runBatch(jsonl(rows), '/v1/embeddings');
+    expect(batch.request_counts?.completed).toBe(3);
+    for (const line of output) {
+      expect(line.response.body.model).toBe('ollama/nomic-embed-text');
+      expect(line.response.body.data[0].embedding[0]).toBeCloseTo(embedText('nomic-embed-text', line.custom_id as string, 768)[0] as number, 6);
+    }
+  });
+
+  it('sends malformed lines, wrong endpoints and duplicate custom_ids to the error file with their line numbers; the rest runs', async () => {
+    const good = (id: string) => ({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: id }] } });
+    const content = jsonl([
+      good('a'),
+      '{not json',
+      { custom_id: 'b', method: 'POST', url: '/v1/embeddings', body: { input: 'x' } },
+      good('a'),
+      { custom_id: 'c', method: 'POST', url: '/v1/chat/completions', body: { model: 'mana/nope', messages: [{ role: 'user', content: 'x' }] } },
+      { custom_id: 'd', method: 'POST', url: '/v1/chat/completions', body: { messages: 'hi' } },
+      good('e'),
+    ]);
+    const { batch, output, errors } = await runBatch(content, '/v1/chat/completions');
+    expect(batch.request_counts).toEqual({ total: 7, completed: 2, failed: 5 });
+    expect(output.map((l) => l.custom_id).sort()).toEqual(['a', 'e']);
+    const messages = errors.map((l) => l.error?.message ?? '');
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'line 2: not valid JSON',
+        expect.stringContaining('line 3: url must be /v1/chat/completions'),
+        'line 4: duplicate custom_id a',
+        expect.stringContaining('line 5: model "mana/nope" is not a known alias'),
+        expect.stringContaining('line 6: body.messages'),
+      ]),
+    );
+  });
+
+  it('lists batches and refuses a bad endpoint or an unknown input file', async () => {
+    const list = await client.batches.list();
+    expect(list.data.length).toBeGreaterThanOrEqual(3);
+    await expect(client.batches.create({ input_file_id: 'file-nope', endpoint: '/v1/chat/completions', completion_window: '24h' })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const file = await client.files.create({ file: await toFile(Buffer.from('{}\n'), 'x.jsonl'), purpose: 'batch' });
+    await expect(client.batches.create({ input_file_id: file.id, endpoint: '/v1/completions' as '/v1/chat/completions', completion_window: '24h' })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+  });
+});
