@@ -82,3 +82,25 @@ describe('the OpenAI Batch API, through the official client', () => {
     await expect(client.batches.create({ input_file_id: file.id, endpoint: '/v1/completions' as '/v1/chat/completions', completion_window: '24h' })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
   });
 });
+
+describe('cancelling a batch', () => {
+  it('cancels its waiting and running items; the batch ends cancelled with every item accounted for', async () => {
+    const slow = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 100 } });
+    try {
+      const local = new OpenAI({ baseURL: slow.baseURL, apiKey: 'unused', maxRetries: 0 });
+      const rows = Array.from({ length: 8 }, (_, i) => ({ custom_id: `c${i}`, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: `slow ${i} a b c d` }] } }));
+      const file = await local.files.create({ file: await toFile(Buffer.from(jsonl(rows)), 'in.jsonl'), purpose: 'batch' });
+      const batch = await local.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      await expect.poll(async () => (await local.batches.retrieve(batch.id)).status).toBe('in_progress');
+      await expect.poll(() => slow.gpus[0]!.stats.snapshot().busySlots).toBe(1);
+      expect((await local.batches.cancel(batch.id)).status).toMatch(/cancelling|cancelled/);
+      await expect.poll(async () => (await local.batches.retrieve(batch.id)).status, { timeout: 10_000 }).toBe('cancelled');
+      const done = await local.batches.retrieve(batch.id);
+      expect((done.request_counts?.completed ?? 0) + (done.request_counts?.failed ?? 0)).toBe(8);
+      // Only what was already running reached the GPU.
+      expect(slow.gpus[0]!.stats.snapshot().requests['/api/chat gemma3:4b']).toBeLessThanOrEqual(2);
+    } finally {
+      await slow.close();
+    }
+  });
+});

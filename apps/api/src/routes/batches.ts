@@ -63,8 +63,10 @@ export function batchesRouter(deps: ApiDeps): Router {
     const batch = await ownBatch(deps, res, req.params.id as string);
     if (['completed', 'failed', 'cancelled'].includes(batch.status)) throw new ManaError('invalid_request', `batch ${batch.id} has already ended (${batch.status})`);
     await batches.setStatus(batch.id, 'cancelling', { cancellingAt: String(Date.now()) });
-    // Each cancelled item is accounted as it ends; the batch turns 'cancelled' with the last one.
-    for (const jobId of await batches.itemJobs(batch.id)) await cancelJob(deps.pipeline, jobId);
+    // Newest first: waiting items leave the queue before the running ones are aborted, so a
+    // freed GPU slot finds nothing of this batch to start. Each item is accounted as it ends,
+    // and the batch turns 'cancelled' with the last one.
+    for (const jobId of (await batches.itemJobs(batch.id)).reverse()) await cancelJob(deps.pipeline, jobId);
     res.json(batchObject((await batches.get(batch.id))!));
   });
   return router;
