@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { adminCommand } from './commands/admin.js';
+import { batchSubmit } from './commands/batch.js';
 import { checkAliases } from './commands/aliases-check.js';
 import { jobsCommand } from './commands/jobs.js';
 import { statusCommand } from './commands/status.js';
@@ -11,6 +12,8 @@ commands:
   aliases check FILE…     validate aliases files without starting anything (exit 1 on errors)
   status                  GPUs, providers and queues at a glance (admin key)
   jobs get|cancel ID      a job's state and hops / cancel it
+  batch submit FILE.jsonl [--model ALIAS] [--wait] [--out results.jsonl]
+                          run a batch; with --wait a progress bar, results, exit 1 if items failed
   admin …                 operator controls (mana admin, for the list)
 
 The gateway is --url or MANA_URL (default http://127.0.0.1:8080); keys are
@@ -20,7 +23,16 @@ async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { url: { type: 'string' }, key: { type: 'string' }, 'admin-key': { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      url: { type: 'string' },
+      key: { type: 'string' },
+      'admin-key': { type: 'string' },
+      help: { type: 'boolean' },
+      model: { type: 'string' },
+      endpoint: { type: 'string' },
+      wait: { type: 'boolean' },
+      out: { type: 'string' },
+    },
   });
   const [group, command, ...rest] = positionals;
   const out = (line: string) => console.log(line);
@@ -32,6 +44,12 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     if (group === 'aliases' && command === 'check') return await checkAliases(rest, out);
     if (group === 'status') return await statusCommand(target, out);
+    if (group === 'batch' && command === 'submit') {
+      // A live bar on a terminal; one line per update otherwise (logs, CI).
+      const progress = (line: string, final: boolean) =>
+        process.stderr.isTTY ? process.stderr.write(`\r${line}${final ? '\n' : ''}`) : console.error(line);
+      return await batchSubmit(target, rest[0], { model: values.model, endpoint: values.endpoint, wait: values.wait ?? false, out: values.out }, out, progress);
+    }
     if (group === 'jobs') return await jobsCommand(target, command, rest[0], out);
     if (group === 'admin') return await adminCommand(target, [command, ...rest].filter((a): a is string => a !== undefined), out);
   } catch (err) {
