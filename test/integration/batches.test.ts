@@ -83,6 +83,29 @@ describe('the OpenAI Batch API, through the official client', () => {
   });
 });
 
+describe('embedding batches stay on one model', () => {
+  it('does not fall back to another model when the GPU fails an item; with mana_mixed_models it may, and each line names its model', async () => {
+    const rows = ['x', 'y'].map((text) => ({ custom_id: text, method: 'POST', url: '/v1/embeddings', body: { model: 'mana/embed', input: text } }));
+    const upload = async () => client.files.create({ file: await toFile(Buffer.from(jsonl(rows)), 'e.jsonl'), purpose: 'batch' });
+
+    stack.gpus[0]!.faults.add({ mode: 'error', status: 500, route: '/api/embed', times: 1 });
+    const pinned = await client.batches.create({ input_file_id: (await upload()).id, endpoint: '/v1/embeddings', completion_window: '24h' });
+    await expect.poll(async () => (await client.batches.retrieve(pinned.id)).status, { timeout: 20_000 }).toBe('completed');
+    expect((await client.batches.retrieve(pinned.id)).request_counts).toMatchObject({ completed: 1, failed: 1 });
+    expect(stack.gemini.stats.snapshot().requests['/v1beta/models/text-embedding-004:batchEmbedContents text-embedding-004']).toBeUndefined();
+
+    stack.gpus[0]!.faults.add({ mode: 'error', status: 500, route: '/api/embed', times: 1 });
+    const mixed = await client.batches.create({ input_file_id: (await upload()).id, endpoint: '/v1/embeddings', completion_window: '24h', metadata: { mana_mixed_models: 'true' } });
+    await expect.poll(async () => (await client.batches.retrieve(mixed.id)).status, { timeout: 20_000 }).toBe('completed');
+    const done = await client.batches.retrieve(mixed.id);
+    expect(done.request_counts).toMatchObject({ completed: 2, failed: 0 });
+    const models = (await (await client.files.content(done.output_file_id!)).text()).trim().split('\n').map((l) => (JSON.parse(l) as { response: { body: { model: string } } }).response.body.model);
+    // The failed item moved to Gemini (the GPU, marked down by its failure, may be skipped for the other too).
+    expect(models).toContain('google/text-embedding-004');
+    for (const model of models) expect(['google/text-embedding-004', 'ollama/nomic-embed-text']).toContain(model);
+  });
+});
+
 describe('cancelling a batch', () => {
   it('cancels its waiting and running items; the batch ends cancelled with every item accounted for', async () => {
     const slow = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 100 } });

@@ -17,6 +17,11 @@ export interface Submission {
   metadata?: Record<string, string> | undefined;
   /** The batch this job is an item of. */
   batch?: { id: string; customId: string } | undefined;
+  /**
+   * Run on the chain's first target only, waiting for it rather than moving
+   * on: an embedding batch's vectors must all come from one model.
+   */
+  pinned?: boolean | undefined;
 }
 
 export interface Accepted {
@@ -38,7 +43,7 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   const table = deps.aliases.current();
   const resolution = resolveModel(table, submission.model, { kind: submission.work.kind, googleDefaultModel: config.google.defaultModel });
   const capable = withCapabilities(table, resolution, needs(submission.work));
-  const chain = config.autoFallbackEnabled ? capable : capable.slice(0, 1);
+  const chain = config.autoFallbackEnabled && !submission.pinned ? capable : capable.slice(0, 1);
   const first = chain[0] as Target;
   const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
   const id = submission.id ?? `job_${randomUUID().replaceAll('-', '')}`;

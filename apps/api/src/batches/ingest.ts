@@ -59,6 +59,9 @@ async function ingestLine(deps: ApiDeps, batch: BatchRecord, number: number, tex
       priority: 'batch',
       tenant: batch.tenant,
       batch: { id: batch.id, customId: line.data.custom_id },
+      // Vectors from different models live in different spaces: an embedding batch stays on one
+      // model (waiting while it is down) unless it opts into mixing with metadata mana_mixed_models.
+      pinned: batch.endpoint === '/v1/embeddings' && batch.metadata.mana_mixed_models !== 'true',
     });
     await batches.addItem(batch.id, accepted.id);
   } catch (err) {
