@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AliasTable, type Capability, type Resolution, type Target, resolveModel } from '@mana/aliases';
 import { ValidationError, serializeError } from '@mana/errors';
-import { type JobEvent, type Priority, type Work, dispatchHop } from '@mana/jobs';
+import { type JobEvent, type Priority, type Work, admitTenantJob, dispatchHop, releaseTenantJob } from '@mana/jobs';
 import type { ApiDeps } from './deps.js';
 
 export interface Submission {
@@ -47,6 +47,9 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   const first = chain[0] as Target;
   const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
   const id = submission.id ?? `job_${randomUUID().replaceAll('-', '')}`;
+  const limit = config.auth.tenantMaxQueued;
+  const counted = limit > 0 && submission.tenant !== undefined && !submission.batch;
+  if (counted) await admitTenantJob(pipeline, submission.tenant!, id, limit);
   // Registered before the record exists, so not one event can slip past (from seq 1, 'queued', on).
   const unsubscribe = listener ? deps.hub.listen(id, listener) : () => {};
   try {
@@ -65,6 +68,7 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
     });
   } catch (err) {
     unsubscribe();
+    if (counted) await releaseTenantJob(pipeline, submission.tenant!, id);
     throw err;
   }
   try {

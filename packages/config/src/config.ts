@@ -41,7 +41,7 @@ export interface Config {
    * Client keys by tenant, and the operators' key (both hashed). No client
    * keys: development mode, which only listens on loopback.
    */
-  auth: { keys: readonly ApiKey[]; adminKeyHash: Buffer | undefined; tenantRpm: number };
+  auth: { keys: readonly ApiKey[]; adminKeyHash: Buffer | undefined; tenantRpm: number; tenantMaxQueued: number };
   /** bull-board shows queues and jobs but offers no actions. */
   boardReadOnly: boolean;
 }
@@ -92,7 +92,7 @@ function loadAuth(env: Env): Config['auth'] {
     issues.push({ key: 'HOST', message: `refusing to listen on ${env.HOST} without API keys: set MANA_API_KEYS (or MANA_API_KEYS_FILE), or listen on 127.0.0.1` });
   }
   if (issues.length > 0) throw new ConfigError(issues, 'invalid environment');
-  return { keys, adminKeyHash: env.MANA_ADMIN_KEY ? hashKey(env.MANA_ADMIN_KEY) : undefined, tenantRpm: env.MANA_TENANT_RPM };
+  return { keys, adminKeyHash: env.MANA_ADMIN_KEY ? hashKey(env.MANA_ADMIN_KEY) : undefined, tenantRpm: env.MANA_TENANT_RPM, tenantMaxQueued: env.MANA_TENANT_MAX_QUEUED };
 }
 
 function isLoopback(host: string): boolean {

@@ -50,6 +50,8 @@ export const EnvSchema = z.object({
   MANA_ADMIN_KEY: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   /** Requests per minute per tenant; 0 turns the limit off. */
   MANA_TENANT_RPM: intEnv(0).default(0),
+  /** Unfinished jobs per tenant (batch items not counted); 0 turns the limit off. */
+  MANA_TENANT_MAX_QUEUED: intEnv(0).default(0),
   /** Read by the `mana` CLI, not the gateway; listed so the gateway does not call them typos. */
   MANA_URL: z.string().optional(),
   MANA_API_KEY: z.string().optional(),

@@ -9,6 +9,7 @@ import { loadOllamaBacklog } from './overflow.js';
 import { JobRecords } from './record.js';
 import { BatchLedger } from './batches.js';
 import { FileStore } from './files.js';
+import { releaseTenantJob } from './tenant-limit.js';
 import type { Redis } from './redis.js';
 
 /** How stale a dispatch decision's view of GPU health and backlog may be. */
@@ -32,7 +33,10 @@ export function createPipeline(config: Readonly<Config>, redis: Redis): Pipeline
   };
   // Records tell the ledger when a batch item finishes; the ledger reads records back.
   const late: { ledger?: BatchLedger } = {};
-  const records = new JobRecords(redis, keys, config.jobRetentionS, (batchId, jobId) => late.ledger!.itemFinished(batchId, jobId));
+  const records = new JobRecords(redis, keys, config.jobRetentionS, async (jobId, owner) => {
+    if (owner.batch) await late.ledger!.itemFinished(owner.batch, jobId);
+    else if (owner.tenant) await releaseTenantJob({ redis, keys }, owner.tenant, jobId);
+  });
   const ledger = (late.ledger = new BatchLedger(redis, keys, config.jobRetentionS, () => records));
   return {
     redis,

@@ -29,3 +29,4 @@ export type { BatchEndpoint, BatchRecord, BatchStatus } from './batches.js';
 export { FILE_CHUNK_BYTES, FileStore, lines } from './files.js';
 export type { StoredFile } from './files.js';
 export { batchFileId } from './keys.js';
+export { admitTenantJob, releaseTenantJob } from './tenant-limit.js';

@@ -86,6 +86,11 @@ export class Keys {
     return `${this.prefix}:batch:{${batchId}}:custom-ids`;
   }
 
+  /** A tenant's unfinished jobs (not batch items), for its limit on jobs queued at once. */
+  tenantLive(tenant: string): string {
+    return `${this.prefix}:live:{${tenant}}`;
+  }
+
   /** A tenant's batches, newest last (for listing). */
   tenantBatches(tenant: string): string {
     return `${this.prefix}:batches:{${tenant}}`;

@@ -118,8 +118,8 @@ redis.call('HSET', KEYS[1], 'status', ARGV[4], 'finishedAt', ARGV[3])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
 emit(ARGV[6])
--- A batch item tells its caller which batch to account it to.
-return redis.call('HGET', KEYS[1], 'batch') or 1
+-- Tell the caller whom to account the finished job to: its batch and its tenant.
+return { redis.call('HGET', KEYS[1], 'batch') or '', redis.call('HGET', KEYS[1], 'tenant') or '' }
 `;
 
 /** ARGV: channel, now, retentionSeconds, cancelChannel, jobId. */
@@ -133,5 +133,5 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
 emit('{"type":"cancelled","hop":' .. hop .. '}')
 redis.call('PUBLISH', ARGV[4], ARGV[5])
-return redis.call('HGET', KEYS[1], 'batch') or 1
+return { redis.call('HGET', KEYS[1], 'batch') or '', redis.call('HGET', KEYS[1], 'tenant') or '' }
 `;

@@ -97,8 +97,8 @@ export class JobRecords {
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly retentionS: number,
-    /** Called once when a batch item finishes (succeeded, failed or cancelled), by whichever process finished it. */
-    private readonly onBatchItem?: (batchId: string, jobId: string) => Promise<void>,
+    /** Called once when a job finishes (succeeded, failed or cancelled), by whichever process finished it. */
+    private readonly onFinished?: (jobId: string, owner: { batch: string; tenant: string }) => Promise<void>,
   ) {
     const define = (name: string, lua: string): ScriptFn => {
       redis.defineCommand(name, { numberOfKeys: 2, lua });
@@ -212,10 +212,11 @@ export class JobRecords {
     return this.finished(id, await this.scripts.cancel(record, stream, channel, now, this.retentionS, this.keys.cancelChannel(), id));
   }
 
-  /** A finishing script answers 0 (not finished now), 1, or the job's batch id. */
+  /** A finishing script answers 0 (not finished now) or [batch, tenant] of the job it finished. */
   private async finished(jobId: string, answer: unknown): Promise<boolean> {
-    if (answer === 0) return false;
-    if (typeof answer === 'string' && this.onBatchItem) await this.onBatchItem(answer, jobId);
+    if (!Array.isArray(answer)) return false;
+    const [batch = '', tenant = ''] = answer as string[];
+    await this.onFinished?.(jobId, { batch, tenant });
     return true;
   }
 }
