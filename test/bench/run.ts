@@ -1,5 +1,6 @@
 import { startLocalRedis } from '@mana/local-redis';
 import { benchEnv } from './env.js';
+import { benchIngest } from './ingest.js';
 import { benchLatency } from './latency.js';
 import { benchThroughput } from './throughput.js';
 import { benchUtilisation } from './utilisation.js';
@@ -14,6 +15,7 @@ try {
   if (only.length === 0 || only.includes('latency')) await benchLatency(bench);
   if (only.length === 0 || only.includes('throughput')) await benchThroughput(bench);
   if (only.length === 0 || only.includes('utilisation')) await benchUtilisation(bench);
+  if (only.length === 0 || only.includes('ingest')) await benchIngest(bench);
 } finally {
   local?.stop();
 }
