@@ -31,6 +31,11 @@ describe('the OpenAI Batch API, through the official client', () => {
     expect(batch.request_counts).toEqual({ total: 12, completed: 12, failed: 0 });
     expect(errors).toEqual([]);
     const byId = new Map(output.map((line) => [line.custom_id as string, line]));
+    // Items keep no event stream (their answers are in the output file): the events route says so.
+    const itemId = output[0]?.response.request_id as string;
+    const events = await fetch(`${stack.baseURL}/jobs/${itemId}/events`);
+    expect(events.status).toBe(400);
+    expect(((await events.json()) as { error: { message: string } }).error.message).toContain("read its result from the batch's output file");
     for (let i = 0; i < 12; i++) {
       const line = byId.get(`q${i}`);
       expect(line?.response.status_code).toBe(200);

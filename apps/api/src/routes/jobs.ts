@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
-import { ManaError, NotFoundError } from '@mana/errors';
+import { ManaError, NotFoundError, ValidationError } from '@mana/errors';
 import { cancelJob, isTerminalEvent, type JobEvent } from '@mana/jobs';
 import type { ApiDeps } from '../deps.js';
 import { tenantOf } from '../middleware/auth.js';
@@ -53,6 +53,7 @@ export function jobsRouter(deps: ApiDeps): Router {
 
   router.get('/v1/jobs/:id/events', async (req: Request, res: Response) => {
     const record = await findJob(deps, res, req.params.id as string);
+    if (record.batch) throw new ValidationError(`job ${record.id} is an item of batch ${record.batch.id}: read its result from the batch's output file`, 'id');
     const after = Number(req.header('last-event-id') ?? req.query.after ?? 0);
     await streamEvents(deps, res, record.id, Number.isInteger(after) && after > 0 ? after : 0);
   });
