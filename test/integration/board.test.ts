@@ -42,11 +42,15 @@ describe('bull-board at /admin/queues', () => {
     });
     const jobId = res.headers.get('x-mana-job-id');
     expect(res.status).toBe(400);
-    const board = (await (
-      await fetch(`${stack.api.url}/admin/queues/api/queues?activeQueue=${encodeURIComponent('{ollama}')}&status=failed&page=1&jobsPerPage=10`, { headers: basic(ADMIN) })
-    ).json()) as BoardQueues;
-    const ollama = board.queues.find((q) => q.displayName === 'ollama');
-    expect(ollama?.counts.failed).toBe(1);
+    // The client hears of the failure before BullMQ has moved the hop to failed: wait for the board.
+    const failedHops = async () => {
+      const board = (await (
+        await fetch(`${stack.api.url}/admin/queues/api/queues?activeQueue=${encodeURIComponent('{ollama}')}&status=failed&page=1&jobsPerPage=10`, { headers: basic(ADMIN) })
+      ).json()) as BoardQueues;
+      return board.queues.find((q) => q.displayName === 'ollama');
+    };
+    await expect.poll(async () => (await failedHops())?.counts.failed).toBe(1);
+    const ollama = await failedHops();
     const failed = ollama?.jobs[0];
     expect(failed?.name).toBe(`${jobId} · hop 0 · ollama/gemma3:4b`);
     expect(failed?.failedReason).toContain('the model rejected the prompt');

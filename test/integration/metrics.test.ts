@@ -40,7 +40,12 @@ describe('GET /metrics', () => {
     expect((await chat(stack, 'impatient', { 'x-mana-max-wait-ms': '10' })).headers.get('x-mana-provider')).toBe('google');
     await busy;
 
-    const text = await (await fetch(`${stack.api.url}/metrics`)).text();
+    // BullMQ settles a hop's own state just after the client has its answer: wait for the counts.
+    const scrape = async () => (await fetch(`${stack!.api.url}/metrics`)).text();
+    await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'ollama', state: 'failed' })).toBe(1);
+    await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'google', state: 'completed' })).toBe(2);
+    await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'ollama', state: 'completed' })).toBe(2);
+    const text = await scrape();
     const edge = { from: 'ollama/gemma3:4b', to: 'google/gemini-2.0-flash' };
     expect(sample(text, 'mana_fallbacks_total', { ...edge, reason: 'failover' })).toBe(1);
     expect(sample(text, 'mana_fallbacks_total', { ...edge, reason: 'overflow' })).toBe(1);
