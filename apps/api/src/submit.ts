@@ -72,7 +72,7 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
     throw err;
   }
   try {
-    await dispatchHop(pipeline, { jobId: id, hop: 0, target: first, chain: [...chain], work: submission.work, priority: submission.priority, acceptedAt: Date.now(), maxWaitMs });
+    await dispatchHop(pipeline, { jobId: id, hop: 0, target: first, chain: [...chain], work: submission.work, priority: submission.priority, maxWaitMs });
   } catch (err) {
     unsubscribe();
     await pipeline.records.fail(id, -1, serializeError(err)).catch(() => {});

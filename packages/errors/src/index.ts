@@ -12,5 +12,5 @@ export {
 export type { ConfigIssue, ManaErrorOptions } from './mana-error.js';
 export { ProviderError, providerCodeForStatus } from './provider-error.js';
 export type { ProviderErrorCode, ProviderErrorDetails } from './provider-error.js';
-export { fromSerializedError, serializeError, toSerializedError } from './serialize.js';
+export { serializeError, toSerializedError } from './serialize.js';
 export type { SerializedError } from './serialize.js';

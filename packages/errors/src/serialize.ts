@@ -44,10 +44,3 @@ export function toSerializedError(value: unknown): SerializedError {
     ...(typeof v.status === 'number' ? { status: v.status } : {}),
   };
 }
-
-/** A ManaError rebuilt from data, for code that throws what a worker recorded. */
-export function fromSerializedError(data: SerializedError): ManaError {
-  const err = new ManaError(data.code, data.message);
-  err.name = data.name;
-  return err;
-}

@@ -57,8 +57,6 @@ export const HopPayloadSchema = z.object({
   /** Tolerance for waiting on a GPU before spilling; null: never spill for overflow. */
   maxWaitMs: z.number().int().min(0).nullable(),
   priority: z.enum(PRIORITIES),
-  /** Wall-clock ms when the job was accepted (for wait metrics). */
-  acceptedAt: z.number(),
 });
 export type HopPayload = z.infer<typeof HopPayloadSchema>;
 

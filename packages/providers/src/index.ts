@@ -16,7 +16,7 @@ export type {
   Usage,
 } from './types.js';
 export { DEFAULT_TIMEOUT_MS } from './deadline.js';
-export { createOllamaAdapter, OLLAMA_BUSY_MESSAGE } from './ollama/index.js';
+export { createOllamaAdapter } from './ollama/index.js';
 export { createGoogleAdapter } from './google/index.js';
 export type { GoogleAdapterOptions } from './google/index.js';
 export { createOpenAICompatibleAdapter } from './openai-compatible/index.js';

@@ -50,10 +50,6 @@ function toPart(part: RequestPart, field: string): Part {
   return { type: 'image', mimeType: (match[1] as string).toLowerCase(), data: (match[2] as string).replace(/\s/g, '') };
 }
 
-export function hasImages(work: ChatWork): boolean {
-  return work.messages.some((m) => typeof m.content !== 'string' && m.content.some((p) => p.type === 'image'));
-}
-
 export function toEmbeddingWork(body: EmbeddingRequest): Extract<Work, { kind: 'embedding' }> {
   const input = typeof body.input === 'string' ? [body.input] : body.input;
   return { kind: 'embedding', input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) };

@@ -2,12 +2,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { GatewayError, type GatewayTarget, call } from '../gateway-client.js';
 
+/** How often --wait asks the gateway for progress. */
+const PROGRESS_POLL_MS = 500;
+
 export interface BatchSubmitOptions {
   model?: string | undefined;
   endpoint?: string | undefined;
   wait: boolean;
   out?: string | undefined;
-  /** How often to ask for progress. @defaultValue 500 ms */
+  /** How often to ask for progress. @defaultValue PROGRESS_POLL_MS */
   pollMs?: number;
 }
 
@@ -41,7 +44,7 @@ export async function batchSubmit(target: GatewayTarget, file: string | undefine
   const started = Date.now();
   while (!['completed', 'failed', 'cancelled', 'expired'].includes(batch.status)) {
     progress(progressLine(batch, started), false);
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? PROGRESS_POLL_MS));
     batch = (await call(target, 'GET', `/v1/batches/${batch.id}`)) as BatchObject;
   }
   progress(progressLine(batch, started), true);

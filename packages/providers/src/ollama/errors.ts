@@ -2,9 +2,6 @@ import { type CancelledError, ProviderError, providerCodeForStatus } from '@mana
 import type { Deadline } from '../deadline.js';
 import { toKnownError } from '../known-error.js';
 
-/** Ollama's "server busy" 503 (sched.go ErrMaxQueue); note the two spaces. */
-export const OLLAMA_BUSY_MESSAGE = 'server busy, please try again.  maximum pending requests exceeded';
-
 /**
  * The only code that inspects ollama-js errors. `ResponseError` is not
  * exported by the SDK, so it is recognised by name and `status_code`; an

@@ -5,7 +5,6 @@ import { toChatResult, toOllamaChat } from './chat.js';
 import { createOllamaClient } from './client.js';
 import { toProviderError } from './errors.js';
 
-export { OLLAMA_BUSY_MESSAGE } from './errors.js';
 
 /** One Ollama GPU server, through the `ollama` SDK. */
 export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
