@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SpawnedProcess, type Stack, deletePrefix, spawnTs, startStack, testPrefix, testRedisUrl } from '@mana/testing';
+import { type SpawnedProcess, type Stack, deletePrefix, spawnTs, startStack, testPrefix, testRedisEnv } from '@mana/testing';
 
 const DEMO = new URL('../../apps/demo/src/main.ts', import.meta.url).pathname;
 const GATEWAY = new URL('../../apps/gateway/src/main.ts', import.meta.url).pathname;
@@ -21,7 +21,7 @@ async function ask(baseURL: string): Promise<OpenAI.Chat.ChatCompletion> {
 describe('the README commands', () => {
   it('npm run demo: serves real completions through emulators, says so, and stops on Ctrl-C', async () => {
     const prefix = testPrefix();
-    proc = spawnTs(DEMO, [], { REDIS_URL: testRedisUrl(), MANA_REDIS_PREFIX: prefix, PORT: '0' });
+    proc = spawnTs(DEMO, [], { ...testRedisEnv(), MANA_REDIS_PREFIX: prefix, PORT: '0' });
     const line = await proc.waitForLine((l) => l.includes('gateway (OpenAI-compatible)'));
     expect(proc.lines.join('\n')).toContain('EMULATORS stand in for Ollama');
     const baseURL = /(http:\/\/\S+\/v1)/.exec(line)?.[1] ?? '';
@@ -29,7 +29,7 @@ describe('the README commands', () => {
     expect(answer.choices[0]?.message.content).toBe('Echo from gemma3:4b: hello from the readme');
     proc.child.kill('SIGINT');
     expect(await proc.exited).toBe(0);
-    await deletePrefix(testRedisUrl(), prefix);
+    await deletePrefix(prefix);
   });
 
   it('npm start: API and workers in one process against the configured providers', async () => {

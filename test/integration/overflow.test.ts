@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Stack, startStack, testRedisUrl } from '@mana/testing';
+import { type Stack, startStack, testRedis } from '@mana/testing';
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -39,7 +38,7 @@ describe('overflow: saturated GPUs spill interactive work, batch work waits', ()
   it('moves a waiting job to its next target once it has waited past its tolerance, exactly once', async () => {
     stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 150 } });
     // Dispatch believes the GPU is fast, so the job is queued on it; then it waits too long.
-    const redis = new Redis(testRedisUrl());
+    const redis = testRedis();
     await redis.set(stack.keys.serviceTimes(), '1');
     redis.disconnect();
     const first = chat(stack, 'slow one two three', { 'x-mana-priority': 'batch' });

@@ -40,12 +40,17 @@ describe('streaming through failures', () => {
 
   it('ends the stream with an error chunk when the model fails after the first token', async () => {
     stack.gpus[0]!.faults.add({ mode: 'drop-stream', afterChunks: 2, times: 1 });
+    const geminiBefore = stack.gemini.stats.snapshot().total;
     const { deltas, error } = await streamText('alpha beta gamma delta');
     expect(deltas.join('')).toBe(reply('gemma3:4b', 'alpha beta gamma delta').split(' ').slice(0, 2).join(' ') + ' ');
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as Error).message).toContain('partial answer');
-    // Nobody reads the rest: the job is cancelled, not left running elsewhere.
-    await expect.poll(async () => (await stack.jobs()).at(-1)?.status).toBe('cancelled');
+    // The client holds half an answer: the job fails there, and no other target is asked to start over.
+    await expect.poll(async () => (await stack.jobs()).at(-1)?.status).toBe('failed');
+    const job = (await stack.jobs()).at(-1)!;
+    expect(job.hops.map((h) => h.target)).toEqual(['ollama/gemma3:4b']);
+    expect(job.error?.message).toContain('partial answer cannot be continued');
+    expect(stack.gemini.stats.snapshot().total).toBe(geminiBefore);
   });
 
   it("ends the stream with an error chunk on the provider's own mid-stream error", async () => {

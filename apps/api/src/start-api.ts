@@ -18,8 +18,8 @@ export interface ApiProcess {
 /** Connections, aliases, the app, and a listening server. */
 export async function startApi(config: Readonly<Config>, log: Logger): Promise<ApiProcess> {
   const aliases = await AliasStore.open(config.aliasesPath, log);
-  const redis = createRedis(config.redis.url, { name: 'mana-api' });
-  const subscriber = createRedis(config.redis.url, { name: 'mana-api-events' });
+  const redis = createRedis(config.redis.target, { name: 'mana-api' });
+  const subscriber = createRedis(config.redis.target, { name: 'mana-api-events' });
   const pipeline = createPipeline(config, redis);
   const hub = await JobEventHub.start(subscriber, redis, pipeline.keys, randomUUID());
   const app = createApp({ config, log, pipeline, hub, aliases, metrics: createMetrics(pipeline) });

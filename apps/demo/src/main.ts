@@ -1,5 +1,5 @@
 import { startApi } from '@mana/api';
-import { loadConfig } from '@mana/config';
+import { describeRedisTarget, loadConfig } from '@mana/config';
 import { startGeminiEmulator, startOllamaEmulator, startOpenAICompatibleEmulator } from '@mana/emulators';
 import { ConfigError } from '@mana/errors';
 import { createLogger } from '@mana/logging';
@@ -39,7 +39,7 @@ try {
     status                       ${api.url}/status
     emulated GPU  (Ollama)       ${gpu.url}   ${slots} slots
     emulated Gemini              ${gemini.url}
-    Redis                        ${config.redis.url}${redis ? '  (started for this demo)' : ''}
+    Redis                        ${describeRedisTarget(config.redis.target)}${redis ? '  (started for this demo)' : ''}
 
   Try:
     curl -s ${api.url}/v1/chat/completions -H 'content-type: application/json' \\

@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import type { ProviderError } from '@mana/errors';
-import type { Pipeline, Redis } from '@mana/jobs';
+import type { Pipeline, RedisClient } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { CloudProviderId, ProviderAdapter } from '@mana/providers';
 import { createHopProcessor } from './run-hop.js';
@@ -11,7 +11,7 @@ export interface CloudWorkerOptions {
   provider: CloudProviderId;
   adapter: ProviderAdapter;
   pipeline: Pipeline;
-  connect: () => Redis;
+  connect: () => RedisClient;
   running: RunningJobs;
   log: Logger;
   concurrency: number;

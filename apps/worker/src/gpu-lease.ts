@@ -1,4 +1,4 @@
-import type { Redis } from '@mana/jobs';
+import type { RedisClient } from '@mana/jobs';
 
 const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -17,7 +17,7 @@ return 0`;
  */
 export class GpuLease {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly owner: string,
     private readonly ttlMs: number,

@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import type { OllamaHost } from '@mana/config';
 import type { ProviderError } from '@mana/errors';
-import { type Pipeline, type Redis, ServiceTimeTracker } from '@mana/jobs';
+import { type Pipeline, type RedisClient, ServiceTimeTracker } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { ProviderAdapter } from '@mana/providers';
 import { GpuLease } from './gpu-lease.js';
@@ -14,7 +14,7 @@ export interface GpuWorkerOptions {
   adapter: ProviderAdapter;
   pipeline: Pipeline;
   /** Makes the Worker's own blocking connection. */
-  connect: () => Redis;
+  connect: () => RedisClient;
   running: RunningJobs;
   log: Logger;
   owner: string;

@@ -1,4 +1,4 @@
-import type { Redis } from '@mana/jobs';
+import type { RedisClient } from '@mana/jobs';
 
 /**
  * The jobs this process is running now, each with the controller that
@@ -8,7 +8,7 @@ import type { Redis } from '@mana/jobs';
 export class RunningJobs {
   private readonly controllers = new Map<string, AbortController>();
 
-  static async listen(subscriber: Redis, channel: string): Promise<RunningJobs> {
+  static async listen(subscriber: RedisClient, channel: string): Promise<RunningJobs> {
     const running = new RunningJobs();
     subscriber.on('message', (from: string, jobId: string) => {
       if (from === channel) running.abort(jobId);

@@ -20,14 +20,14 @@ const CLOUD: readonly CloudProviderId[] = ['google', 'openrouter', 'groq', 'toge
 
 /** Everything a worker process runs: one Worker per GPU, one per cloud queue, probes and the spill loop. */
 export async function startWorkers(config: Readonly<Config>, log: Logger): Promise<WorkerProcess> {
-  const connections = [createRedis(config.redis.url, { name: 'mana-worker' })];
+  const connections = [createRedis(config.redis.target, { name: 'mana-worker' })];
   const connect = () => {
-    const connection = createRedis(config.redis.url, { blocking: true, name: 'mana-worker-bullmq' });
+    const connection = createRedis(config.redis.target, { blocking: true, name: 'mana-worker-bullmq' });
     connections.push(connection);
     return connection;
   };
   const redis = connections[0]!;
-  const subscriber = createRedis(config.redis.url, { name: 'mana-worker-cancel' });
+  const subscriber = createRedis(config.redis.target, { name: 'mana-worker-cancel' });
   connections.push(subscriber);
   const pipeline = createPipeline(config, redis);
   const providers = createProviders(config);

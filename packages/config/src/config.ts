@@ -3,6 +3,7 @@ import { type ApiKey, hashKey, parseApiKeys, readApiKeysFile } from './api-keys.
 import { type Env, type EnvSource, parseEnv } from './env.js';
 import type { OllamaHost } from './ollama-hosts.js';
 import type { ProviderId } from './providers.js';
+import { type RedisTarget, redisTarget } from './redis-target.js';
 
 export const CLOUD_OPENAI_COMPATIBLE = ['openrouter', 'groq', 'together'] as const satisfies readonly ProviderId[];
 export type OpenAICompatibleId = (typeof CLOUD_OPENAI_COMPATIBLE)[number];
@@ -16,7 +17,8 @@ export interface CloudProviderConfig {
 /** The whole runtime configuration, read once at start-up by each main.ts. */
 export interface Config {
   http: { port: number; host: string };
-  redis: { url: string; prefix: string };
+  /** `target` is what connections are made to; `url` is REDIS_URL as given. */
+  redis: { url: string; prefix: string; target: RedisTarget };
   ollama: { hosts: readonly OllamaHost[]; maxConcurrent: number };
   google: CloudProviderConfig & { defaultModel: string };
   openaiCompatible: Readonly<Record<OpenAICompatibleId, CloudProviderConfig>>;
@@ -55,7 +57,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
   const auth = loadAuth(env);
   return deepFreeze({
     http: { port: env.PORT, host: env.HOST },
-    redis: { url: env.REDIS_URL, prefix: env.MANA_REDIS_PREFIX },
+    redis: { url: env.REDIS_URL, prefix: env.MANA_REDIS_PREFIX, target: redisTarget(env.REDIS_URL, env.REDIS_CLUSTER_NODES) },
     ollama: { hosts: env.OLLAMA_HOSTS, maxConcurrent: env.OLLAMA_MAX_CONCURRENT },
     google: { apiKey: env.GOOGLE_API_KEY, baseUrl: env.GOOGLE_BASE_URL, defaultModel: env.GOOGLE_DEFAULT_MODEL },
     openaiCompatible: {

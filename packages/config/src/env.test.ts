@@ -19,7 +19,7 @@ describe('loadConfig defaults', () => {
     expect(config.autoFallbackEnabled).toBe(true);
     expect(config.ollama.maxConcurrent).toBe(3);
     expect(config.ollama.hosts).toEqual([{ name: 'gpu0', url: 'http://127.0.0.1:11434' }]);
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'mana' });
+    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'mana', target: { kind: 'single', url: 'redis://127.0.0.1:6379' } });
     expect(config.http).toEqual({ port: 8080, host: '127.0.0.1' });
     expect(config.aliasesPath).toBe('aliases.yaml');
     expect(config.google.apiKey).toBeUndefined();
@@ -65,7 +65,7 @@ describe('loadConfig reads the carried-over and new variables', () => {
     expect(config.openaiCompatible.groq.baseUrl).toBe('http://127.0.0.1:9001/v1');
     expect(config.openaiCompatible.together.apiKey).toBe('t-key');
     expect(config.aliasesPath).toBe('/etc/mana/aliases.yaml');
-    expect(config.redis).toEqual({ url: 'redis://redis:6380/2', prefix: 'prod' });
+    expect(config.redis).toEqual({ url: 'redis://redis:6380/2', prefix: 'prod', target: { kind: 'single', url: 'redis://redis:6380/2' } });
     expect(config.http.port).toBe(9090);
   });
 
@@ -98,6 +98,23 @@ describe('loadConfig reads the carried-over and new variables', () => {
   });
 });
 
+describe('Redis Cluster', () => {
+  it('selects the cluster client from REDIS_CLUSTER_NODES, with credentials and TLS from REDIS_URL', () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis://10.0.0.2:7001,[::1]:7002', REDIS_URL: 'rediss://mana:s%40cret@10.0.0.1:7000' });
+    expect(config.redis.target).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      username: 'mana',
+      password: 's@cret',
+      tls: true,
+    });
+  });
+});
+
 describe('loadConfig rejects bad values, naming the variable, the value and what was expected', () => {
   it.each([
     ['OLLAMA_MAX_CONCURRENT', 'zero', 'whole number'],
@@ -110,6 +127,8 @@ describe('loadConfig rejects bad values, naming the variable, the value and what
     ['GOOGLE_BASE_URL', 'ftp://x', 'http'],
     ['OPENROUTER_BASE_URL', 'not a url', 'http'],
     ['MANA_REDIS_PREFIX', '{mana}', 'letters'],
+    ['REDIS_CLUSTER_NODES', '10.0.0.1:7000,10.0.0.2', 'host:port'],
+    ['REDIS_CLUSTER_NODES', 'a:99999', 'host:port'],
     ['MANA_LOG_LEVEL', 'loud', 'info'],
   ])('%s=%s', (key, value, expected) => {
     const err = configError({ [key]: value });

@@ -3,6 +3,14 @@ import { ConfigError, type ConfigIssue } from '@mana/errors';
 import { BoolEnv, HttpUrlEnv, RedisUrlEnv, intEnv } from './env-types.js';
 import { type OllamaHost, parseOllamaHosts } from './ollama-hosts.js';
 import { closestName } from './closest-name.js';
+import { parseClusterNodes } from './redis-target.js';
+
+const ClusterNodesEnv = z.string().transform((raw, ctx) => {
+  const parsed = parseClusterNodes(raw);
+  if (parsed.ok) return parsed.value;
+  ctx.addIssue({ code: 'custom', message: parsed.error });
+  return z.NEVER;
+});
 
 const OllamaHostsEnv = z.string().transform((raw, ctx): OllamaHost[] => {
   const parsed = parseOllamaHosts(raw);
@@ -19,6 +27,8 @@ export const EnvSchema = z.object({
   PORT: intEnv(0).pipe(z.number().max(65535, { error: 'expected a port number ≤ 65535' })).default(8080),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   REDIS_URL: RedisUrlEnv.default('redis://127.0.0.1:6379'),
+  /** Seed nodes of a Redis Cluster (`host:port,…`); when set, Mana uses the ioredis Cluster client. */
+  REDIS_CLUSTER_NODES: ClusterNodesEnv.optional(),
   MANA_REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_:-]{1,64}$/, { error: 'expected letters, digits, "_", ":" or "-" (at most 64)' })

@@ -8,3 +8,5 @@ export { PROVIDER_IDS, isLocalProvider, isProviderId } from './providers.js';
 export type { ProviderId } from './providers.js';
 export { hashKey, parseApiKeys } from './api-keys.js';
 export type { ApiKey } from './api-keys.js';
+export { describeRedisTarget, parseClusterNodes } from './redis-target.js';
+export type { RedisTarget } from './redis-target.js';

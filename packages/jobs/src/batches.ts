@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { httpStatusOf } from '@mana/errors';
 import { type Keys, batchFileId } from './keys.js';
 import { chatCompletionBody, embeddingsBody } from './openai-bodies.js';
@@ -70,7 +70,7 @@ export class BatchLedger {
   private readonly account: (...args: Array<string | number>) => Promise<string>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly retentionS: number,
     private readonly records: () => JobRecords,

@@ -10,13 +10,13 @@ import { JobRecords } from './record.js';
 import { BatchLedger } from './batches.js';
 import { FileStore } from './files.js';
 import { releaseTenantJob } from './tenant-limit.js';
-import type { Redis } from './redis.js';
+import type { RedisClient } from './redis.js';
 
 /** How stale a dispatch decision's view of GPU health and backlog may be. */
 const DISPATCH_CACHE_MS = 50;
 
 /** The pipeline for a configuration, over one command connection. */
-export function createPipeline(config: Readonly<Config>, redis: Redis): Pipeline {
+export function createPipeline(config: Readonly<Config>, redis: RedisClient): Pipeline {
   const keys = new Keys(config.redis.prefix);
   const isConfigured = (provider: ProviderId): boolean => {
     if (provider === 'ollama') return true;

@@ -37,7 +37,8 @@ export async function dispatchHop(p: Pipeline, payload: HopPayload): Promise<Dis
       { status: passOver.reason === 'overflow' ? 'spilled' : 'skipped', error: passOver.error },
       { target: next, reason: passOver.reason },
     );
-    if (!moved) return { queued: false };
+    // Not yet started, so no client can hold part of its answer: 'held' cannot happen here.
+    if (moved !== 'moved') return { queued: false };
     countFallback(p, target, next, passOver.reason);
     hop++;
   }

@@ -1,19 +1,19 @@
 import { afterEach, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { deletePrefix, testPrefix, testRedisUrl } from '@mana/testing';
+import { deletePrefix, testPrefix, testRedis } from '@mana/testing';
 import { JobEventHub, type JobEvent } from './events.js';
 import { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
 import { JobRecords } from './record.js';
 
-const connections: Redis[] = [];
+const connections: RedisClient[] = [];
 let prefix = '';
 afterEach(async () => {
   for (const c of connections.splice(0)) c.disconnect();
-  await deletePrefix(testRedisUrl(), prefix);
+  await deletePrefix(prefix);
 });
 
-function connect(): Redis {
-  const redis = new Redis(testRedisUrl());
+function connect(): RedisClient {
+  const redis = testRedis();
   connections.push(redis);
   return redis;
 }

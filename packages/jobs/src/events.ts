@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { Keys } from './keys.js';
 
@@ -23,7 +23,7 @@ export function isTerminalEvent(event: JobEvent): boolean {
 }
 
 /** Reads a job's stored events after `afterSeq` (for late readers and gap repair). */
-export async function readEvents(redis: Redis, keys: Keys, jobId: string, afterSeq = 0): Promise<JobEvent[]> {
+export async function readEvents(redis: RedisClient, keys: Keys, jobId: string, afterSeq = 0): Promise<JobEvent[]> {
   const entries = await redis.xrange(keys.jobEvents(jobId), '-', '+');
   const events: JobEvent[] = [];
   for (const [, fields] of entries) {
@@ -68,8 +68,8 @@ export class JobEventHub {
   private readonly subs = new Map<string, Subscription>();
 
   private constructor(
-    private readonly subscriber: Redis,
-    private readonly reader: Redis,
+    private readonly subscriber: RedisClient,
+    private readonly reader: RedisClient,
     private readonly keys: Keys,
     /** This process's channel; give it as `replyTo` when creating a job. */
     readonly channel: string,
@@ -82,7 +82,7 @@ export class JobEventHub {
     });
   }
 
-  static async start(subscriber: Redis, reader: Redis, keys: Keys, instanceId: string): Promise<JobEventHub> {
+  static async start(subscriber: RedisClient, reader: RedisClient, keys: Keys, instanceId: string): Promise<JobEventHub> {
     const hub = new JobEventHub(subscriber, reader, keys, keys.apiChannel(instanceId));
     await subscriber.subscribe(hub.channel);
     return hub;

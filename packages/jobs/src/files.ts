@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
 
 export interface StoredFile {
@@ -20,7 +20,7 @@ export const FILE_CHUNK_BYTES = 256 * 1024;
  */
 export class FileStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly retentionS: number,
   ) {}

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { ProviderId } from '@mana/config';
 import type { ProviderError } from '@mana/errors';
 import { getMany } from './get-many.js';
@@ -34,7 +34,7 @@ export interface HealthOptions {
  */
 export class HealthCache {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly options: HealthOptions,
   ) {}

@@ -1,9 +1,9 @@
 export { Keys, hopJobId } from './keys.js';
-export { createRedis } from './redis.js';
-export type { Redis } from './redis.js';
+export { createRedis, keyServers } from './redis.js';
+export type { Redis, RedisClient, RedisConnectionOptions } from './redis.js';
 export { BULLMQ_PRIORITY, HopPayloadSchema, PRIORITIES, TargetSchema, WorkSchema } from './payloads.js';
 export type { HopPayload, Priority, Work } from './payloads.js';
-export { JOB_STATUSES, JobRecords } from './record.js';
+export { JOB_STATUSES, JobRecords, partialAnswerError } from './record.js';
 export type { HopReason, HopRecord, HopStatus, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record.js';
 export { JobEventHub, JobEventSchema, isTerminalEvent, parseEvent, readEvents } from './events.js';
 export type { JobEvent } from './events.js';

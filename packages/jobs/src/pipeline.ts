@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { ProviderId } from '@mana/config';
 import type { HealthCache } from './health.js';
@@ -31,9 +31,9 @@ export interface DispatchCache {
   ollamaBacklog: SnapshotCache<OllamaBacklog>;
 }
 
-/** The shared parts every step of a job's life needs: Redis, keys, records, queues, health. */
+/** The shared parts every step of a job's life needs: RedisClient, keys, records, queues, health. */
 export interface Pipeline {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   records: JobRecords;
   batches: BatchLedger;

@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import { PROVIDER_IDS, type ProviderId } from '@mana/config';
 import type { Keys } from './keys.js';
 
@@ -17,7 +17,7 @@ export class Queues {
   private readonly queues = new Map<ProviderId, Queue>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly keys: Keys,
   ) {}
 

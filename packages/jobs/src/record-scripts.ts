@@ -85,12 +85,15 @@ return 1
 /**
  * ARGV: channel, fromHop, now, fromStatus, fromErrorJson ('' for none),
  * nextHop, nextHopJson, nextTarget, reason. Moves the job from one hop to
- * the next, once: returns 0 when the job is finished or already moved on.
+ * the next, once: returns 0 when the job is finished or already moved on,
+ * and -1 (moving nothing) when a waiting client already holds part of this
+ * hop's streamed answer, which another target cannot continue.
  */
 export const ADVANCE_HOP = `${EMIT}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or terminal(status) then return 0 end
 if redis.call('HGET', KEYS[1], 'hop') ~= ARGV[2] then return 0 end
+if redis.call('HGET', KEYS[1], 'dh') == ARGV[2] and redis.call('HEXISTS', KEYS[1], 'reply') == 1 then return -1 end
 local fields = { status = ARGV[4], finishedAt = tonumber(ARGV[3]) }
 if ARGV[5] ~= '' then fields.error = cjson.decode(ARGV[5]) end
 updateHop(ARGV[2], fields)

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Kind, Target } from '@mana/aliases';
 import type { SerializedError } from '@mana/errors';
-import { toSerializedError } from '@mana/errors';
+import { ManaError, serializeError, toSerializedError } from '@mana/errors';
 import type { Keys } from './keys.js';
 import type { Priority } from './payloads.js';
 import { ADVANCE_HOP, CANCEL, CREATE, DELTA, FINISH, START_HOP } from './record-scripts.js';
@@ -72,6 +72,20 @@ export interface NewJob {
   batch?: { id: string; customId: string } | undefined;
 }
 
+/**
+ * `moved`: the job is on its next hop. `over`: it had finished or moved on
+ * already. `held`: a waiting client holds part of this hop's streamed answer,
+ * so the job cannot restart elsewhere and nothing moved.
+ */
+export type AdvanceOutcome = 'moved' | 'over' | 'held';
+
+/** Why a job whose client holds part of a streamed answer fails instead of moving on. */
+export function partialAnswerError(target: string, cause: string): SerializedError {
+  return serializeError(
+    new ManaError('provider_unavailable', `${target} failed after its answer began streaming (${cause}); the partial answer cannot be continued on another target`),
+  );
+}
+
 export type StartOutcome = 'ok' | 'restart' | 'stale' | 'terminal' | 'gone';
 
 export interface Success {
@@ -94,7 +108,7 @@ export class JobRecords {
   private readonly scripts: Record<'create' | 'startHop' | 'delta' | 'advanceHop' | 'finish' | 'cancel', ScriptFn>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly retentionS: number,
     /** Called once when a job finishes (succeeded, failed or cancelled), by whichever process finished it. */
@@ -171,7 +185,7 @@ export class JobRecords {
     from: { status: 'failed' | 'skipped' | 'spilled'; error?: SerializedError | undefined },
     next: { target: Target; reason: HopReason },
     now = Date.now(),
-  ): Promise<boolean> {
+  ): Promise<AdvanceOutcome> {
     const nextHop = fromHop + 1;
     const hop: HopRecord = { hop: nextHop, target: next.target.id, reason: next.reason, status: 'queued', queuedAt: now };
     const [record, stream, channel] = this.jobKeys(id);
@@ -179,7 +193,7 @@ export class JobRecords {
       record, stream, channel, fromHop, now, from.status, from.error ? JSON.stringify(from.error) : '',
       nextHop, JSON.stringify(hop), next.target.id, next.reason,
     );
-    return moved === 1;
+    return moved === 1 ? 'moved' : moved === -1 ? 'held' : 'over';
   }
 
   async succeed(id: string, hop: number, success: Success, now = Date.now()): Promise<boolean> {

@@ -1,22 +1,57 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisTarget } from '@mana/config';
 
 /**
- * A Redis connection. BullMQ's blocking connections need
- * `maxRetriesPerRequest: null` (they wait forever by design); ordinary
- * commands keep a bound so a dead Redis surfaces as an error, not a hang.
+ * One Redis server or a Redis Cluster: every command Mana sends works on
+ * both (one slot per script or MULTI, see Keys), so the rest of the code
+ * takes either.
  */
-export function createRedis(url: string, options: { blocking?: boolean; name?: string; onError?: (err: Error) => void } = {}): Redis {
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionOptions {
+  /** BullMQ's blocking connections wait forever by design. */
+  blocking?: boolean;
+  name?: string;
+  onError?: (err: Error) => void;
+}
+
+/**
+ * A connection to wherever config says Redis is. Ordinary commands keep a
+ * retry bound so a dead Redis surfaces as an error, not a hang.
+ */
+export function createRedis(target: RedisTarget | string, options: RedisConnectionOptions = {}): RedisClient {
+  const resolved: RedisTarget = typeof target === 'string' ? { kind: 'single', url: target } : target;
   const redisOptions: RedisOptions = {
     maxRetriesPerRequest: options.blocking ? null : 3,
     enableReadyCheck: true,
     connectionName: options.name,
-    // Commands issued in the same tick go out in one write: far fewer syscalls under load.
-    enableAutoPipelining: !options.blocking,
     // Reconnect with a capped backoff: a Redis restart costs seconds, not the process.
     retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
   };
-  const redis = new Redis(url, redisOptions);
-  // ioredis retries on its own; say so once per kind of failure, not once per retry.
+  // Commands issued in the same tick go out in one write: far fewer syscalls under load.
+  const enableAutoPipelining = !options.blocking;
+  const redis =
+    resolved.kind === 'single'
+      ? new Redis(resolved.url, { ...redisOptions, enableAutoPipelining })
+      : new Cluster([...resolved.nodes], {
+          enableAutoPipelining,
+          // Auto-pipelining routes by a command's first argument, which for EVAL is the script, not a key.
+          autoPipeliningIgnoredCommands: ['eval', 'evalsha'],
+          enableReadyCheck: true,
+          clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+          redisOptions: {
+            ...redisOptions,
+            ...(resolved.username ? { username: resolved.username } : {}),
+            ...(resolved.password ? { password: resolved.password } : {}),
+            ...(resolved.tls ? { tls: {} } : {}),
+          },
+        });
+  reportErrors(redis, options);
+  return redis;
+}
+
+/** ioredis retries on its own; say so once per kind of failure, not once per retry. */
+function reportErrors(redis: RedisClient, options: RedisConnectionOptions): void {
   const report = options.onError ?? ((err: Error) => console.error(`redis (${options.name ?? 'mana'}): ${err.message}; reconnecting`));
   let last = { message: '', at: 0 };
   redis.on('error', (err: Error) => {
@@ -25,7 +60,17 @@ export function createRedis(url: string, options: { blocking?: boolean; name?: s
     last = { message: err.message, at: now };
     report(err);
   });
-  return redis;
+}
+
+/**
+ * The servers that hold keys: the one server, or every cluster master. For
+ * commands that only see one server's keys (SCAN, INFO). A cluster client
+ * knows its masters only once it has read the slot map, so this waits for it.
+ */
+export async function keyServers(redis: RedisClient): Promise<Redis[]> {
+  if (!(redis instanceof Cluster)) return [redis];
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
+  return redis.nodes('master');
 }
 
 export type { Redis };

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { Keys } from './keys.js';
 
 /**
@@ -11,7 +11,7 @@ export class ServiceTimeTracker {
   private lastFlush = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {}
 
@@ -24,7 +24,7 @@ export class ServiceTimeTracker {
   }
 }
 
-export async function readServiceTimeMs(redis: Redis, keys: Keys): Promise<number | undefined> {
+export async function readServiceTimeMs(redis: RedisClient, keys: Keys): Promise<number | undefined> {
   const raw = await redis.get(keys.serviceTimes());
   return raw === null ? undefined : Number(raw);
 }

@@ -4,6 +4,7 @@ import { countFallback, dispatchHop } from './dispatch.js';
 import { HopPayloadSchema } from './payloads.js';
 import type { Pipeline } from './pipeline.js';
 import { usableGpus } from './availability.js';
+import { partialAnswerError } from './record.js';
 
 export interface SpillReport {
   /** Hops moved to their next target because they waited past their tolerance. */
@@ -54,7 +55,12 @@ async function moveOn(p: Pipeline, job: Job, reason: 'overflow' | 'failover'): P
     { status: reason === 'overflow' ? 'spilled' : 'skipped', error: serializeError(new ManaError('provider_unavailable', `${payload.target.id} ${why}`)) },
     { target: next, reason },
   );
-  if (!moved) return false;
+  if (moved === 'held') {
+    // A re-queued hop (its worker died mid-stream) whose client holds part of the answer.
+    await p.records.fail(payload.jobId, payload.hop, partialAnswerError(payload.target.id, why));
+    return true;
+  }
+  if (moved === 'over') return false;
   countFallback(p, payload.target, next, reason);
   await dispatchHop(p, { ...payload, hop: payload.hop + 1, target: next });
   return true;

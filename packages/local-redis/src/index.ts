@@ -1,5 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 
 export interface LocalRedis {
@@ -28,6 +32,71 @@ export async function startLocalRedis(): Promise<LocalRedis> {
   const url = `redis://127.0.0.1:${port}`;
   await waitForRedis(url);
   return { url, stop: () => void child.kill('SIGTERM') };
+}
+
+export interface LocalRedisCluster {
+  /** Seed nodes as REDIS_CLUSTER_NODES takes them: `127.0.0.1:port,…`. */
+  nodes: string;
+  stop(): void;
+}
+
+/**
+ * A throwaway Redis Cluster of `masters` redis-servers on free loopback
+ * ports (no replicas), its slots spread evenly by `redis-cli --cluster
+ * create`. Its node files live in a temporary directory removed on stop.
+ */
+export async function startLocalCluster(masters = 3): Promise<LocalRedisCluster> {
+  if (spawnSync('redis-server', ['--version']).error) throw new Error(`no redis-server on PATH: ${INSTALL_HINT}`);
+  const dir = mkdtempSync(join(tmpdir(), 'mana-cluster-'));
+  const ports = await distinctFreePorts(masters);
+  const children = ports.map((port) =>
+    spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--dir', dir,
+        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000'],
+      { stdio: 'ignore' },
+    ),
+  );
+  const stop = () => {
+    for (const child of children) child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(ports.map((port) => waitForRedis(`redis://127.0.0.1:${port}`)));
+    const nodes = ports.map((port) => `127.0.0.1:${port}`);
+    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
+    await Promise.all(ports.map((port) => waitForClusterOk(port)));
+    return { nodes: nodes.join(','), stop };
+  } catch (err) {
+    stop();
+    throw err;
+  }
+}
+
+/** Every node must agree the cluster is up (all slots served) before clients use it. */
+async function waitForClusterOk(port: number, timeoutMs = 15_000): Promise<void> {
+  const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1 });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const info = await redis.cluster('INFO');
+      if (info.includes('cluster_state:ok')) return;
+      if (Date.now() > deadline) throw new Error(`Redis Cluster node ${port} never reached cluster_state:ok:\n${info}`);
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function distinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  // A cluster node also listens on port + 10000 (its bus): keep both free.
+  while (ports.size < count) {
+    const port = await freePort();
+    if (port < 55535) ports.add(port);
+  }
+  return [...ports];
 }
 
 /** Resolves once Redis at `url` answers PING; rejects with the reason after `timeoutMs`. */

@@ -14,7 +14,7 @@ import {
 import { type JobRecord, JobRecords, Keys, createRedis } from '@mana/jobs';
 import { createLogger } from '@mana/logging';
 import { type WorkerProcess, startWorkers } from '@mana/worker';
-import { deletePrefix, testPrefix, testRedisUrl } from './redis.js';
+import { deletePrefix, scanPrefix, testPrefix, testRedisEnv } from './redis.js';
 
 export const SHIPPED_ALIASES = fileURLToPath(new URL('../../../aliases.yaml', import.meta.url));
 
@@ -29,8 +29,10 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Worker processes to run in this process. @defaultValue 1 */
   workers?: number;
-  /** A Redis of the test's own (e.g. one it will stop). @defaultValue the run's Redis */
+  /** A single Redis of the test's own (e.g. one it will stop). @defaultValue the run's Redis, one server or a cluster */
   redisUrl?: string;
+  /** Seed nodes of a Redis Cluster of the test's own. @defaultValue the run's Redis */
+  redisClusterNodes?: string;
 }
 
 export interface StatusDocument {
@@ -69,13 +71,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   );
   const gemini = await startGeminiEmulator({ apiKey: 'test-google-key', ...options.gemini });
   const openai = await startOpenAICompatibleEmulator({ apiKey: 'test-cloud-key' });
-  const env = stackEnv({ gpus, gemini, openai, maxConcurrent: options.maxConcurrent ?? 2, extra: { ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}), ...options.env } });
+  const env = stackEnv({ gpus, gemini, openai, maxConcurrent: options.maxConcurrent ?? 2, extra: { ...ownRedisEnv(options), ...options.env } });
   const config = loadConfig(env);
   const log = createLogger(process.env.MANA_TEST_LOG ?? 'silent', 'mana-test');
   const workers = await Promise.all(Array.from({ length: options.workers ?? 1 }, () => startWorkers(config, log)));
   const api = await startApi(config, log);
   const keys = new Keys(config.redis.prefix);
-  const inspector = createRedis(config.redis.url, { name: 'mana-test-inspector' });
+  const inspector = createRedis(config.redis.target, { name: 'mana-test-inspector' });
   const records = new JobRecords(inspector, keys, config.jobRetentionS);
   return {
     config,
@@ -89,15 +91,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     keys,
     async jobs() {
       const found: JobRecord[] = [];
-      let cursor = '0';
-      do {
-        const [next, batch] = await inspector.scan(cursor, 'MATCH', `${config.redis.prefix}:job:{*}`, 'COUNT', 1000);
-        cursor = next;
+      await scanPrefix(inspector, `${config.redis.prefix}:job:{*}`, async (_server, batch) => {
         for (const key of batch.filter((k) => k.endsWith('}'))) {
           const record = await records.get(key.slice(key.indexOf('{') + 1, -1));
           if (record) found.push(record);
         }
-      } while (cursor !== '0');
+      });
       return found.sort((a, b) => a.createdAt - b.createdAt);
     },
     async status() {
@@ -108,9 +107,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await api.close(0);
       await Promise.all(workers.map((w) => w.close(0)));
       await Promise.all([...gpus, gemini, openai].map((e) => e.close()));
-      await deletePrefix(config.redis.url, config.redis.prefix).catch(() => {});
+      await deletePrefix(config.redis.prefix, config.redis.target).catch(() => {});
     },
   };
+}
+
+function ownRedisEnv(options: StackOptions): Record<string, string> {
+  if (options.redisClusterNodes) return { REDIS_URL: `redis://${options.redisClusterNodes.split(',')[0]}`, REDIS_CLUSTER_NODES: options.redisClusterNodes };
+  if (options.redisUrl) return { REDIS_URL: options.redisUrl, REDIS_CLUSTER_NODES: '' };
+  return {};
 }
 
 /** The environment a gateway process needs to run against these emulators. */
@@ -123,7 +128,7 @@ export function stackEnv(parts: {
   prefix?: string;
 }): Record<string, string> {
   return {
-    REDIS_URL: testRedisUrl(),
+    ...testRedisEnv(),
     MANA_REDIS_PREFIX: parts.prefix ?? testPrefix(),
     PORT: '0',
     OLLAMA_HOSTS: parts.gpus.map((g, i) => `gpu${i}=${g.url}`).join(','),

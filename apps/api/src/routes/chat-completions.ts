@@ -41,8 +41,10 @@ async function jsonAnswer(res: Response, watched: WatchedJob): Promise<void> {
 
 /**
  * Fallback is invisible while no token has been sent: headers wait for the
- * first token. After it, a restart on another target cannot be hidden, so
- * the stream ends with an error chunk and the job is cancelled.
+ * first token. After it, a failed hop fails the job (the worker will not
+ * start the answer over elsewhere), and a hop rerun after its worker died
+ * cannot be hidden either: the stream ends with an error chunk and the job
+ * is cancelled.
  */
 async function streamAnswer(deps: ApiDeps, res: Response, watched: WatchedJob, includeUsage: boolean): Promise<void> {
   const { id } = watched.accepted;
