@@ -56,7 +56,9 @@ describe('bull-board in a real browser', () => {
     const card = (name: string) => page.locator('div').filter({ hasText: new RegExp(`^${name}`) }).filter({ hasText: /\d+ Jobs/ }).last();
     await expect.poll(async () => (await card('ollama').innerText()).replace(/\s+/g, ' '), { timeout: 15_000 }).toContain('2 Jobs');
     expect((await card('google').innerText()).replace(/\s+/g, ' ')).toContain('0 Jobs');
-    await page.goto(`${stack.api.url}/admin/queues/queue/${encodeURIComponent('{ollama}')}?status=failed`);
+    // As an operator would: open the queue from the menu, then its Failed tab.
+    await page.getByRole('link', { name: '{ollama}', exact: true }).click();
+    await page.getByRole('link', { name: /failed/i }).first().click();
     await expect.poll(() => page.getByText(`${failedJobId} · hop 0 · ollama/gemma3:4b`).count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByText('the model rejected the prompt').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await page.screenshot({ path: '/tmp/mana-board-failed.png', fullPage: true });

@@ -16,6 +16,21 @@ function chat(s: Stack, text: string, headers: Record<string, string>) {
 }
 
 describe('overflow: saturated GPUs spill interactive work, batch work waits', () => {
+  it('keeps a finished GPU hop in BullMQ (for bull-board) after its spill deadline has passed', async () => {
+    stack = await startStack({ gpus: 1, maxConcurrent: 1 });
+    const answered = await chat(stack, 'quick', { 'x-mana-max-wait-ms': '300' });
+    expect(answered.headers.get('x-mana-provider')).toBe('ollama');
+    const hopId = `${answered.headers.get('x-mana-job-id')}.0`;
+    const deadline = Date.now() + 300;
+    // Started hops leave the spill index at once, so no later spill pass can touch them.
+    expect(await stack.pipeline.redis.zscore(stack.keys.spillIndex(), hopId)).toBeNull();
+    const queue = stack.pipeline.queues.get('ollama');
+    await expect.poll(() => queue.getJobState(hopId)).toBe('completed');
+    // Several spill passes (every 250 ms) after the deadline, the hop is still there.
+    await expect.poll(() => Date.now() > deadline + 1_000, { timeout: 5_000 }).toBe(true);
+    expect(await queue.getJobState(hopId)).toBe('completed');
+  });
+
   it('sends an interactive request with a short tolerance to Gemini at dispatch, while batch jobs wait for the GPU', async () => {
     stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 60 } });
     const batch = ['b1 x x x', 'b2 x x x', 'b3 x x x'].map((t) => chat(stack!, t, { 'x-mana-priority': 'batch' }));

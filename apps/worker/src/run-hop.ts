@@ -40,6 +40,9 @@ export function createHopProcessor(options: HopRunnerOptions) {
       if (outcome !== 'ok' && outcome !== 'restart') controller.abort();
       return outcome;
     });
+    // A started hop can no longer spill; left in the index, the spill pass would later remove
+    // it from BullMQ's finished history, where operators look for it.
+    if (payload.target.provider === 'ollama') void options.pipeline.redis.zrem(options.pipeline.keys.spillIndex(), job.id ?? '').catch(() => {});
     const proceed = async () => ['ok', 'restart'].includes(await marked);
     const startedAt = performance.now();
     try {

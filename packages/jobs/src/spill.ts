@@ -43,7 +43,9 @@ async function moveOn(p: Pipeline, job: Job, reason: 'overflow' | 'failover'): P
   const payload = parsed.data;
   const next = payload.chain[payload.hop + 1];
   if (!next) return false;
-  // Removal is atomic and refuses a locked (running) job: this is the once-only gate.
+  // Only a waiting hop moves on. Removal is atomic and refuses a locked (running) job: this
+  // is the once-only gate; the state check keeps finished hops in BullMQ's history.
+  if (!['waiting', 'prioritized'].includes(await job.getState())) return false;
   if ((await p.queues.get('ollama').remove(job.id)) !== 1) return false;
   const why =
     reason === 'overflow'

@@ -11,7 +11,7 @@ import {
   startOllamaEmulator,
   startOpenAICompatibleEmulator,
 } from '@mana/emulators';
-import { type JobRecord, JobRecords, Keys, createRedis } from '@mana/jobs';
+import { type JobRecord, JobRecords, Keys, type Pipeline, createPipeline, createRedis } from '@mana/jobs';
 import { createLogger } from '@mana/logging';
 import { type WorkerProcess, startWorkers } from '@mana/worker';
 import { deletePrefix, scanPrefix, testPrefix, testRedisEnv } from './redis.js';
@@ -53,6 +53,8 @@ export interface Stack {
   /** `${api.url}/v1`, for the openai SDK. */
   baseURL: string;
   keys: Keys;
+  /** The stack's queues, records and Redis, as a process of the gateway sees them (for inspection). */
+  pipeline: Pipeline;
   /** Every job record under this stack's prefix, oldest first. */
   jobs(): Promise<JobRecord[]>;
   /** The API's /status document. */
@@ -79,6 +81,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const keys = new Keys(config.redis.prefix);
   const inspector = createRedis(config.redis.target, { name: 'mana-test-inspector' });
   const records = new JobRecords(inspector, keys, config.jobRetentionS);
+  const pipeline = createPipeline(config, inspector);
   return {
     config,
     env,
@@ -89,6 +92,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     openai,
     baseURL: `${api.url}/v1`,
     keys,
+    pipeline,
     async jobs() {
       const found: JobRecord[] = [];
       await scanPrefix(inspector, `${config.redis.prefix}:job:{*}`, async (_server, batch) => {
@@ -103,6 +107,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return (await (await fetch(`${api.url}/status`)).json()) as StatusDocument;
     },
     async close() {
+      await pipeline.queues.close();
       inspector.disconnect();
       await api.close(0);
       await Promise.all(workers.map((w) => w.close(0)));
