@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AliasTable, type Capability, type Resolution, type Target, resolveModel } from '@mana/aliases';
 import { ValidationError, serializeError } from '@mana/errors';
-import { type JobEvent, type Priority, type Work, admitTenantJob, dispatchHop, releaseTenantJob } from '@mana/jobs';
+import { type HopPayload, type JobEvent, type NewJob, type Priority, type Work, admitTenantJob, dispatchHop, dispatchMany, releaseTenantJob } from '@mana/jobs';
 import type { ApiDeps } from './deps.js';
 
 export interface Submission {
@@ -40,45 +40,103 @@ export interface Accepted {
  */
 export async function submitJob(deps: ApiDeps, submission: Submission, listener?: (event: JobEvent) => void): Promise<Accepted> {
   const { pipeline, config } = deps;
-  const table = deps.aliases.current();
-  const resolution = resolveModel(table, submission.model, { kind: submission.work.kind, googleDefaultModel: config.google.defaultModel });
-  const capable = withCapabilities(table, resolution, needs(submission.work));
-  const chain = config.autoFallbackEnabled && !submission.pinned ? capable : capable.slice(0, 1);
-  const first = chain[0] as Target;
-  const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
-  const id = submission.id ?? `job_${randomUUID().replaceAll('-', '')}`;
+  const plan = planJob(deps, submission);
+  const { id, chain } = plan;
   const limit = config.auth.tenantMaxQueued;
   const counted = limit > 0 && submission.tenant !== undefined && !submission.batch;
   if (counted) await admitTenantJob(pipeline, submission.tenant!, id, limit);
   // Registered before the record exists, so not one event can slip past (from seq 1, 'queued', on).
   const unsubscribe = listener ? deps.hub.listen(id, listener) : () => {};
   try {
-    await pipeline.records.create({
-      id,
-      kind: submission.work.kind,
-      priority: submission.priority,
-      maxWaitMs,
-      requested: resolution.requested,
-      alias: resolution.alias,
-      chain,
-      tenant: submission.tenant,
-      metadata: submission.metadata,
-      replyTo: listener ? deps.hub.channel : undefined,
-      batch: submission.batch,
-    });
+    await pipeline.records.create(newJob(submission, plan, listener ? deps.hub.channel : undefined));
   } catch (err) {
     unsubscribe();
     if (counted) await releaseTenantJob(pipeline, submission.tenant!, id);
     throw err;
   }
   try {
-    await dispatchHop(pipeline, { jobId: id, hop: 0, target: first, chain: [...chain], work: submission.work, priority: submission.priority, maxWaitMs });
+    await dispatchHop(pipeline, hopZero(submission, plan));
   } catch (err) {
     unsubscribe();
     await pipeline.records.fail(id, -1, serializeError(err)).catch(() => {});
     throw err;
   }
-  return { id, resolution, chain, unsubscribe };
+  return { id, resolution: plan.resolution, chain, unsubscribe };
+}
+
+/**
+ * Accepts many jobs nobody waits on (a batch's lines) in few round trips:
+ * records are written together and hop 0 goes to BullMQ with addBulk. Each
+ * result is the job's id, or why that one job was refused; a job whose
+ * dispatch failed is failed too, never left half-written.
+ */
+export async function submitMany(deps: ApiDeps, submissions: readonly Submission[]): Promise<Array<{ id: string } | { error: unknown }>> {
+  const { pipeline } = deps;
+  type Item = { ok: true; submission: Submission; plan: Plan } | { ok: false; error: unknown };
+  const planned = submissions.map((submission): Item => {
+    try {
+      return { ok: true, submission, plan: planJob(deps, submission) };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
+  const created = await Promise.all(
+    planned.map(async (item): Promise<Item> => {
+      if (!item.ok) return item;
+      try {
+        await pipeline.records.create(newJob(item.submission, item.plan, undefined));
+        return item;
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
+  const ready = created.flatMap((item) => (item.ok ? [hopZero(item.submission, item.plan)] : []));
+  const failed = await dispatchMany(pipeline, ready);
+  await Promise.all([...failed].map(([id, err]) => pipeline.records.fail(id, -1, serializeError(err)).catch(() => {})));
+  return created.map((item) => {
+    if (!item.ok) return { error: item.error };
+    return failed.has(item.plan.id) ? { error: failed.get(item.plan.id) } : { id: item.plan.id };
+  });
+}
+
+interface Plan {
+  id: string;
+  resolution: Resolution;
+  chain: Target[];
+  maxWaitMs: number | null;
+}
+
+/** Resolves the model to a chain with the aliases in force now: the job keeps that chain whatever reloads follow. */
+function planJob(deps: ApiDeps, submission: Submission): Plan {
+  const { config } = deps;
+  const table = deps.aliases.current();
+  const resolution = resolveModel(table, submission.model, { kind: submission.work.kind, googleDefaultModel: config.google.defaultModel });
+  const capable = withCapabilities(table, resolution, needs(submission.work));
+  const chain = config.autoFallbackEnabled && !submission.pinned ? capable : capable.slice(0, 1);
+  const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
+  return { id: submission.id ?? `job_${randomUUID().replaceAll('-', '')}`, resolution, chain, maxWaitMs };
+}
+
+function newJob(submission: Submission, plan: Plan, replyTo: string | undefined): NewJob {
+  return {
+    id: plan.id,
+    kind: submission.work.kind,
+    priority: submission.priority,
+    maxWaitMs: plan.maxWaitMs,
+    requested: plan.resolution.requested,
+    alias: plan.resolution.alias,
+    chain: plan.chain,
+    tenant: submission.tenant,
+    metadata: submission.metadata,
+    replyTo,
+    batch: submission.batch,
+  };
+}
+
+function hopZero(submission: Submission, plan: Plan): HopPayload {
+  const target = plan.chain[0] as Target;
+  return { jobId: plan.id, hop: 0, target, chain: [...plan.chain], work: submission.work, priority: submission.priority, maxWaitMs: plan.maxWaitMs };
 }
 
 function defaultMaxWait(deps: ApiDeps, priority: Priority): number | null {

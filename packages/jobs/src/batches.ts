@@ -134,17 +134,21 @@ export class BatchLedger {
     return batches.filter((b): b is BatchRecord => b !== undefined);
   }
 
-  /** False when the custom_id was already used in this batch. */
-  async claimCustomId(batchId: string, customId: string): Promise<boolean> {
+  /** For each custom_id in order: false when it was already used in this batch (or earlier in the list). */
+  async claimCustomIds(batchId: string, customIds: readonly string[]): Promise<boolean[]> {
+    if (customIds.length === 0) return [];
     const key = this.keys.batchCustomIds(batchId);
-    const added = await this.redis.sadd(key, customId);
-    if (added === 1) await this.redis.expire(key, this.retentionS);
-    return added === 1;
+    const tx = this.redis.multi();
+    for (const id of customIds) tx.sadd(key, id);
+    tx.expire(key, this.retentionS);
+    const replies = (await tx.exec()) ?? [];
+    return customIds.map((_, i) => replies[i]?.[1] === 1);
   }
 
-  async addItem(batchId: string, jobId: string): Promise<void> {
+  async addItems(batchId: string, jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length === 0) return;
     const key = this.keys.batchJobs(batchId);
-    await this.redis.multi().rpush(key, jobId).hincrby(this.keys.batch(batchId), 'total', 1).expire(key, this.retentionS).exec();
+    await this.redis.multi().rpush(key, ...jobIds).hincrby(this.keys.batch(batchId), 'total', jobIds.length).expire(key, this.retentionS).exec();
   }
 
   itemJobs(batchId: string): Promise<string[]> {

@@ -1,4 +1,5 @@
 import type { Target } from '@mana/aliases';
+import type { ProviderId } from '@mana/config';
 import { ManaError, ProviderError, serializeError } from '@mana/errors';
 import { availability } from './availability.js';
 import { hopJobId } from './keys.js';
@@ -44,7 +45,7 @@ export async function dispatchHop(p: Pipeline, payload: HopPayload): Promise<Dis
   }
 }
 
-async function reasonToPassOver(
+export async function reasonToPassOver(
   p: Pipeline,
   payload: HopPayload,
   target: Target,
@@ -65,12 +66,21 @@ async function reasonToPassOver(
 }
 
 async function enqueue(p: Pipeline, payload: HopPayload): Promise<void> {
-  const data = HopPayloadSchema.parse(payload);
-  const id = hopJobId(data.jobId, data.hop);
-  await p.queues.get(data.target.provider).add(data.work.kind, data, { jobId: id, priority: BULLMQ_PRIORITY[data.priority] });
+  await enqueueMany(p, payload.target.provider, [payload]);
+}
+
+/** Adds hops (all for one provider) to its queue in one go, and indexes the ones that may spill. */
+export async function enqueueMany(p: Pipeline, provider: ProviderId, payloads: readonly HopPayload[]): Promise<void> {
+  const data = payloads.map((payload) => HopPayloadSchema.parse(payload));
+  const queue = p.queues.get(provider);
+  const jobs = data.map((d) => ({ name: d.work.kind, data: d, opts: { jobId: hopJobId(d.jobId, d.hop), priority: BULLMQ_PRIORITY[d.priority] } }));
+  if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
+  else await queue.addBulk(jobs);
   // A waiting Ollama hop may later spill to its next target once it has waited past its tolerance.
-  const spillable = data.target.provider === 'ollama' && data.maxWaitMs !== null && p.options.autoFallbackEnabled && data.chain[data.hop + 1];
-  if (spillable) await p.redis.zadd(p.keys.spillIndex(), Date.now() + (data.maxWaitMs ?? 0), id);
+  const spillable = data.filter((d) => d.target.provider === 'ollama' && d.maxWaitMs !== null && p.options.autoFallbackEnabled && d.chain[d.hop + 1]);
+  if (spillable.length === 0) return;
+  const now = Date.now();
+  await p.redis.zadd(p.keys.spillIndex(), ...spillable.flatMap((d) => [now + (d.maxWaitMs ?? 0), hopJobId(d.jobId, d.hop)]));
 }
 
 export function countFallback(p: Pipeline, from: Target, to: Target, reason: HopReason): void {

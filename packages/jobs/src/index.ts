@@ -15,6 +15,7 @@ export { SnapshotCache } from './snapshot-cache.js';
 export { availability, usableGpus } from './availability.js';
 export { estimateOllamaWaitMs } from './overflow.js';
 export { countFallback, dispatchHop } from './dispatch.js';
+export { dispatchMany } from './dispatch-many.js';
 export type { DispatchOutcome } from './dispatch.js';
 export { spillOnce } from './spill.js';
 export type { SpillReport } from './spill.js';

@@ -3,7 +3,7 @@ import { type BatchRecord, lines } from '@mana/jobs';
 import type { ApiDeps } from '../deps.js';
 import { ChatCompletionRequestSchema, EmbeddingRequestSchema } from '../openai/schemas.js';
 import { toChatWork, toEmbeddingWork } from '../openai/translate.js';
-import { submitJob } from '../submit.js';
+import { type Submission, submitMany } from '../submit.js';
 
 const LineSchema = z.object({
   custom_id: z.string().min(1, { error: 'custom_id is required' }).max(512),
@@ -12,48 +12,90 @@ const LineSchema = z.object({
   body: z.record(z.string(), z.unknown()),
 });
 
-/** Lines turned into jobs at once: enough to keep Redis busy, few enough to bound memory. */
-const IN_FLIGHT = 32;
+/**
+ * Lines turned into jobs together: one round of Redis writes (records, one
+ * addBulk, the batch's item list) per chunk. Two chunks are in flight, so
+ * the next is parsed while the last is written; memory stays bounded
+ * whatever the file's size.
+ */
+const CHUNK_LINES = 500;
+const CHUNKS_IN_FLIGHT = 2;
+
+interface Line {
+  number: number;
+  text: string;
+}
 
 /**
  * Reads a batch's input file line by line and makes each valid line a job
  * at batch priority. A bad line (not JSON, wrong shape, wrong endpoint,
- * duplicate custom_id) goes to the error file with its line number and the
- * rest of the batch runs. Stops early if the batch is cancelled meanwhile.
+ * duplicate custom_id, unknown model) goes to the error file with its line
+ * number and the rest of the batch runs. Stops early if the batch is
+ * cancelled meanwhile.
  */
 export async function ingestBatch(deps: ApiDeps, batch: BatchRecord): Promise<void> {
   const { batches, files } = deps.pipeline;
   const running = new Set<Promise<void>>();
-  for await (const { number, text } of lines(files.read(batch.inputFileId))) {
-    if (text.trim() === '') continue;
-    if (number % 500 === 0 && (await batches.get(batch.id))?.status === 'cancelling') break;
-    const task = ingestLine(deps, batch, number, text).finally(() => running.delete(task));
+  let chunk: Line[] = [];
+  const flush = async () => {
+    const task = ingestChunk(deps, batch, chunk).finally(() => running.delete(task));
     running.add(task);
-    if (running.size >= IN_FLIGHT) await Promise.race(running);
+    chunk = [];
+    if (running.size >= CHUNKS_IN_FLIGHT) await Promise.race(running);
+  };
+  for await (const line of lines(files.read(batch.inputFileId))) {
+    if (line.text.trim() === '') continue;
+    chunk.push(line);
+    if (chunk.length < CHUNK_LINES) continue;
+    await flush();
+    if ((await batches.get(batch.id))?.status === 'cancelling') break;
   }
+  if (chunk.length > 0) await flush();
   await Promise.all(running);
   await batches.ingested(batch.id);
 }
 
-async function ingestLine(deps: ApiDeps, batch: BatchRecord, number: number, text: string): Promise<void> {
+type Parsed = { number: number; customId: string | null; error: string } | { number: number; customId: string; submission: Submission };
+
+async function ingestChunk(deps: ApiDeps, batch: BatchRecord, chunk: readonly Line[]): Promise<void> {
   const { batches } = deps.pipeline;
+  const parsed = chunk.map((line) => parseLine(batch, line));
+  const valid = parsed.filter((p) => 'submission' in p);
+  const claimed = await batches.claimCustomIds(batch.id, valid.map((p) => p.customId));
+  const fresh = valid.filter((_, i) => claimed[i]);
+  const results = await submitMany(deps, fresh.map((p) => p.submission));
+  const accepted: string[] = [];
+  const errors: Array<{ number: number; customId: string | null; message: string }> = [];
+  for (const p of parsed) if ('error' in p) errors.push({ number: p.number, customId: p.customId, message: p.error });
+  valid.forEach((p, i) => {
+    if (!claimed[i]) errors.push({ number: p.number, customId: p.customId, message: `duplicate custom_id ${p.customId}` });
+  });
+  results.forEach((result, i) => {
+    const p = fresh[i]!;
+    if ('id' in result) accepted.push(result.id);
+    else errors.push({ number: p.number, customId: p.customId, message: result.error instanceof Error ? result.error.message : String(result.error) });
+  });
+  await batches.addItems(batch.id, accepted);
+  await Promise.all(errors.map((e) => batches.lineError(batch.id, e.number, e.customId, e.message)));
+}
+
+function parseLine(batch: BatchRecord, { number, text }: Line): Parsed {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    return batches.lineError(batch.id, number, null, 'not valid JSON');
+    return { number, customId: null, error: 'not valid JSON' };
   }
   const line = LineSchema.safeParse(raw);
   const customId = typeof (raw as { custom_id?: unknown })?.custom_id === 'string' ? (raw as { custom_id: string }).custom_id : null;
-  if (!line.success) return batches.lineError(batch.id, number, customId, issueText(line.error));
-  if (line.data.url !== batch.endpoint) return batches.lineError(batch.id, number, customId, `url must be ${batch.endpoint} (the batch's endpoint), got ${line.data.url}`);
+  if (!line.success) return { number, customId, error: issueText(line.error) };
+  if (line.data.url !== batch.endpoint) return { number, customId, error: `url must be ${batch.endpoint} (the batch's endpoint), got ${line.data.url}` };
   const work = toWork(batch, line.data.body);
-  if (typeof work === 'string') return batches.lineError(batch.id, number, customId, work);
-  if (!(await batches.claimCustomId(batch.id, line.data.custom_id))) {
-    return batches.lineError(batch.id, number, customId, `duplicate custom_id ${line.data.custom_id}`);
-  }
-  try {
-    const accepted = await submitJob(deps, {
+  if (typeof work === 'string') return { number, customId, error: work };
+  return {
+    number,
+    customId: line.data.custom_id,
+    submission: {
       work: work.work,
       model: work.model,
       priority: 'batch',
@@ -62,11 +104,8 @@ async function ingestLine(deps: ApiDeps, batch: BatchRecord, number: number, tex
       // Vectors from different models live in different spaces: an embedding batch stays on one
       // model (waiting while it is down) unless it opts into mixing with metadata mana_mixed_models.
       pinned: batch.endpoint === '/v1/embeddings' && batch.metadata.mana_mixed_models !== 'true',
-    });
-    await batches.addItem(batch.id, accepted.id);
-  } catch (err) {
-    await batches.lineError(batch.id, number, customId, err instanceof Error ? err.message : String(err));
-  }
+    },
+  };
 }
 
 function toWork(batch: BatchRecord, body: Record<string, unknown>) {
