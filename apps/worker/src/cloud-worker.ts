@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import type { ProviderError } from '@mana/errors';
-import type { Pipeline, RedisClient } from '@mana/jobs';
+import { FINISHED_HOP_RETENTION, type Pipeline, type RedisClient } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { CloudProviderId, ProviderAdapter } from '@mana/providers';
 import { createHopProcessor } from './run-hop.js';
@@ -57,6 +57,7 @@ export function createCloudWorker(options: CloudWorkerOptions): Worker {
     stalledInterval: options.stalledIntervalMs,
     lockDuration: options.stalledIntervalMs * 2,
     maxStalledCount: 2,
+    ...FINISHED_HOP_RETENTION,
   });
   worker.on('error', (err) => log.error({ provider, err }, 'cloud worker error'));
   worker.on('failed', rerouteStalledOut(pipeline, log));

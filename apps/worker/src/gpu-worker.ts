@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import type { OllamaHost } from '@mana/config';
 import type { ProviderError } from '@mana/errors';
-import { type Pipeline, type RedisClient, ServiceTimeTracker } from '@mana/jobs';
+import { FINISHED_HOP_RETENTION, type Pipeline, type RedisClient, ServiceTimeTracker } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { ProviderAdapter } from '@mana/providers';
 import { GpuLease } from './gpu-lease.js';
@@ -129,6 +129,7 @@ export class GpuWorker {
       stalledInterval: this.options.stalledIntervalMs,
       lockDuration: this.options.stalledIntervalMs * 2,
       maxStalledCount: 2,
+      ...FINISHED_HOP_RETENTION,
     });
     worker.on('error', (err) => log.error({ gpu: host.name, err }, 'GPU worker error'));
     worker.on('failed', rerouteStalledOut(pipeline, log));

@@ -7,7 +7,7 @@ export { JOB_STATUSES, JobRecords, partialAnswerError } from './record.js';
 export type { HopReason, HopRecord, HopStatus, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record.js';
 export { JobEventHub, JobEventSchema, isTerminalEvent, parseEvent, readEvents } from './events.js';
 export type { JobEvent } from './events.js';
-export { DEFAULT_JOB_OPTIONS, Queues } from './queues.js';
+export { FINISHED_HOP_RETENTION, Queues } from './queues.js';
 export { HealthCache } from './health.js';
 export type { BreakerState, GpuHealth, HealthOptions } from './health.js';
 export type { DispatchCache, OllamaBacklog, Pipeline, PipelineOptions } from './pipeline.js';

@@ -3,13 +3,17 @@ import type { RedisClient } from './redis.js';
 import { PROVIDER_IDS, type ProviderId } from '@mana/config';
 import type { Keys } from './keys.js';
 
-/** Finished hop jobs are kept for inspection in bull-board, but boundedly. */
-export const DEFAULT_JOB_OPTIONS = {
+/**
+ * Finished hop jobs are kept for inspection in bull-board, but boundedly.
+ * Given to the Workers rather than as default job options, which BullMQ
+ * would copy into every job's hash (a queued batch item pays for each byte).
+ * Provider failures are rerouted by us, never retried by BullMQ (its default
+ * is one attempt); only crashes (stalls) rerun a hop.
+ */
+export const FINISHED_HOP_RETENTION = {
   // Count-bounded only: an age bound makes every completion scan for old jobs.
   removeOnComplete: { count: 2_000 },
   removeOnFail: { age: 24 * 3_600, count: 10_000 },
-  // Provider failures are rerouted by us, not retried by BullMQ; only crashes (stalls) rerun a hop.
-  attempts: 1,
 } as const;
 
 /** One BullMQ queue per provider, created on first use and shared by everything in the process. */
@@ -27,7 +31,6 @@ export class Queues {
       queue = new Queue(this.keys.queueName(provider), {
         connection: this.connection,
         prefix: this.keys.prefix,
-        defaultJobOptions: DEFAULT_JOB_OPTIONS,
       });
       // Connection trouble is reported by the connection itself (createRedis); commands fail to their callers.
       queue.on('error', () => {});

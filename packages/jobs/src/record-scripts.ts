@@ -17,14 +17,17 @@ local function emit(body)
   local ev = '{"seq":' .. seq .. ',"job":"' .. job .. '",' .. string.sub(body, 2)
   -- Batch items are read back through their batch's files, never replayed event by event:
   -- keeping no stream for them saves about a third of their Redis memory.
-  if redis.call('HEXISTS', KEYS[1], 'batch') == 0 then
+  local item = redis.call('HEXISTS', KEYS[1], 'batch') == 1
+  if not item then
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'e', ev)
     if redis.call('TTL', KEYS[2]) < 0 then
       local ttl = redis.call('TTL', KEYS[1])
       if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
     end
   end
-  redis.call('PUBLISH', ARGV[1], ev)
+  -- Nobody watches a batch item's own channel either (its events route refuses), and on a
+  -- Redis Cluster every PUBLISH is copied to every node.
+  if not item then redis.call('PUBLISH', ARGV[1], ev) end
   -- The API process that accepted the job listens on its own channel for all its jobs.
   local reply = redis.call('HGET', KEYS[1], 'reply')
   if reply then redis.call('PUBLISH', reply, ev) end
@@ -33,10 +36,17 @@ end
 local function terminal(status)
   return status == 'succeeded' or status == 'failed' or status == 'cancelled'
 end
-local function updateHop(hop, fields)
+local function readHop(hop)
   local raw = redis.call('HGET', KEYS[1], 'h' .. hop)
-  if not raw then return end
-  local h = cjson.decode(raw)
+  if raw then return cjson.decode(raw) end
+  -- Hop 0 is not written at creation: it is the chain's first target, queued since createdAt.
+  if tonumber(hop) ~= 0 then return nil end
+  local chain = cjson.decode(redis.call('HGET', KEYS[1], 'chain') or '[]')
+  return { hop = 0, target = chain[1], reason = 'first', status = 'queued', queuedAt = tonumber(redis.call('HGET', KEYS[1], 'createdAt')) }
+end
+local function updateHop(hop, fields)
+  local h = readHop(hop)
+  if not h then return end
   for k, v in pairs(fields) do h[k] = v end
   redis.call('HSET', KEYS[1], 'h' .. hop, cjson.encode(h))
 end
@@ -45,7 +55,7 @@ end
 /** ARGV: channel, ttlSeconds, then field/value pairs. Creates the record and emits `queued`. */
 export const CREATE = `${EMIT}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 emit('{"type":"queued","hop":0}')
 return 1
@@ -60,8 +70,8 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'gone' end
 if terminal(status) then return 'terminal' end
 if tonumber(redis.call('HGET', KEYS[1], 'hop')) ~= tonumber(ARGV[2]) then return 'stale' end
-local raw = redis.call('HGET', KEYS[1], 'h' .. ARGV[2])
-local rerun = raw and cjson.decode(raw).startedAt ~= nil
+local current = readHop(ARGV[2])
+local rerun = current ~= nil and current.startedAt ~= nil
 if rerun and redis.call('HGET', KEYS[1], 'dh') == ARGV[2] then
   emit('{"type":"restart","hop":' .. ARGV[2] .. ',"reason":"worker_lost"}')
 end

@@ -136,9 +136,7 @@ export class JobRecords {
 
   /** Writes a new record (hop 0 queued); false when the id exists already. */
   async create(job: NewJob, now = Date.now()): Promise<boolean> {
-    const first = job.chain[0];
-    if (!first) throw new Error('a job needs at least one target');
-    const hop0: HopRecord = { hop: 0, target: first.id, reason: 'first', status: 'queued', queuedAt: now };
+    if (!job.chain[0]) throw new Error('a job needs at least one target');
     const fields: Record<string, string> = {
       id: job.id,
       kind: job.kind,
@@ -149,7 +147,9 @@ export class JobRecords {
       alias: job.alias ?? '',
       chain: JSON.stringify(job.chain.map((t) => t.id)),
       hop: '0',
-      h0: JSON.stringify(hop0),
+      // No h0 yet: hop 0 queued is implied by chain and createdAt. While every value fits in
+      // 64 bytes Redis keeps the hash as a compact listpack: a queued batch item costs about
+      // a third of what it would with its hop written out.
       createdAt: String(now),
       ...(job.tenant ? { tenant: job.tenant } : {}),
       ...(job.replyTo ? { reply: job.replyTo } : {}),
@@ -237,7 +237,11 @@ export class JobRecords {
 
 function toJobRecord(raw: Record<string, string>): JobRecord {
   const hops: HopRecord[] = [];
-  for (let i = 0; raw[`h${i}`] !== undefined; i++) hops.push(JSON.parse(raw[`h${i}`] as string) as HopRecord);
+  // Hop 0 is written only once it changes (see CREATE); until then it is the chain's first target, queued.
+  const chain = JSON.parse(raw.chain ?? '[]') as string[];
+  const first: HopRecord = { hop: 0, target: chain[0] ?? '', reason: 'first', status: 'queued', queuedAt: Number(raw.createdAt) };
+  hops.push(raw.h0 === undefined ? first : (JSON.parse(raw.h0) as HopRecord));
+  for (let i = 1; raw[`h${i}`] !== undefined; i++) hops.push(JSON.parse(raw[`h${i}`] as string) as HopRecord);
   const optionalNumber = (v: string | undefined) => (v ? Number(v) : undefined);
   return {
     id: raw.id as string,
@@ -247,7 +251,7 @@ function toJobRecord(raw: Record<string, string>): JobRecord {
     maxWaitMs: raw.maxWaitMs ? Number(raw.maxWaitMs) : null,
     requested: raw.requested ?? '',
     alias: raw.alias || null,
-    chain: JSON.parse(raw.chain ?? '[]') as string[],
+    chain,
     hop: Number(raw.hop ?? 0),
     hops,
     createdAt: Number(raw.createdAt),

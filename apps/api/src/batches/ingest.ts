@@ -14,12 +14,12 @@ const LineSchema = z.object({
 
 /**
  * Lines turned into jobs together: one round of Redis writes (records, one
- * addBulk, the batch's item list) per chunk. Two chunks are in flight, so
- * the next is parsed while the last is written; memory stays bounded
+ * addBulk, the batch's item list) per chunk. Four chunks are in flight, so
+ * the next are parsed while earlier ones are written; memory stays bounded
  * whatever the file's size.
  */
 const CHUNK_LINES = 500;
-const CHUNKS_IN_FLIGHT = 2;
+const CHUNKS_IN_FLIGHT = 4;
 
 interface Line {
   number: number;
