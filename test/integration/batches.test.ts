@@ -111,6 +111,44 @@ describe('embedding batches stay on one model', () => {
   });
 });
 
+describe('completion windows', () => {
+  it('keeps a batch on the GPU while it can finish in time, and spills only the items it cannot finish within a short window', async () => {
+    const slow = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 30 } });
+    try {
+      const local = new OpenAI({ baseURL: slow.baseURL, apiKey: 'unused', maxRetries: 0 });
+      const run = async (count: number, window: string) => {
+        const rows = Array.from({ length: count }, (_, i) => ({ custom_id: `w${i}`, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: `item ${i}` }] } }));
+        const file = await local.files.create({ file: await toFile(Buffer.from(jsonl(rows)), 'in.jsonl'), purpose: 'batch' });
+        const batch = await local.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: window as '24h' });
+        await expect.poll(async () => (await local.batches.retrieve(batch.id)).status, { timeout: 30_000 }).toBe('completed');
+        const done = await local.batches.retrieve(batch.id);
+        expect(done.request_counts).toEqual({ total: count, completed: count, failed: 0 });
+        const lines = (await (await local.files.content(done.output_file_id!)).text()).trim().split('\n');
+        return lines.map((l) => (JSON.parse(l) as { response: { body: { model: string } } }).response.body.model);
+      };
+      // 8 items × ~150 ms fit in 24 hours: all on the GPU.
+      expect(new Set(await run(8, '24h'))).toEqual(new Set(['ollama/gemma3:4b']));
+      // 40 items × ~150 ms do not fit in 3 s on one slot: some spill, the rest stay local.
+      const models = await run(40, '3s');
+      const spilled = models.filter((m) => m === 'google/gemini-2.0-flash').length;
+      expect(spilled).toBeGreaterThan(0);
+      expect(models.filter((m) => m === 'ollama/gemma3:4b').length).toBeGreaterThan(5);
+      const moved = (await slow.jobs()).filter((j) => j.hops.length > 1);
+      expect(moved).toHaveLength(spilled);
+      expect(moved[0]?.hops[0]?.error?.message).toContain('completion window');
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('refuses a completion_window it cannot parse, naming the field', async () => {
+    const file = await client.files.create({ file: await toFile(Buffer.from(jsonl([{ custom_id: 'x', method: 'POST', url: '/v1/embeddings', body: { input: 'x' } }])), 'w.jsonl'), purpose: 'batch' });
+    const refused = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '2 weeks' as '24h' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('completion_window');
+  });
+});
+
 describe('cancelling a batch', () => {
   it('cancels its waiting and running items; the batch ends cancelled with every item accounted for', async () => {
     const slow = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 100 } });

@@ -35,11 +35,14 @@ export interface BatchRecord {
 /**
  * KEYS: batch, output data, output meta, errors data, errors meta (one hash
  * tag). ARGV: kind ('ok' | 'failed' | 'line-error' | 'none'), line, now,
- * retention. Appends the line to the right file, counts it, and completes the
+ * retention, where the item ran ('local' | 'cloud' | ''). Appends the line to the right file, counts it, and completes the
  * batch once every line is accounted for and ingestion is over.
  */
 const ACCOUNT = `
 local kind = ARGV[1]
+-- Where the item ran, for the completion-window pass's measured local rate.
+if ARGV[5] == 'local' then redis.call('HINCRBY', KEYS[1], 'localDone', 1)
+elseif ARGV[5] == 'cloud' then redis.call('HINCRBY', KEYS[1], 'cloudDone', 1) end
 if kind == 'ok' then
   redis.call('RPUSH', KEYS[2], ARGV[2] .. '\\n'); redis.call('HINCRBY', KEYS[3], 'bytes', #ARGV[2] + 1)
   redis.call('HINCRBY', KEYS[1], 'completed', 1)
@@ -103,6 +106,7 @@ export class BatchLedger {
       .expire(key, this.retentionS)
       .exec();
     await this.redis.zadd(this.keys.tenantBatches(batch.tenant), batch.createdAt, batch.id);
+    await this.redis.zadd(this.keys.activeBatches(), batch.createdAt, batch.id);
   }
 
   async get(id: string): Promise<BatchRecord | undefined> {
@@ -179,15 +183,16 @@ export class BatchLedger {
     const record = await this.records().get(jobId);
     if (!record?.batch) return;
     const ok = record.status === 'succeeded';
-    await this.run(batchId, ok ? 'ok' : 'failed', JSON.stringify(outputLine(record)));
+    const ran = record.provider === 'ollama' ? 'local' : record.provider ? 'cloud' : '';
+    await this.run(batchId, ok ? 'ok' : 'failed', JSON.stringify(outputLine(record)), ran);
   }
 
-  private run(batchId: string, kind: string, line: string): Promise<string> {
+  private run(batchId: string, kind: string, line: string, ran = ''): Promise<string> {
     const out = batchFileId(batchId, 'output');
     const errors = batchFileId(batchId, 'errors');
     return this.account(
       this.keys.batch(batchId), this.keys.fileData(out), this.keys.fileMeta(out), this.keys.fileData(errors), this.keys.fileMeta(errors),
-      kind, line, Date.now(), this.retentionS,
+      kind, line, Date.now(), this.retentionS, ran,
     );
   }
 }

@@ -18,6 +18,8 @@ export { countFallback, dispatchHop } from './dispatch.js';
 export { dispatchMany } from './dispatch-many.js';
 export type { DispatchOutcome } from './dispatch.js';
 export { spillOnce } from './spill.js';
+export { parseCompletionWindow, spillForCompletionWindows } from './batch-window.js';
+export type { WindowReport } from './batch-window.js';
 export type { SpillReport } from './spill.js';
 export { cancelJob } from './cancel.js';
 export { ServiceTimeTracker, readServiceTimeMs } from './service-time.js';

@@ -91,6 +91,11 @@ export class Keys {
     return `${this.prefix}:live:{${tenant}}`;
   }
 
+  /** Batches not finished yet, for the completion-window pass (one small set, read a few times a second). */
+  activeBatches(): string {
+    return `${this.prefix}:batches:active`;
+  }
+
   /** A tenant's batches, newest last (for listing). */
   tenantBatches(tenant: string): string {
     return `${this.prefix}:batches:{${tenant}}`;

@@ -28,16 +28,21 @@ export async function spillOnce(p: Pipeline, now = Date.now(), batch = 100): Pro
     // Whoever removes the index entry owns this spill attempt.
     if ((await p.redis.zrem(p.keys.spillIndex(), id)) !== 1) continue;
     const job = await p.queues.get('ollama').getJob(id);
-    if (job && (await moveOn(p, job, 'overflow'))) report.overflowed++;
+    if (job && (await spillWaitingHop(p, job, 'overflow'))) report.overflowed++;
   }
   if ((await usableGpus(p)).length === 0) {
     const waiting = await p.queues.get('ollama').getJobs(['prioritized', 'waiting'], 0, batch - 1);
-    for (const job of waiting) if (await moveOn(p, job, 'failover')) report.failedOver++;
+    for (const job of waiting) if (await spillWaitingHop(p, job, 'failover')) report.failedOver++;
   }
   return report;
 }
 
-async function moveOn(p: Pipeline, job: Job, reason: 'overflow' | 'failover'): Promise<boolean> {
+/**
+ * Moves a waiting Ollama hop to its next target, exactly once: false when it
+ * has no next target, is no longer waiting, or someone else moved it first.
+ * `why` says what the hop was waiting too long for (default: by reason).
+ */
+export async function spillWaitingHop(p: Pipeline, job: Job, reason: 'overflow' | 'failover', because?: string): Promise<boolean> {
   const parsed = HopPayloadSchema.safeParse(job.data);
   if (!parsed.success || !job.id) return false;
   const payload = parsed.data;
@@ -48,9 +53,8 @@ async function moveOn(p: Pipeline, job: Job, reason: 'overflow' | 'failover'): P
   if (!['waiting', 'prioritized'].includes(await job.getState())) return false;
   if ((await p.queues.get('ollama').remove(job.id)) !== 1) return false;
   const why =
-    reason === 'overflow'
-      ? `waited past its tolerance of ${payload.maxWaitMs} ms for a GPU`
-      : 'every GPU server is down or drained';
+    because ??
+    (reason === 'overflow' ? `waited past its tolerance of ${payload.maxWaitMs} ms for a GPU` : 'every GPU server is down or drained');
   const moved = await p.records.advanceHop(
     payload.jobId,
     payload.hop,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { ManaError, NotFoundError } from '@mana/errors';
-import { BATCH_ENDPOINTS, type BatchRecord, batchFileId, cancelJob } from '@mana/jobs';
+import { BATCH_ENDPOINTS, type BatchRecord, batchFileId, cancelJob, parseCompletionWindow } from '@mana/jobs';
 import { ingestBatch } from '../batches/ingest.js';
 import type { ApiDeps } from '../deps.js';
 import { tenantOf } from '../middleware/auth.js';
@@ -11,7 +11,10 @@ import { ownFile } from './files.js';
 const CreateBatchSchema = z.object({
   input_file_id: z.string().min(1),
   endpoint: z.enum(BATCH_ENDPOINTS, { error: `endpoint must be one of ${BATCH_ENDPOINTS.join(', ')}` }),
-  completion_window: z.literal('24h', { error: 'completion_window must be "24h"' }),
+  // OpenAI accepts only "24h"; shorter windows (e.g. "2h", "30m") are a Mana extension.
+  completion_window: z.string().refine((w) => parseCompletionWindow(w) !== undefined, {
+    error: 'completion_window must be "24h", or a whole number of s, m, h or d between 1s and 7d (e.g. "2h")',
+  }),
   metadata: z.record(z.string(), z.string()).nullable().optional(),
 });
 
