@@ -89,15 +89,21 @@ describe('the OpenAI Batch API, through the official client', () => {
 });
 
 describe('embedding batches stay on one model', () => {
-  it('does not fall back to another model when the GPU fails an item; with mana_mixed_models it may, and each line names its model', async () => {
+  it('does not fall back to another model when the GPU fails an item but tries the GPU again; with mana_mixed_models it may, and each line names its model', async () => {
     const rows = ['x', 'y'].map((text) => ({ custom_id: text, method: 'POST', url: '/v1/embeddings', body: { model: 'mana/embed', input: text } }));
     const upload = async () => client.files.create({ file: await toFile(Buffer.from(jsonl(rows)), 'e.jsonl'), purpose: 'batch' });
 
-    stack.gpus[0]!.faults.add({ mode: 'error', status: 500, route: '/api/embed', times: 1 });
+    stack.gpus[0]!.faults.add({ mode: 'error', status: 500, route: '/api/embed', times: 2 });
     const pinned = await client.batches.create({ input_file_id: (await upload()).id, endpoint: '/v1/embeddings', completion_window: '24h' });
     await expect.poll(async () => (await client.batches.retrieve(pinned.id)).status, { timeout: 20_000 }).toBe('completed');
-    expect((await client.batches.retrieve(pinned.id)).request_counts).toMatchObject({ completed: 1, failed: 1 });
+    const pinnedDone = await client.batches.retrieve(pinned.id);
+    expect(pinnedDone.request_counts).toMatchObject({ completed: 2, failed: 0 });
+    const pinnedModels = (await (await client.files.content(pinnedDone.output_file_id!)).text()).trim().split('\n').map((l) => (JSON.parse(l) as { response: { body: { model: string } } }).response.body.model);
+    expect(pinnedModels).toEqual(['ollama/nomic-embed-text', 'ollama/nomic-embed-text']);
     expect(stack.gemini.stats.snapshot().requests['/v1beta/models/text-embedding-004:batchEmbedContents text-embedding-004']).toBeUndefined();
+    const retried = (await stack.jobs()).filter((j) => j.batch?.id === pinned.id && j.hops[0]?.retries);
+    expect(retried.length).toBeGreaterThan(0);
+    expect(retried.every((j) => j.hops.length === 1 && j.status === 'succeeded')).toBe(true);
 
     stack.gpus[0]!.faults.add({ mode: 'error', status: 500, route: '/api/embed', times: 1 });
     const mixed = await client.batches.create({ input_file_id: (await upload()).id, endpoint: '/v1/embeddings', completion_window: '24h', metadata: { mana_mixed_models: 'true' } });
@@ -146,6 +152,26 @@ describe('completion windows', () => {
     const refused = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '2 weeks' as '24h' }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     expect((refused as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('completion_window');
+  });
+});
+
+describe('a pinned embedding batch whose GPU keeps failing', () => {
+  it('fails its items once the completion window has closed, saying so, and never asks another model', async () => {
+    const rows = ['p', 'q'].map((text) => ({ custom_id: text, method: 'POST', url: '/v1/embeddings', body: { model: 'mana/embed', input: text } }));
+    stack.gpus[0]!.faults.add({ mode: 'error', status: 500, route: '/api/embed', times: 1_000 });
+    const geminiBefore = stack.gemini.stats.snapshot().total;
+    try {
+      const file = await client.files.create({ file: await toFile(Buffer.from(jsonl(rows)), 'p.jsonl'), purpose: 'batch' });
+      const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '3s' as '24h' });
+      await expect.poll(async () => (await client.batches.retrieve(batch.id)).status, { timeout: 20_000 }).toBe('completed');
+      const done = await client.batches.retrieve(batch.id);
+      expect(done.request_counts).toMatchObject({ completed: 0, failed: 2 });
+      const errors = (await (await client.files.content(done.error_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l) as { response: { body: { error: { message: string } } } });
+      for (const line of errors) expect(line.response.body.error.message).toMatch(/still failed when its batch's completion window closed \(\d+ tries/);
+      expect(stack.gemini.stats.snapshot().total).toBe(geminiBefore);
+    } finally {
+      stack.gpus[0]!.faults.clear();
+    }
   });
 });
 

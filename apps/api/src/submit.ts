@@ -22,6 +22,8 @@ export interface Submission {
    * on: an embedding batch's vectors must all come from one model.
    */
   pinned?: boolean | undefined;
+  /** A pinned job retries its target after retryable failures until then (its batch's completion window). */
+  retryUntil?: number | undefined;
 }
 
 export interface Accepted {
@@ -136,7 +138,16 @@ function newJob(submission: Submission, plan: Plan, replyTo: string | undefined)
 
 function hopZero(submission: Submission, plan: Plan): HopPayload {
   const target = plan.chain[0] as Target;
-  return { jobId: plan.id, hop: 0, target, chain: [...plan.chain], work: submission.work, priority: submission.priority, maxWaitMs: plan.maxWaitMs };
+  return {
+    jobId: plan.id,
+    hop: 0,
+    target,
+    chain: [...plan.chain],
+    work: submission.work,
+    priority: submission.priority,
+    maxWaitMs: plan.maxWaitMs,
+    ...(submission.pinned && submission.retryUntil !== undefined ? { retryUntil: submission.retryUntil } : {}),
+  };
 }
 
 function defaultMaxWait(deps: ApiDeps, priority: Priority): number | null {

@@ -12,6 +12,10 @@ export async function cancelJob(p: Pipeline, jobId: string): Promise<boolean> {
   const record = await p.records.get(jobId);
   const targetId = record?.chain[record.hop];
   const target = targetId ? parseTarget(targetId) : undefined;
-  if (record && target?.ok) await p.queues.get(target.target.provider).remove(hopJobId(jobId, record.hop));
+  if (!record || !target?.ok) return true;
+  // A pinned hop waiting to be tried again is queued under its retry's id.
+  const retries = record.hops[record.hop]?.retries;
+  const queued = hopJobId(jobId, record.hop) + (retries ? `.r${retries}` : '');
+  await p.queues.get(target.target.provider).remove(queued);
   return true;
 }

@@ -83,6 +83,13 @@ export async function enqueueMany(p: Pipeline, provider: ProviderId, payloads: r
   await p.redis.zadd(p.keys.spillIndex(), ...spillable.flatMap((d) => [now + (d.maxWaitMs ?? 0), hopJobId(d.jobId, d.hop)]));
 }
 
+/** A pinned hop's next try on the same target, after `delayMs` (see HopPayload.retryUntil). */
+export async function retryLater(p: Pipeline, payload: HopPayload, delayMs: number): Promise<void> {
+  const data = HopPayloadSchema.parse(payload);
+  const id = `${hopJobId(data.jobId, data.hop)}.r${data.attempt ?? 0}`;
+  await p.queues.get(data.target.provider).add(data.work.kind, data, { jobId: id, priority: BULLMQ_PRIORITY[data.priority], delay: delayMs });
+}
+
 export function countFallback(p: Pipeline, from: Target, to: Target, reason: HopReason): void {
   void p.redis.hincrby(p.keys.fallbackCounters(), `${from.id}>${to.id}>${reason}`, 1).catch(() => {});
 }

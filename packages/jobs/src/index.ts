@@ -14,7 +14,7 @@ export type { DispatchCache, OllamaBacklog, Pipeline, PipelineOptions } from './
 export { SnapshotCache } from './snapshot-cache.js';
 export { availability, usableGpus } from './availability.js';
 export { estimateOllamaWaitMs } from './overflow.js';
-export { countFallback, dispatchHop } from './dispatch.js';
+export { countFallback, dispatchHop, retryLater } from './dispatch.js';
 export { dispatchMany } from './dispatch-many.js';
 export type { DispatchOutcome } from './dispatch.js';
 export { spillOnce } from './spill.js';

@@ -57,6 +57,14 @@ export const HopPayloadSchema = z.object({
   /** Tolerance for waiting on a GPU before spilling; null: never spill for overflow. */
   maxWaitMs: z.number().int().min(0).nullable(),
   priority: z.enum(PRIORITIES),
+  /**
+   * A job pinned to one target (an embedding batch's items) retries that
+   * target after a retryable failure until this time (its batch's
+   * completion window), instead of failing at once.
+   */
+  retryUntil: z.number().int().optional(),
+  /** Which retry of this hop this is (0 for the first try). */
+  attempt: z.number().int().min(0).optional(),
 });
 export type HopPayload = z.infer<typeof HopPayloadSchema>;
 

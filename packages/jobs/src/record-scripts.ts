@@ -152,3 +152,17 @@ emit('{"type":"cancelled","hop":' .. hop .. '}')
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return { redis.call('HGET', KEYS[1], 'batch') or '', redis.call('HGET', KEYS[1], 'tenant') or '' }
 `;
+
+/**
+ * ARGV: channel, hop, now, errorJson, attempt. Puts a failed hop back to
+ * queued for another try on the same target (a pinned job), once per
+ * attempt: returns 0 when the job finished or moved on meanwhile.
+ */
+export const RETRY_HOP = `${EMIT}
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or terminal(status) then return 0 end
+if redis.call('HGET', KEYS[1], 'hop') ~= ARGV[2] then return 0 end
+updateHop(ARGV[2], { status = 'queued', error = cjson.decode(ARGV[4]), retries = tonumber(ARGV[5]), retryAt = tonumber(ARGV[3]) })
+redis.call('HSET', KEYS[1], 'status', 'queued')
+return 1
+`;

@@ -4,7 +4,7 @@ import type { SerializedError } from '@mana/errors';
 import { ManaError, serializeError, toSerializedError } from '@mana/errors';
 import type { Keys } from './keys.js';
 import type { Priority } from './payloads.js';
-import { ADVANCE_HOP, CANCEL, CREATE, DELTA, FINISH, START_HOP } from './record-scripts.js';
+import { ADVANCE_HOP, CANCEL, CREATE, DELTA, FINISH, RETRY_HOP, START_HOP } from './record-scripts.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -24,6 +24,9 @@ export interface HopRecord {
   /** Which endpoint ran it (e.g. `ollama:gpu0`). */
   endpoint?: string;
   error?: SerializedError;
+  /** Tries after the first, on the same target (pinned jobs), and when the next is due. */
+  retries?: number;
+  retryAt?: number;
 }
 
 export interface Usage {
@@ -105,7 +108,7 @@ const LIVE_TTL_S = 7 * 24 * 3600;
  * the job's state first, so concurrent actors on one job cannot both win.
  */
 export class JobRecords {
-  private readonly scripts: Record<'create' | 'startHop' | 'delta' | 'advanceHop' | 'finish' | 'cancel', ScriptFn>;
+  private readonly scripts: Record<'create' | 'startHop' | 'delta' | 'advanceHop' | 'retryHop' | 'finish' | 'cancel', ScriptFn>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -125,6 +128,7 @@ export class JobRecords {
       startHop: define('manaStartHop', START_HOP),
       delta: define('manaDelta', DELTA),
       advanceHop: define('manaAdvanceHop', ADVANCE_HOP),
+      retryHop: define('manaRetryHop', RETRY_HOP),
       finish: define('manaFinishJob', FINISH),
       cancel: define('manaCancelJob', CANCEL),
     };
@@ -194,6 +198,12 @@ export class JobRecords {
       nextHop, JSON.stringify(hop), next.target.id, next.reason,
     );
     return moved === 1 ? 'moved' : moved === -1 ? 'held' : 'over';
+  }
+
+  /** A failed hop will be tried again on the same target (retry `attempt`, due at `retryAt`); false when the job moved on. */
+  async retryHop(id: string, hop: number, error: SerializedError, attempt: number, retryAt: number): Promise<boolean> {
+    const [record, stream, channel] = this.jobKeys(id);
+    return (await this.scripts.retryHop(record, stream, channel, hop, retryAt, JSON.stringify(error), attempt)) === 1;
   }
 
   async succeed(id: string, hop: number, success: Success, now = Date.now()): Promise<boolean> {

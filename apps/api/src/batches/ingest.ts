@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type BatchRecord, lines } from '@mana/jobs';
+import { type BatchRecord, lines, parseCompletionWindow } from '@mana/jobs';
 import type { ApiDeps } from '../deps.js';
 import { ChatCompletionRequestSchema, EmbeddingRequestSchema } from '../openai/schemas.js';
 import { toChatWork, toEmbeddingWork } from '../openai/translate.js';
@@ -92,6 +92,7 @@ function parseLine(batch: BatchRecord, { number, text }: Line): Parsed {
   if (line.data.url !== batch.endpoint) return { number, customId, error: `url must be ${batch.endpoint} (the batch's endpoint), got ${line.data.url}` };
   const work = toWork(batch, line.data.body);
   if (typeof work === 'string') return { number, customId, error: work };
+  const pinned = batch.endpoint === '/v1/embeddings' && batch.metadata.mana_mixed_models !== 'true';
   return {
     number,
     customId: line.data.custom_id,
@@ -102,8 +103,10 @@ function parseLine(batch: BatchRecord, { number, text }: Line): Parsed {
       tenant: batch.tenant,
       batch: { id: batch.id, customId: line.data.custom_id },
       // Vectors from different models live in different spaces: an embedding batch stays on one
-      // model (waiting while it is down) unless it opts into mixing with metadata mana_mixed_models.
-      pinned: batch.endpoint === '/v1/embeddings' && batch.metadata.mana_mixed_models !== 'true',
+      // model (waiting while it is down, retrying it within the completion window) unless it opts
+      // into mixing with metadata mana_mixed_models.
+      pinned,
+      retryUntil: batch.createdAt + (parseCompletionWindow(batch.completionWindow) ?? 86_400_000),
     },
   };
 }
