@@ -1,6 +1,7 @@
 import { startLocalRedis } from '@mana/local-redis';
 import { benchEnv } from './env.js';
 import { benchIngest } from './ingest.js';
+import { benchIsolation } from './isolation.js';
 import { benchLatency } from './latency.js';
 import { benchThroughput } from './throughput.js';
 import { benchUtilisation } from './utilisation.js';
@@ -16,6 +17,7 @@ try {
   if (only.length === 0 || only.includes('throughput')) await benchThroughput(bench);
   if (only.length === 0 || only.includes('utilisation')) await benchUtilisation(bench);
   if (only.length === 0 || only.includes('ingest')) await benchIngest(bench);
+  if (only.length === 0 || only.includes('isolation')) await benchIsolation(bench);
 } finally {
   local?.stop();
 }

@@ -15,6 +15,32 @@ function chat(s: Stack, text: string, headers: Record<string, string>) {
   });
 }
 
+describe('priority: interactive work overtakes a draining batch', () => {
+  it('runs an interactive request next on the GPU, ahead of every batch item still waiting', async () => {
+    stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 20 } });
+    const client = (body: unknown) => fetch(`${stack!.baseURL}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const rows = Array.from({ length: 30 }, (_, i) => JSON.stringify({ custom_id: `b${i}`, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: `batch item ${i}` }] } }));
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob([rows.join('\n')]), 'b.jsonl');
+    const file = (await (await fetch(`${stack.baseURL}/files`, { method: 'POST', body: form })).json()) as { id: string };
+    const batch = (await (await client({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).json()) as { id: string };
+    const batchDone = async () => ((await (await fetch(`${stack!.baseURL}/batches/${batch.id}`)).json()) as { request_counts: { completed: number } }).request_counts.completed;
+    await expect.poll(batchDone).toBeGreaterThanOrEqual(2);
+    // A generous tolerance: the request must wait for the GPU, not spill.
+    const answer = await chat(stack, 'urgent', { 'x-mana-max-wait-ms': '60000' });
+    expect(answer.headers.get('x-mana-provider')).toBe('ollama');
+    expect(await batchDone()).toBeLessThan(30);
+    const jobs = await stack.jobs();
+    const urgent = jobs.find((j) => j.priority === 'interactive')!;
+    const items = jobs.filter((j) => j.priority === 'batch');
+    // Batch items that started while the interactive request waited: at most the one slot it was waiting for.
+    const overtaking = items.filter((j) => (j.startedAt ?? Infinity) > urgent.createdAt && (j.startedAt ?? Infinity) < urgent.startedAt!);
+    expect(overtaking.length).toBeLessThanOrEqual(1);
+    expect(items.filter((j) => j.status === 'queued').length).toBeGreaterThan(0);
+  });
+});
+
 describe('overflow: saturated GPUs spill interactive work, batch work waits', () => {
   it('keeps a finished GPU hop in BullMQ (for bull-board) after its spill deadline has passed', async () => {
     stack = await startStack({ gpus: 1, maxConcurrent: 1 });

@@ -1,0 +1,68 @@
+import { startGeminiEmulator, startOllamaEmulator } from '@mana/emulators';
+import type { BenchEnv } from './env.js';
+import { closedLoop, median, percentile, startGateway, table } from './lib.js';
+
+/**
+ * Priority isolation: interactive latency on emulated GPUs with a fixed
+ * service time, first with the GPUs otherwise idle, then while a 10k-item
+ * chat batch drains on the same GPUs. Interactive work overtakes every
+ * waiting batch item, so it should wait at most for one generation to end.
+ * Goal: p99 with the batch ≤ 1.5 × p99 without, nothing spilled to the cloud.
+ */
+export async function benchIsolation(bench: BenchEnv, items = Number(process.env.BENCH_BATCH_ITEMS ?? 10_000)): Promise<void> {
+  const gpus = 2;
+  const cap = 2;
+  const serviceMs = 100;
+  const emulators = await Promise.all(Array.from({ length: gpus }, () => startOllamaEmulator({ slots: cap, timeToFirstTokenMs: serviceMs })));
+  const gemini = await startGeminiEmulator({ apiKey: 'bench-key' });
+  const gateway = await startGateway(
+    bench.env({ OLLAMA_HOSTS: emulators.map((e, i) => `gpu${i}=${e.url}`).join(','), OLLAMA_MAX_CONCURRENT: String(cap), GOOGLE_BASE_URL: gemini.url }),
+  );
+  const json = (res: Response) => res.json() as Promise<Record<string, any>>;
+  try {
+    const body = JSON.stringify({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'interactive' }] });
+    const interactive = async () => {
+      const res = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      if (res.status !== 200) throw new Error(`mana answered ${res.status}`);
+      await res.arrayBuffer();
+    };
+    const requests = 100;
+    await closedLoop(20, 1, interactive);
+    const alone = await closedLoop(requests, 1, interactive);
+
+    const lines = Array.from({ length: items }, (_, i) => JSON.stringify({ custom_id: `b${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'mana/fast-text', messages: [{ role: 'user', content: `batch ${i}` }] } }));
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob([lines.join('\n')]), 'batch.jsonl');
+    const file = await json(await fetch(`${gateway.url}/v1/files`, { method: 'POST', body: form }));
+    const batch = await json(
+      await fetch(`${gateway.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) }),
+    );
+    // Measure once the batch is fully queued and its items keep every slot busy.
+    for (;;) {
+      const now = await json(await fetch(`${gateway.url}/v1/batches/${batch.id}`));
+      if (now.status === 'in_progress') break;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    const geminiBefore = gemini.stats.snapshot().total;
+    const busyBefore = emulators.reduce((n, e) => n + e.stats.snapshot().busySlotMs, 0);
+    const during = await closedLoop(requests, 1, interactive);
+    const busyDuring = emulators.reduce((n, e) => n + e.stats.snapshot().busySlotMs, 0) - busyBefore;
+    const progress = await json(await fetch(`${gateway.url}/v1/batches/${batch.id}`));
+    await fetch(`${gateway.url}/v1/batches/${batch.id}/cancel`, { method: 'POST' });
+    const p99 = (s: number[]) => percentile(s, 99);
+    table(
+      `Priority isolation — interactive chat, ${gpus} GPUs × ${cap} slots, ${serviceMs} ms service time, alone vs while a ${items}-item batch drains (goal: p99 ≤ 1.5×, none spilled)`,
+      ['interactive', 'p50 ms', 'p99 ms', 'p99 ratio', 'GPU busy %', 'batch items done meanwhile', 'spilled to Gemini'],
+      [
+        ['alone', median(alone.latencies), p99(alone.latencies), 1, '', '', ''],
+        ['with batch', median(during.latencies), p99(during.latencies), p99(during.latencies) / p99(alone.latencies), (100 * busyDuring) / (gpus * cap * during.wallMs), progress.request_counts.completed, gemini.stats.snapshot().total - geminiBefore],
+      ],
+    );
+  } finally {
+    await gateway.stop();
+    await Promise.all([...emulators, gemini].map((e) => e.close()));
+  }
+}
+
+const POLL_MS = 250;
