@@ -1,6 +1,8 @@
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embedText, replyText } from '@mana/emulators';
+import { ManaError, serializeError } from '@mana/errors';
+import { JobRecords } from '@mana/jobs';
 import { type Stack, startStack } from '@mana/testing';
 
 let stack: Stack;
@@ -171,6 +173,34 @@ describe('a pinned embedding batch whose GPU keeps failing', () => {
       expect(stack.gemini.stats.snapshot().total).toBe(geminiBefore);
     } finally {
       stack.gpus[0]!.faults.clear();
+    }
+  });
+});
+
+describe('a process dying between finishing a batch item and writing it out', () => {
+  it('is made good by the reconciliation pass: the item is written once and the batch completes', async () => {
+    const own = await startStack({ gpus: 1, env: { MANA_BATCH_RECONCILE_MS: '300' } });
+    try {
+      const local = new OpenAI({ baseURL: own.baseURL, apiKey: 'unused', maxRetries: 0 });
+      // Both items take a second on the GPU, so the dying process can finish one meanwhile.
+      own.gpus[0]!.faults.add({ mode: 'slow', delayMs: 1_000, route: '/api/embed', times: 2 });
+      const rows = ['r1', 'r2'].map((id) => ({ custom_id: id, method: 'POST', url: '/v1/embeddings', body: { model: 'mana/embed', input: id } }));
+      const file = await local.files.create({ file: await toFile(Buffer.from(jsonl(rows)), 'r.jsonl'), purpose: 'batch' });
+      const batch = await local.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' });
+      await expect.poll(async () => (await local.batches.retrieve(batch.id)).status).toBe('in_progress');
+      await expect.poll(() => own.gpus[0]!.stats.snapshot().inFlight).toBe(2);
+      // The dying process: it finishes an item (its record) but never reaches the batch's accounting.
+      const [victim] = (await own.jobs()).filter((j) => j.batch?.id === batch.id);
+      const hookless = new JobRecords(own.pipeline.redis, own.keys, 60);
+      expect(await hookless.fail(victim!.id, -1, serializeError(new ManaError('provider_unavailable', 'finished by a process that then died')))).toBe(true);
+      await expect.poll(async () => (await local.batches.retrieve(batch.id)).status, { timeout: 10_000 }).toBe('completed');
+      const done = await local.batches.retrieve(batch.id);
+      expect(done.request_counts).toEqual({ total: 2, completed: 1, failed: 1 });
+      const errors = (await (await local.files.content(done.error_file_id!)).text()).trim().split('\n');
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain('finished by a process that then died');
+    } finally {
+      await own.close();
     }
   });
 });

@@ -37,6 +37,8 @@ export interface Config {
   maxWaitMs: { interactive: number; async: number };
   /** How long finished job records and their events are kept. */
   jobRetentionS: number;
+  /** How long a batch may go without accounting progress before its items are checked (a process died between finishing an item and writing it out). */
+  batchReconcileMs: number;
   /** How long SIGTERM waits for in-flight work before exiting. */
   shutdownGraceMs: number;
   /**
@@ -74,6 +76,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     stalledIntervalMs: env.MANA_STALLED_INTERVAL_MS,
     maxWaitMs: { interactive: env.MANA_MAX_WAIT_INTERACTIVE_MS, async: env.MANA_MAX_WAIT_ASYNC_MS },
     jobRetentionS: env.MANA_JOB_RETENTION_S,
+    batchReconcileMs: env.MANA_BATCH_RECONCILE_MS,
     shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,
     auth,
     boardReadOnly: env.MANA_BOARD_READ_ONLY,

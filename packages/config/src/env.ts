@@ -54,6 +54,8 @@ export const EnvSchema = z.object({
   MANA_MAX_WAIT_INTERACTIVE_MS: intEnv(0).default(5_000),
   MANA_MAX_WAIT_ASYNC_MS: intEnv(0).default(60_000),
   MANA_JOB_RETENTION_S: intEnv(60).default(86_400),
+  /** A batch whose accounting made no progress this long is checked for items finished but never written out. */
+  MANA_BATCH_RECONCILE_MS: intEnv(100).default(60_000),
   MANA_SHUTDOWN_GRACE_MS: intEnv(0).default(30_000),
   MANA_API_KEYS: z.string().optional(),
   MANA_API_KEYS_FILE: z.string().trim().min(1).optional(),

@@ -29,30 +29,63 @@ const SCAN_PER_PASS = 200;
 export interface WindowReport {
   /** Batch items moved off the GPUs so their batch can finish within its window. */
   spilled: number;
+  /** Finished items found never written to their batch's files (their process died in between), now written. */
+  reconciled: number;
 }
 
 /**
- * One pass over in-progress batches. A batch stays on the local GPUs unless
+ * One pass over unfinished batches: each is reconciled when its accounting
+ * has stalled (see reconcileBatch), and then checked against its window. A
+ * batch stays on the local GPUs unless
  * its projected finish (local items remaining ÷ measured local rate) would
  * miss its completion window; then only as many waiting items as the GPUs
  * cannot finish in time move to their next target, newest first. Items of a
  * batch pinned to one model have no next target and keep waiting.
  */
-export async function spillForCompletionWindows(p: Pipeline, now = Date.now()): Promise<WindowReport> {
-  const report: WindowReport = { spilled: 0 };
-  if (!p.options.autoFallbackEnabled) return report;
+export async function batchPass(p: Pipeline, now = Date.now()): Promise<WindowReport> {
+  const report: WindowReport = { spilled: 0, reconciled: 0 };
   const ids = await p.redis.zrange(p.keys.activeBatches(), 0, 49);
-  for (const id of ids) report.spilled += await spillBatch(p, id, now);
+  for (const id of ids) {
+    const raw = await p.redis.hgetall(p.keys.batch(id));
+    if (!['in_progress', 'validating', 'cancelling'].includes(raw.status ?? '')) {
+      await p.redis.zrem(p.keys.activeBatches(), id);
+      continue;
+    }
+    if (raw.ingested !== '1') continue;
+    report.reconciled += await reconcileBatch(p, id, raw, now);
+    if (p.options.autoFallbackEnabled && raw.status !== 'cancelling') report.spilled += await spillBatch(p, id, raw, now);
+  }
   return report;
 }
 
-async function spillBatch(p: Pipeline, batchId: string, now: number): Promise<number> {
-  const raw = await p.redis.hgetall(p.keys.batch(batchId));
-  if (raw.status !== 'in_progress' && raw.status !== 'validating') {
-    await p.redis.zrem(p.keys.activeBatches(), batchId);
-    return 0;
+/**
+ * Finishing an item and writing its line are two steps on two hash tags; a
+ * process that dies between them leaves the item finished but never counted,
+ * and its batch would never complete. When a batch's accounting has made no
+ * progress for a while, its items are checked and any finished one is
+ * written out (accounting is once per item, so a live writer racing this
+ * pass costs nothing).
+ */
+async function reconcileBatch(p: Pipeline, batchId: string, raw: Record<string, string>, now: number): Promise<number> {
+  const last = Math.max(Number(raw.lastAccountAt ?? 0), Number(raw.lastReconcileAt ?? 0), Number(raw.createdAt ?? 0));
+  if (now - last < p.options.batchReconcileMs) return 0;
+  await p.redis.hset(p.keys.batch(batchId), 'lastReconcileAt', String(now));
+  let reconciled = 0;
+  for (let start = 0; ; start += RECONCILE_PAGE) {
+    const ids = await p.redis.lrange(p.keys.batchJobs(batchId), start, start + RECONCILE_PAGE - 1);
+    const statuses = await Promise.all(ids.map((id) => p.redis.hget(p.keys.jobRecord(id), 'status')));
+    const finished = ids.filter((_, i) => ['succeeded', 'failed', 'cancelled'].includes(statuses[i] ?? ''));
+    const accounted = await Promise.all(finished.map((id) => p.redis.sismember(p.keys.batchAccounted(batchId), id)));
+    const missing = finished.filter((_, i) => accounted[i] === 0);
+    for (const id of missing) await p.batches.itemFinished(batchId, id);
+    reconciled += missing.length;
+    if (ids.length < RECONCILE_PAGE) return reconciled;
   }
-  if (raw.ingested !== '1') return 0;
+}
+
+const RECONCILE_PAGE = 1_000;
+
+async function spillBatch(p: Pipeline, batchId: string, raw: Record<string, string>, now: number): Promise<number> {
   const windowMs = parseCompletionWindow(raw.completionWindow ?? '24h') ?? UNITS_MS.d;
   const createdAt = Number(raw.createdAt);
   const count = (field: string) => Number(raw[field] ?? 0);

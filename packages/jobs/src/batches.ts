@@ -33,13 +33,21 @@ export interface BatchRecord {
 }
 
 /**
- * KEYS: batch, output data, output meta, errors data, errors meta (one hash
- * tag). ARGV: kind ('ok' | 'failed' | 'line-error' | 'none'), line, now,
- * retention, where the item ran ('local' | 'cloud' | ''). Appends the line to the right file, counts it, and completes the
- * batch once every line is accounted for and ingestion is over.
+ * KEYS: batch, output data, output meta, errors data, errors meta, the set
+ * of accounted items (one hash tag). ARGV: kind ('ok' | 'failed' |
+ * 'line-error' | 'none'), line, now, retention, where the item ran ('local' |
+ * 'cloud' | ''), the item's job id ('' for a line error). Appends the line to
+ * the right file, counts it, and completes the batch once every line is
+ * accounted for and ingestion is over. An item is accounted once, however
+ * often it is reported: the reconciliation pass may report it again.
  */
 const ACCOUNT = `
 local kind = ARGV[1]
+if ARGV[6] ~= '' then
+  if redis.call('SADD', KEYS[6], ARGV[6]) == 0 then return redis.call('HGET', KEYS[1], 'status') end
+  redis.call('EXPIRE', KEYS[6], ARGV[4])
+end
+if kind ~= 'none' then redis.call('HSET', KEYS[1], 'lastAccountAt', ARGV[3]) end
 -- Where the item ran, for the completion-window pass's measured local rate.
 if ARGV[5] == 'local' then redis.call('HINCRBY', KEYS[1], 'localDone', 1)
 elseif ARGV[5] == 'cloud' then redis.call('HINCRBY', KEYS[1], 'cloudDone', 1) end
@@ -78,7 +86,7 @@ export class BatchLedger {
     private readonly retentionS: number,
     private readonly records: () => JobRecords,
   ) {
-    redis.defineCommand('manaBatchAccount', { numberOfKeys: 5, lua: ACCOUNT });
+    redis.defineCommand('manaBatchAccount', { numberOfKeys: 6, lua: ACCOUNT });
     const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<string>>).manaBatchAccount;
     if (!fn) throw new Error('could not define the batch script');
     this.account = fn.bind(redis);
@@ -181,18 +189,18 @@ export class BatchLedger {
   /** A batch item finished: its answer (or error) becomes one line, keyed by custom_id. */
   async itemFinished(batchId: string, jobId: string): Promise<void> {
     const record = await this.records().get(jobId);
-    if (!record?.batch) return;
+    if (!record?.batch || !['succeeded', 'failed', 'cancelled'].includes(record.status)) return;
     const ok = record.status === 'succeeded';
     const ran = record.provider === 'ollama' ? 'local' : record.provider ? 'cloud' : '';
-    await this.run(batchId, ok ? 'ok' : 'failed', JSON.stringify(outputLine(record)), ran);
+    await this.run(batchId, ok ? 'ok' : 'failed', JSON.stringify(outputLine(record)), ran, jobId);
   }
 
-  private run(batchId: string, kind: string, line: string, ran = ''): Promise<string> {
+  private run(batchId: string, kind: string, line: string, ran = '', jobId = ''): Promise<string> {
     const out = batchFileId(batchId, 'output');
     const errors = batchFileId(batchId, 'errors');
     return this.account(
-      this.keys.batch(batchId), this.keys.fileData(out), this.keys.fileMeta(out), this.keys.fileData(errors), this.keys.fileMeta(errors),
-      kind, line, Date.now(), this.retentionS, ran,
+      this.keys.batch(batchId), this.keys.fileData(out), this.keys.fileMeta(out), this.keys.fileData(errors), this.keys.fileMeta(errors), this.keys.batchAccounted(batchId),
+      kind, line, Date.now(), this.retentionS, ran, jobId,
     );
   }
 }

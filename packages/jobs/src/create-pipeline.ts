@@ -29,6 +29,7 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient): Pi
     autoFallbackEnabled: config.autoFallbackEnabled,
     gpus: config.ollama.hosts.map((h) => h.name),
     slotsPerGpu: config.ollama.maxConcurrent,
+    batchReconcileMs: config.batchReconcileMs,
     isConfigured,
   };
   // Records tell the ledger when a batch item finishes; the ledger reads records back.

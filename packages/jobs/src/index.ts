@@ -18,7 +18,7 @@ export { countFallback, dispatchHop, retryLater } from './dispatch.js';
 export { dispatchMany } from './dispatch-many.js';
 export type { DispatchOutcome } from './dispatch.js';
 export { spillOnce } from './spill.js';
-export { parseCompletionWindow, spillForCompletionWindows } from './batch-window.js';
+export { batchPass, parseCompletionWindow } from './batch-window.js';
 export type { WindowReport } from './batch-window.js';
 export type { SpillReport } from './spill.js';
 export { cancelJob } from './cancel.js';

@@ -82,6 +82,11 @@ export class Keys {
     return `${this.prefix}:batch:{${batchId}}:jobs`;
   }
 
+  /** The items already written to the batch's output or error file (accounting is once per item). */
+  batchAccounted(batchId: string): string {
+    return `${this.prefix}:batch:{${batchId}}:accounted`;
+  }
+
   batchCustomIds(batchId: string): string {
     return `${this.prefix}:batch:{${batchId}}:custom-ids`;
   }

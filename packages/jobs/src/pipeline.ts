@@ -14,6 +14,8 @@ export interface PipelineOptions {
   gpus: readonly string[];
   /** OLLAMA_MAX_CONCURRENT: slots each GPU's Worker runs. */
   slotsPerGpu: number;
+  /** See Config.batchReconcileMs. */
+  batchReconcileMs: number;
   /** Whether a cloud provider can be called at all (it has an API key). */
   isConfigured(provider: ProviderId): boolean;
 }
