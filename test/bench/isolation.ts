@@ -18,7 +18,12 @@ export async function benchIsolation(bench: BenchEnv, items = Number(process.env
   const gateway = await startGateway(
     bench.env({ OLLAMA_HOSTS: emulators.map((e, i) => `gpu${i}=${e.url}`).join(','), OLLAMA_MAX_CONCURRENT: String(cap), GOOGLE_BASE_URL: gemini.url }),
   );
-  const json = (res: Response) => res.json() as Promise<Record<string, any>>;
+  interface BatchView {
+    id: string;
+    status: string;
+    request_counts: { completed: number };
+  }
+  const json = <T>(res: Response) => res.json() as Promise<T>;
   try {
     const body = JSON.stringify({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'interactive' }] });
     const interactive = async () => {
@@ -34,13 +39,13 @@ export async function benchIsolation(bench: BenchEnv, items = Number(process.env
     const form = new FormData();
     form.append('purpose', 'batch');
     form.append('file', new Blob([lines.join('\n')]), 'batch.jsonl');
-    const file = await json(await fetch(`${gateway.url}/v1/files`, { method: 'POST', body: form }));
-    const batch = await json(
+    const file = await json<{ id: string }>(await fetch(`${gateway.url}/v1/files`, { method: 'POST', body: form }));
+    const batch = await json<BatchView>(
       await fetch(`${gateway.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) }),
     );
     // Measure once the batch is fully queued and its items keep every slot busy.
     for (;;) {
-      const now = await json(await fetch(`${gateway.url}/v1/batches/${batch.id}`));
+      const now = await json<BatchView>(await fetch(`${gateway.url}/v1/batches/${batch.id}`));
       if (now.status === 'in_progress') break;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
@@ -48,7 +53,7 @@ export async function benchIsolation(bench: BenchEnv, items = Number(process.env
     const busyBefore = emulators.reduce((n, e) => n + e.stats.snapshot().busySlotMs, 0);
     const during = await closedLoop(requests, 1, interactive);
     const busyDuring = emulators.reduce((n, e) => n + e.stats.snapshot().busySlotMs, 0) - busyBefore;
-    const progress = await json(await fetch(`${gateway.url}/v1/batches/${batch.id}`));
+    const progress = await json<BatchView>(await fetch(`${gateway.url}/v1/batches/${batch.id}`));
     await fetch(`${gateway.url}/v1/batches/${batch.id}/cancel`, { method: 'POST' });
     const p99 = (s: number[]) => percentile(s, 99);
     table(
