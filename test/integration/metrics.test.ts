@@ -55,6 +55,15 @@ describe('GET /metrics', () => {
     expect(sample(text, 'mana_queue_jobs', { queue: 'google', state: 'completed' })).toBe(2);
     expect(sample(text, 'mana_job_duration_seconds_count', { kind: 'chat', alias: 'mana/fast-text', provider: 'ollama', outcome: 'done' })).toBe(2);
     expect(sample(text, 'mana_job_duration_seconds_count', { kind: 'chat', alias: 'mana/fast-text', provider: 'google', outcome: 'done' })).toBe(2);
+    // Every job's phases, cluster-wide: two answered by the GPU, two by Gemini (one after a failed GPU attempt).
+    const gpuRun = { phase: 'run', kind: 'chat', alias: 'mana/fast-text', provider: 'ollama', outcome: 'succeeded' };
+    expect(sample(text, 'mana_job_phase_seconds_count', gpuRun)).toBe(2);
+    expect(sample(text, 'mana_job_phase_seconds_count', { ...gpuRun, phase: 'total' })).toBe(2);
+    expect(sample(text, 'mana_job_phase_seconds_count', { ...gpuRun, phase: 'wait', provider: 'google' })).toBe(2);
+    // Each GPU generation is several 40 ms tokens: none ran in under 0.1 s, both in under 5.
+    expect(sample(text, 'mana_job_phase_seconds_bucket', { ...gpuRun, le: '0.1' })).toBe(0);
+    expect(sample(text, 'mana_job_phase_seconds_bucket', { ...gpuRun, le: '5' })).toBe(2);
+    expect(sample(text, 'mana_job_phase_seconds_sum', gpuRun)).toBeGreaterThan(0.2);
     expect(sample(text, 'mana_tokens_total', { provider: 'ollama', direction: 'out' })).toBeGreaterThan(0);
     expect(sample(text, 'mana_http_requests_total', { route: '/v1/chat/completions', status: '200' })).toBe(4);
 
@@ -64,6 +73,7 @@ describe('GET /metrics', () => {
       const second = await (await fetch(`${other.url}/metrics`)).text();
       expect(sample(second, 'mana_fallbacks_total', { ...edge, reason: 'overflow' })).toBe(1);
       expect(sample(second, 'mana_queue_jobs', { queue: 'ollama', state: 'completed' })).toBe(2);
+      expect(sample(second, 'mana_job_phase_seconds_count', gpuRun)).toBe(2);
       expect(sample(second, 'mana_http_requests_total', { route: '/v1/chat/completions', status: '200' })).toBeUndefined();
     } finally {
       await other.close(0);

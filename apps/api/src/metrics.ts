@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PROVIDER_IDS } from '@mana/config';
-import { type JobEvent, type Pipeline, getMany } from '@mana/jobs';
+import { DURATION_BUCKETS_S, type JobEvent, type Pipeline, getMany } from '@mana/jobs';
 
 export interface ApiMetrics {
   registry: Registry;
@@ -101,6 +101,8 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
     },
   });
 
+  registry.registerMetric(phaseHistogram(pipeline) as unknown as Parameters<Registry['registerMetric']>[0]);
+
   const httpRequests = new Counter({ name: 'mana_http_requests_total', help: 'HTTP responses by route and status.', labelNames: ['route', 'status'], registers: [registry] });
   const jobSeconds = new Histogram({
     name: 'mana_job_duration_seconds',
@@ -134,4 +136,33 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
 function routeOf(req: Request): string {
   const pattern = (req.route as { path?: string } | undefined)?.path;
   return pattern ? `${req.baseUrl}${pattern}` : 'unmatched';
+}
+
+/**
+ * Every job's wait, run and total time, from the histogram every finishing
+ * process adds to in Redis (prom-client keeps histograms per process; this
+ * one is cluster-wide, like the queue depths, so any API process can serve it).
+ */
+function phaseHistogram(pipeline: Pipeline) {
+  const name = 'mana_job_phase_seconds';
+  const help = 'Every job (sync, async, batch item): time waiting (queued, failed attempts included), running on the target that finished it, and in all; by kind, alias, provider and outcome (cluster-wide).';
+  return {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    async get() {
+      const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+      for (const series of await pipeline.durations.read()) {
+        const labels = { phase: series.phase, kind: series.kind, alias: series.alias, provider: series.provider, outcome: series.outcome };
+        let cumulative = 0;
+        series.buckets.forEach((n, i) => {
+          cumulative += n;
+          values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: i < DURATION_BUCKETS_S.length ? DURATION_BUCKETS_S[i]! : '+Inf' }, value: cumulative });
+        });
+        values.push({ metricName: `${name}_sum`, labels, value: series.sum }, { metricName: `${name}_count`, labels, value: series.count });
+      }
+      return { name, help, type: 'histogram', aggregator: 'sum', values };
+    },
+  };
 }

@@ -9,6 +9,7 @@ import { loadOllamaBacklog } from './overflow.js';
 import { JobRecords } from './record.js';
 import { BatchLedger } from './batches.js';
 import { FileStore } from './files.js';
+import { DurationStats } from './durations.js';
 import { releaseTenantJob } from './tenant-limit.js';
 import type { RedisClient } from './redis.js';
 
@@ -34,9 +35,13 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient): Pi
   };
   // Records tell the ledger when a batch item finishes; the ledger reads records back.
   const late: { ledger?: BatchLedger } = {};
-  const records = new JobRecords(redis, keys, config.jobRetentionS, async (jobId, owner) => {
-    if (owner.batch) await late.ledger!.itemFinished(owner.batch, jobId);
-    else if (owner.tenant) await releaseTenantJob({ redis, keys }, owner.tenant, jobId);
+  const durations = new DurationStats(redis, keys);
+  const records = new JobRecords(redis, keys, config.jobRetentionS, async (jobId, finished) => {
+    // Metrics must never fail a job's accounting.
+    const observed = durations.observe(finished).catch(() => {});
+    if (finished.batch) await late.ledger!.itemFinished(finished.batch, jobId);
+    else if (finished.tenant) await releaseTenantJob({ redis, keys }, finished.tenant, jobId);
+    await observed;
   });
   const ledger = (late.ledger = new BatchLedger(redis, keys, config.jobRetentionS, () => records));
   return {
@@ -44,6 +49,7 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient): Pi
     keys,
     records,
     batches: ledger,
+    durations,
     files: new FileStore(redis, keys, config.jobRetentionS),
     queues,
     health,

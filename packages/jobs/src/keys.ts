@@ -121,6 +121,11 @@ export class Keys {
     return `${this.prefix}:stats:ollama:service`;
   }
 
+  /** Histograms of job wait, run and total time, cluster-wide (see DurationStats). */
+  durationStats(): string {
+    return `${this.prefix}:stats:durations`;
+  }
+
   /** Counters of fallbacks by from/to/reason. */
   fallbackCounters(): string {
     return `${this.prefix}:stats:fallbacks`;

@@ -6,6 +6,7 @@ import type { Keys } from './keys.js';
 import type { Queues } from './queues.js';
 import type { JobRecords } from './record.js';
 import type { BatchLedger } from './batches.js';
+import type { DurationStats } from './durations.js';
 import type { FileStore } from './files.js';
 
 export interface PipelineOptions {
@@ -39,6 +40,7 @@ export interface Pipeline {
   keys: Keys;
   records: JobRecords;
   batches: BatchLedger;
+  durations: DurationStats;
   files: FileStore;
   queues: Queues;
   health: HealthCache;

@@ -44,6 +44,18 @@ local function readHop(hop)
   local chain = cjson.decode(redis.call('HGET', KEYS[1], 'chain') or '[]')
   return { hop = 0, target = chain[1], reason = 'first', status = 'queued', queuedAt = tonumber(redis.call('HGET', KEYS[1], 'createdAt')) }
 end
+-- What the caller needs once a job has finished: whom to account it to (its batch, its
+-- tenant) and how long it waited and ran (for the duration metrics).
+local function summary(hop, outcome, now)
+  local h = readHop(hop) or {}
+  local target = h.target or ''
+  return {
+    redis.call('HGET', KEYS[1], 'batch') or '', redis.call('HGET', KEYS[1], 'tenant') or '',
+    redis.call('HGET', KEYS[1], 'kind') or '', redis.call('HGET', KEYS[1], 'alias') or '',
+    string.match(target, '^([^/]*)') or '', outcome,
+    redis.call('HGET', KEYS[1], 'createdAt') or '', tostring(h.startedAt or ''), tostring(now),
+  }
+end
 local function updateHop(hop, fields)
   local h = readHop(hop)
   if not h then return end
@@ -127,6 +139,7 @@ if not status or terminal(status) then return 0 end
 local hop = redis.call('HGET', KEYS[1], 'hop')
 if ARGV[2] ~= '-1' and hop ~= ARGV[2] then return 0 end
 for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local started = summary(hop, ARGV[4], ARGV[3])
 local hopFields = { finishedAt = tonumber(ARGV[3]) }
 if ARGV[4] == 'succeeded' then hopFields.status = 'succeeded' else hopFields.status = 'failed' end
 if ARGV[7] ~= '' then hopFields.error = cjson.decode(ARGV[7]) end
@@ -135,8 +148,7 @@ redis.call('HSET', KEYS[1], 'status', ARGV[4], 'finishedAt', ARGV[3])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
 emit(ARGV[6])
--- Tell the caller whom to account the finished job to: its batch and its tenant.
-return { redis.call('HGET', KEYS[1], 'batch') or '', redis.call('HGET', KEYS[1], 'tenant') or '' }
+return started
 `;
 
 /** ARGV: channel, now, retentionSeconds, cancelChannel, jobId. */
@@ -144,13 +156,14 @@ export const CANCEL = `${EMIT}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or terminal(status) then return 0 end
 local hop = redis.call('HGET', KEYS[1], 'hop')
+local started = summary(hop, 'cancelled', ARGV[2])
 updateHop(hop, { status = 'cancelled', finishedAt = tonumber(ARGV[2]) })
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[2])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
 emit('{"type":"cancelled","hop":' .. hop .. '}')
 redis.call('PUBLISH', ARGV[4], ARGV[5])
-return { redis.call('HGET', KEYS[1], 'batch') or '', redis.call('HGET', KEYS[1], 'tenant') or '' }
+return started
 `;
 
 /**

@@ -75,6 +75,22 @@ export interface NewJob {
   batch?: { id: string; customId: string } | undefined;
 }
 
+/** A job that has just finished, as its finishing script saw it. */
+export interface FinishedJob {
+  /** The batch it is an item of, and its tenant ('' for none): whom to account it to. */
+  batch: string;
+  tenant: string;
+  kind: string;
+  alias: string;
+  /** The provider of the hop it finished on (ran or failed there). */
+  provider: string;
+  outcome: string;
+  createdAt: number;
+  /** When that last hop started running; undefined if it never did (cancelled or failed while waiting). */
+  finalHopStartedAt: number | undefined;
+  finishedAt: number;
+}
+
 /**
  * `moved`: the job is on its next hop. `over`: it had finished or moved on
  * already. `held`: a waiting client holds part of this hop's streamed answer,
@@ -115,7 +131,7 @@ export class JobRecords {
     private readonly keys: Keys,
     private readonly retentionS: number,
     /** Called once when a job finishes (succeeded, failed or cancelled), by whichever process finished it. */
-    private readonly onFinished?: (jobId: string, owner: { batch: string; tenant: string }) => Promise<void>,
+    private readonly onFinished?: (jobId: string, finished: FinishedJob) => Promise<void>,
   ) {
     const define = (name: string, lua: string): ScriptFn => {
       redis.defineCommand(name, { numberOfKeys: 2, lua });
@@ -236,11 +252,22 @@ export class JobRecords {
     return this.finished(id, await this.scripts.cancel(record, stream, channel, now, this.retentionS, this.keys.cancelChannel(), id));
   }
 
-  /** A finishing script answers 0 (not finished now) or [batch, tenant] of the job it finished. */
+  /** A finishing script answers 0 (not finished now) or the summary of the job it finished. */
   private async finished(jobId: string, answer: unknown): Promise<boolean> {
     if (!Array.isArray(answer)) return false;
-    const [batch = '', tenant = ''] = answer as string[];
-    await this.onFinished?.(jobId, { batch, tenant });
+    const [batch = '', tenant = '', kind = '', alias = '', provider = '', outcome = '', createdAt = '', startedAt = '', finishedAt = ''] = answer as string[];
+    const number = (v: string) => (v === '' ? undefined : Number(v));
+    await this.onFinished?.(jobId, {
+      batch,
+      tenant,
+      kind,
+      alias,
+      provider,
+      outcome,
+      createdAt: Number(createdAt),
+      finalHopStartedAt: number(startedAt),
+      finishedAt: Number(finishedAt),
+    });
     return true;
   }
 }

@@ -1,0 +1,90 @@
+import type { Keys } from './keys.js';
+import type { RedisClient } from './redis.js';
+import type { FinishedJob } from './record.js';
+
+/** Upper bounds (seconds) of the duration histogram's buckets; +Inf is implied. */
+export const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600] as const;
+
+export type DurationPhase = 'wait' | 'run' | 'total';
+
+/** One labelled histogram series as stored: counts per bucket (not cumulative; the last is +Inf), sum, count. */
+export interface DurationSeries {
+  phase: DurationPhase;
+  kind: string;
+  alias: string;
+  provider: string;
+  outcome: string;
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+const SEP = '\t';
+
+/**
+ * KEYS[1]: the stats hash. ARGV: labels (tab-joined), then phase/seconds
+ * pairs. Increments each phase's bucket, sum and count in one step.
+ */
+const OBSERVE = `
+local bounds = cjson.decode(ARGV[1])
+for i = 3, #ARGV, 2 do
+  local phase, seconds = ARGV[i], tonumber(ARGV[i + 1])
+  local bucket = #bounds
+  for b = 1, #bounds - 1 do
+    if seconds <= bounds[b] then bucket = b - 1; break end
+  end
+  local series = phase .. '${SEP}' .. ARGV[2]
+  redis.call('HINCRBY', KEYS[1], series .. '${SEP}b' .. bucket, 1)
+  redis.call('HINCRBYFLOAT', KEYS[1], series .. '${SEP}sum', seconds)
+  redis.call('HINCRBY', KEYS[1], series .. '${SEP}count', 1)
+end
+return 1
+`;
+
+/**
+ * How long jobs waited (queued, including failed attempts and hops passed
+ * over), ran (on the target that finished them) and took in all, kept in
+ * Redis so every API process's /metrics reports the same histogram, and
+ * every job counts once whichever process finished it.
+ */
+export class DurationStats {
+  private readonly observeScript: (...args: Array<string | number>) => Promise<unknown>;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: Keys,
+  ) {
+    redis.defineCommand('manaObserveDurations', { numberOfKeys: 1, lua: OBSERVE });
+    const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>).manaObserveDurations;
+    if (!fn) throw new Error('could not define the durations script');
+    this.observeScript = fn.bind(redis);
+  }
+
+  async observe(job: FinishedJob): Promise<void> {
+    const total = Math.max(0, job.finishedAt - job.createdAt) / 1000;
+    const run = job.finalHopStartedAt === undefined ? undefined : Math.max(0, job.finishedAt - job.finalHopStartedAt) / 1000;
+    const phases: Array<[DurationPhase, number]> = [['total', total], ['wait', run === undefined ? total : Math.max(0, total - run)]];
+    if (run !== undefined) phases.push(['run', run]);
+    const labels = [job.kind, job.alias || 'none', job.provider || 'none', job.outcome].join(SEP);
+    await this.observeScript(this.keys.durationStats(), JSON.stringify([...DURATION_BUCKETS_S, 'inf']), labels, ...phases.flat());
+  }
+
+  async read(): Promise<DurationSeries[]> {
+    const raw = await this.redis.hgetall(this.keys.durationStats());
+    const series = new Map<string, DurationSeries>();
+    for (const [field, value] of Object.entries(raw)) {
+      const parts = field.split(SEP);
+      const [phase, kind = '', alias = '', provider = '', outcome = '', slot = ''] = parts;
+      const id = parts.slice(0, 5).join(SEP);
+      let s = series.get(id);
+      if (!s) {
+        s = { phase: phase as DurationPhase, kind, alias, provider, outcome, buckets: new Array<number>(DURATION_BUCKETS_S.length + 1).fill(0), sum: 0, count: 0 };
+        series.set(id, s);
+      }
+      if (slot === 'sum') s.sum = Number(value);
+      else if (slot === 'count') s.count = Number(value);
+      else s.buckets[Number(slot.slice(1))] = Number(value);
+    }
+    return [...series.values()];
+  }
+}
