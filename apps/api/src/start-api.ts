@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { AliasStore, reloadOnSighup } from '@mana/aliases';
 import type { Config } from '@mana/config';
 import { JobEventHub, createPipeline, createRedis } from '@mana/jobs';
+import { startTracing } from '@mana/telemetry';
 import type { Logger } from '@mana/logging';
 import { createApp } from './app.js';
 import { createMetrics } from './metrics.js';
@@ -20,7 +21,8 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
   const aliases = await AliasStore.open(config.aliasesPath, log);
   const redis = createRedis(config.redis.target, { name: 'mana-api' });
   const subscriber = createRedis(config.redis.target, { name: 'mana-api-events' });
-  const pipeline = createPipeline(config, redis);
+  const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName ?? 'mana-api' });
+  const pipeline = createPipeline(config, redis, tracing);
   const hub = await JobEventHub.start(subscriber, redis, pipeline.keys, randomUUID());
   const app = createApp({ config, log, pipeline, hub, aliases, metrics: createMetrics(pipeline) });
   const stopSighup = reloadOnSighup(aliases);
@@ -45,6 +47,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
       server.closeAllConnections();
       await pipeline.queues.close();
       await Promise.all([redis.quit(), subscriber.quit()].map((p) => p.catch(() => {})));
+      await tracing.shutdown().catch(() => {});
     },
   };
 }

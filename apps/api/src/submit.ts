@@ -57,7 +57,8 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
     throw err;
   }
   try {
-    await dispatchHop(pipeline, hopZero(submission, plan));
+    const attributes = { 'mana.job_id': id, 'mana.model': plan.resolution.requested, 'mana.priority': submission.priority };
+    await pipeline.tracing.span('mana.submit', attributes, () => dispatchHop(pipeline, hopZero(submission, plan)));
   } catch (err) {
     unsubscribe();
     await pipeline.records.fail(id, -1, serializeError(err)).catch(() => {});
@@ -94,7 +95,7 @@ export async function submitMany(deps: ApiDeps, submissions: readonly Submission
     }),
   );
   const ready = created.flatMap((item) => (item.ok ? [hopZero(item.submission, item.plan)] : []));
-  const failed = await dispatchMany(pipeline, ready);
+  const failed = await pipeline.tracing.span('mana.submit_many', { 'mana.jobs': ready.length }, () => dispatchMany(pipeline, ready));
   await Promise.all([...failed].map(([id, err]) => pipeline.records.fail(id, -1, serializeError(err)).catch(() => {})));
   return created.map((item) => {
     if (!item.ok) return { error: item.error };

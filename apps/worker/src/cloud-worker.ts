@@ -58,6 +58,7 @@ export function createCloudWorker(options: CloudWorkerOptions): Worker {
     lockDuration: options.stalledIntervalMs * 2,
     maxStalledCount: 2,
     ...FINISHED_HOP_RETENTION,
+    ...(pipeline.tracing.bullmq ? { telemetry: pipeline.tracing.bullmq } : {}),
   });
   worker.on('error', (err) => log.error({ provider, err }, 'cloud worker error'));
   worker.on('failed', rerouteStalledOut(pipeline, log));

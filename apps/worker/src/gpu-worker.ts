@@ -130,6 +130,7 @@ export class GpuWorker {
       lockDuration: this.options.stalledIntervalMs * 2,
       maxStalledCount: 2,
       ...FINISHED_HOP_RETENTION,
+      ...(pipeline.tracing.bullmq ? { telemetry: pipeline.tracing.bullmq } : {}),
     });
     worker.on('error', (err) => log.error({ gpu: host.name, err }, 'GPU worker error'));
     worker.on('failed', rerouteStalledOut(pipeline, log));

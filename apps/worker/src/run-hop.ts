@@ -46,7 +46,8 @@ export function createHopProcessor(options: HopRunnerOptions) {
     const proceed = async () => ['ok', 'restart'].includes(await marked);
     const startedAt = performance.now();
     try {
-      const success = await callProvider(options, payload, controller.signal);
+      const attributes = { 'mana.job_id': payload.jobId, 'mana.hop': payload.hop, 'mana.target': payload.target.id, 'mana.endpoint': options.endpoint };
+      const success = await options.pipeline.tracing.span('mana.provider_call', attributes, () => callProvider(options, payload, controller.signal));
       if (!(await proceed())) return 'skipped';
       options.onSuccess?.(performance.now() - startedAt);
       await records.succeed(payload.jobId, payload.hop, success);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
 import type { Config } from '@mana/config';
 import { createPipeline, createRedis } from '@mana/jobs';
+import { startTracing } from '@mana/telemetry';
 import type { Logger } from '@mana/logging';
 import { type CloudProviderId, createProviders } from '@mana/providers';
 import { createCloudWorker } from './cloud-worker.js';
@@ -29,7 +30,8 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
   const redis = connections[0]!;
   const subscriber = createRedis(config.redis.target, { name: 'mana-worker-cancel' });
   connections.push(subscriber);
-  const pipeline = createPipeline(config, redis);
+  const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName ?? 'mana-worker' });
+  const pipeline = createPipeline(config, redis, tracing);
   const providers = createProviders(config);
   const running = await RunningJobs.listen(subscriber, pipeline.keys.cancelChannel());
   const owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -83,6 +85,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
       ]);
       await pipeline.queues.close();
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      await tracing.shutdown().catch(() => {});
     },
   };
 }

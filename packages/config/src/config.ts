@@ -46,6 +46,8 @@ export interface Config {
    * keys: development mode, which only listens on loopback.
    */
   auth: { keys: readonly ApiKey[]; adminKeyHash: Buffer | undefined; tenantRpm: number; tenantMaxQueued: number };
+  /** OpenTelemetry tracing: off unless an OTLP endpoint is set; the service name defaults per process. */
+  tracing: { endpoint: string | undefined; serviceName: string | undefined };
   /** bull-board shows queues and jobs but offers no actions. */
   boardReadOnly: boolean;
 }
@@ -77,6 +79,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     maxWaitMs: { interactive: env.MANA_MAX_WAIT_INTERACTIVE_MS, async: env.MANA_MAX_WAIT_ASYNC_MS },
     jobRetentionS: env.MANA_JOB_RETENTION_S,
     batchReconcileMs: env.MANA_BATCH_RECONCILE_MS,
+    tracing: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
     shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,
     auth,
     boardReadOnly: env.MANA_BOARD_READ_ONLY,

@@ -69,6 +69,9 @@ export const EnvSchema = z.object({
   MANA_API_KEY: z.string().optional(),
   /** bull-board without job actions (retry, remove, pause), for on-call viewers. */
   MANA_BOARD_READ_ONLY: BoolEnv.default(false),
+  /** OpenTelemetry: where to send traces (OTLP over HTTP); unset, tracing is off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: HttpUrlEnv.optional(),
+  OTEL_SERVICE_NAME: z.string().trim().min(1).optional(),
   MANA_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 

@@ -1,7 +1,7 @@
 import type { Config, ProviderId } from '@mana/config';
 import { HealthCache } from './health.js';
 import { Keys } from './keys.js';
-import type { Pipeline } from './pipeline.js';
+import { NO_TRACING, type Pipeline, type PipelineTracing } from './pipeline.js';
 import { Queues } from './queues.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { loadUsableGpus } from './availability.js';
@@ -17,14 +17,14 @@ import type { RedisClient } from './redis.js';
 const DISPATCH_CACHE_MS = 50;
 
 /** The pipeline for a configuration, over one command connection. */
-export function createPipeline(config: Readonly<Config>, redis: RedisClient): Pipeline {
+export function createPipeline(config: Readonly<Config>, redis: RedisClient, tracing: PipelineTracing = NO_TRACING): Pipeline {
   const keys = new Keys(config.redis.prefix);
   const isConfigured = (provider: ProviderId): boolean => {
     if (provider === 'ollama') return true;
     if (provider === 'google') return Boolean(config.google.apiKey);
     return Boolean(config.openaiCompatible[provider].apiKey);
   };
-  const queues = new Queues(redis, keys);
+  const queues = new Queues(redis, keys, tracing.bullmq);
   const health = new HealthCache(redis, keys, { ttlMs: Math.max(5_000, config.healthIntervalMs * 2.5) });
   const options = {
     autoFallbackEnabled: config.autoFallbackEnabled,
@@ -50,6 +50,7 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient): Pi
     records,
     batches: ledger,
     durations,
+    tracing,
     files: new FileStore(redis, keys, config.jobRetentionS),
     queues,
     health,

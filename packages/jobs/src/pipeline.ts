@@ -1,3 +1,4 @@
+import type { Telemetry } from 'bullmq';
 import type { RedisClient } from './redis.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { ProviderId } from '@mana/config';
@@ -34,6 +35,15 @@ export interface DispatchCache {
   ollamaBacklog: SnapshotCache<OllamaBacklog>;
 }
 
+/** Tracing as the pipeline uses it (see @mana/telemetry); a no-op when tracing is off. */
+export interface PipelineTracing {
+  /** For every BullMQ Queue and Worker, so a job carries its trace context from API to worker. */
+  bullmq: Telemetry | undefined;
+  span<T>(name: string, attributes: Record<string, string | number | boolean>, fn: () => Promise<T>): Promise<T>;
+}
+
+export const NO_TRACING: PipelineTracing = { bullmq: undefined, span: (_name, _attributes, fn) => fn() };
+
 /** The shared parts every step of a job's life needs: RedisClient, keys, records, queues, health. */
 export interface Pipeline {
   redis: RedisClient;
@@ -41,6 +51,7 @@ export interface Pipeline {
   records: JobRecords;
   batches: BatchLedger;
   durations: DurationStats;
+  tracing: PipelineTracing;
   files: FileStore;
   queues: Queues;
   health: HealthCache;

@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, type Telemetry } from 'bullmq';
 import type { RedisClient } from './redis.js';
 import { PROVIDER_IDS, type ProviderId } from '@mana/config';
 import type { Keys } from './keys.js';
@@ -23,6 +23,7 @@ export class Queues {
   constructor(
     private readonly connection: RedisClient,
     private readonly keys: Keys,
+    private readonly telemetry?: Telemetry,
   ) {}
 
   get(provider: ProviderId): Queue {
@@ -31,6 +32,7 @@ export class Queues {
       queue = new Queue(this.keys.queueName(provider), {
         connection: this.connection,
         prefix: this.keys.prefix,
+        ...(this.telemetry ? { telemetry: this.telemetry } : {}),
       });
       // Connection trouble is reported by the connection itself (createRedis); commands fail to their callers.
       queue.on('error', () => {});
