@@ -40,6 +40,23 @@ describe('operator controls', () => {
     }, { timeout: 10_000 }).toBeGreaterThan(atDrain);
   });
 
+  it('a drained GPU takes nothing queued after the drain, even the job its idle worker was already waiting for', async () => {
+    // Without fallback, work waits for its first target instead of moving on.
+    stack = await startStack({ gpus: 1, maxConcurrent: 1, env: { AUTO_FALLBACK_ENABLED: 'false' } });
+    expect((await admin(stack, '/admin/gpus/gpu0/drain')).status).toBe(200);
+    await expect.poll(() => stack!.workers[0]!.gpuWorkers[0]!.takingJobs).toBe(false);
+    const waiting = chat(stack, 'only the gpu');
+    await expect.poll(async () => (await stack!.jobs())[0]?.status).toBe('queued');
+    // A few worker ticks (250 ms each) later it is still waiting, and the GPU has seen nothing.
+    const until = Date.now() + 1_000;
+    await expect.poll(() => Date.now() > until, { timeout: 3_000 }).toBe(true);
+    expect((await stack.jobs())[0]?.status).toBe('queued');
+    expect(chats(stack, 0)).toBe(0);
+    await admin(stack, '/admin/gpus/gpu0/resume');
+    expect((await waiting).status).toBe(200);
+    expect(chats(stack, 0)).toBe(1);
+  });
+
   it('pauses and resumes a provider queue; paused work waits, nothing is lost', async () => {
     stack = await startStack({ gpus: 1 });
     expect(((await (await admin(stack, '/admin/queues/google/pause')).json()) as { paused: boolean }).paused).toBe(true);

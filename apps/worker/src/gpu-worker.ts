@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { DelayedError, type Job, Worker } from 'bullmq';
 import type { OllamaHost } from '@mana/config';
 import type { ProviderError } from '@mana/errors';
 import { FINISHED_HOP_RETENTION, type Pipeline, type RedisClient, ServiceTimeTracker } from '@mana/jobs';
@@ -113,7 +113,13 @@ export class GpuWorker {
       onSuccess: (ms) => this.serviceTimes.record(ms),
       onProviderError: (err) => this.onProviderError(err),
     });
-    const counted = async (job: Parameters<typeof processor>[0]) => {
+    const counted = async (job: Job, token?: string) => {
+      // BullMQ's pause does not stop a fetch already waiting for the next job: one job can
+      // still arrive after a drain (or a GPU-down pause). Hand it back untouched.
+      if (this.worker?.isPaused() && token) {
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
       this.running++;
       try {
         return await processor(job);

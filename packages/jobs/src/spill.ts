@@ -31,7 +31,7 @@ export async function spillOnce(p: Pipeline, now = Date.now(), batch = 100): Pro
     if (job && (await spillWaitingHop(p, job, 'overflow'))) report.overflowed++;
   }
   if ((await usableGpus(p)).length === 0) {
-    const waiting = await p.queues.get('ollama').getJobs(['prioritized', 'waiting'], 0, batch - 1);
+    const waiting = await p.queues.get('ollama').getJobs(['prioritized', 'waiting', 'delayed'], 0, batch - 1);
     for (const job of waiting) if (await spillWaitingHop(p, job, 'failover')) report.failedOver++;
   }
   return report;
@@ -50,7 +50,7 @@ export async function spillWaitingHop(p: Pipeline, job: Job, reason: 'overflow' 
   if (!next) return false;
   // Only a waiting hop moves on. Removal is atomic and refuses a locked (running) job: this
   // is the once-only gate; the state check keeps finished hops in BullMQ's history.
-  if (!['waiting', 'prioritized'].includes(await job.getState())) return false;
+  if (!['waiting', 'prioritized', 'delayed'].includes(await job.getState())) return false;
   if ((await p.queues.get('ollama').remove(job.id)) !== 1) return false;
   const why =
     because ??
