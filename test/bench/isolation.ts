@@ -1,6 +1,5 @@
-import { startGeminiEmulator, startOllamaEmulator } from '@mana/emulators';
 import type { BenchEnv } from './env.js';
-import { closedLoop, median, percentile, startGateway, table } from './lib.js';
+import { chatCaller, closedLoop, median, percentile, startEmulatedGpus, table } from './lib.js';
 
 /**
  * Priority isolation: interactive latency on emulated GPUs with a fixed
@@ -13,11 +12,7 @@ export async function benchIsolation(bench: BenchEnv, items = Number(process.env
   const gpus = 2;
   const cap = 2;
   const serviceMs = 100;
-  const emulators = await Promise.all(Array.from({ length: gpus }, () => startOllamaEmulator({ slots: cap, timeToFirstTokenMs: serviceMs })));
-  const gemini = await startGeminiEmulator({ apiKey: 'bench-key' });
-  const gateway = await startGateway(
-    bench.env({ OLLAMA_HOSTS: emulators.map((e, i) => `gpu${i}=${e.url}`).join(','), OLLAMA_MAX_CONCURRENT: String(cap), GOOGLE_BASE_URL: gemini.url }),
-  );
+  const { emulators, gemini, gateway, stop } = await startEmulatedGpus(bench, gpus, cap, serviceMs);
   interface BatchView {
     id: string;
     status: string;
@@ -25,12 +20,7 @@ export async function benchIsolation(bench: BenchEnv, items = Number(process.env
   }
   const json = <T>(res: Response) => res.json() as Promise<T>;
   try {
-    const body = JSON.stringify({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'interactive' }] });
-    const interactive = async () => {
-      const res = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      if (res.status !== 200) throw new Error(`mana answered ${res.status}`);
-      await res.arrayBuffer();
-    };
+    const interactive = chatCaller(gateway.url, 'mana/fast-text', 'interactive');
     const requests = 100;
     await closedLoop(20, 1, interactive);
     const alone = await closedLoop(requests, 1, interactive);
@@ -65,8 +55,7 @@ export async function benchIsolation(bench: BenchEnv, items = Number(process.env
       ],
     );
   } finally {
-    await gateway.stop();
-    await Promise.all([...emulators, gemini].map((e) => e.close()));
+    await stop();
   }
 }
 

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type GeminiEmulator, type OllamaEmulator, startGeminiEmulator, startOllamaEmulator } from '@mana/emulators';
 import { freePort } from '@mana/local-redis';
+import type { BenchEnv } from './env.js';
 import { fileURLToPath } from 'node:url';
 
 const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
@@ -75,6 +77,41 @@ export async function startGateway(env: Record<string, string>): Promise<Gateway
 }
 
 const POLL_MS = 50;
+
+/** One sync chat through the gateway; throws unless it is answered 200, and reads the whole body. */
+export function chatCaller(gatewayUrl: string, model: string, text: string): () => Promise<void> {
+  const body = JSON.stringify({ model, messages: [{ role: 'user', content: text }] });
+  return async () => {
+    const res = await fetch(`${gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    if (res.status !== 200) throw new Error(`mana answered ${res.status}`);
+    await res.arrayBuffer();
+  };
+}
+
+export interface EmulatedGpus {
+  emulators: OllamaEmulator[];
+  gemini: GeminiEmulator;
+  gateway: Gateway;
+  stop(): Promise<void>;
+}
+
+/** `gpus` emulated GPUs of `cap` slots with a fixed service time, an emulated Gemini, and the gateway over them. */
+export async function startEmulatedGpus(bench: BenchEnv, gpus: number, cap: number, serviceMs: number): Promise<EmulatedGpus> {
+  const emulators = await Promise.all(Array.from({ length: gpus }, () => startOllamaEmulator({ slots: cap, timeToFirstTokenMs: serviceMs })));
+  const gemini = await startGeminiEmulator({ apiKey: 'bench-key' });
+  const gateway = await startGateway(
+    bench.env({ OLLAMA_HOSTS: emulators.map((e, i) => `gpu${i}=${e.url}`).join(','), OLLAMA_MAX_CONCURRENT: String(cap), GOOGLE_BASE_URL: gemini.url }),
+  );
+  return {
+    emulators,
+    gemini,
+    gateway,
+    async stop() {
+      await gateway.stop();
+      await Promise.all([...emulators, gemini].map((e) => e.close()));
+    },
+  };
+}
 
 
 export function table(title: string, headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): void {

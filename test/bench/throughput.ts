@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { startOllamaEmulator } from '@mana/emulators';
 import type { BenchEnv } from './env.js';
-import { closedLoop, startGateway, table } from './lib.js';
+import { chatCaller, closedLoop, startGateway, table } from './lib.js';
 
 /**
  * Requests per second at 50 in flight through the HTTP API (zero-latency
@@ -16,12 +16,7 @@ export async function benchThroughput(bench: BenchEnv): Promise<void> {
   const gpu = await startOllamaEmulator({ slots: 256 });
   const gateway = await startGateway(bench.env({ OLLAMA_HOSTS: `gpu0=${gpu.url}`, OLLAMA_MAX_CONCURRENT: '64' }));
   try {
-    const body = JSON.stringify({ model: 'ollama/gemma3:4b', messages: [{ role: 'user', content: 'ping' }] });
-    const call = async () => {
-      const res = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      if (res.status !== 200) throw new Error(`mana answered ${res.status}`);
-      await res.arrayBuffer();
-    };
+    const call = chatCaller(gateway.url, 'ollama/gemma3:4b', 'ping');
     await closedLoop(500, 50, call);
     const mana = await closedLoop(count, 50, call);
     const manaRps = count / (mana.wallMs / 1000);

@@ -1,6 +1,5 @@
-import { startGeminiEmulator, startOllamaEmulator } from '@mana/emulators';
 import type { BenchEnv } from './env.js';
-import { closedLoop, startGateway, table } from './lib.js';
+import { chatCaller, closedLoop, startEmulatedGpus, table } from './lib.js';
 
 /**
  * GPU utilisation under saturating load: emulated GPUs with a fixed service
@@ -14,22 +13,9 @@ export async function benchUtilisation(bench: BenchEnv): Promise<void> {
   const cap = 2;
   // A short generation for an LLM; the per-job turnaround is reported too, so the result reads for any length.
   const serviceMs = 250;
-  const emulators = await Promise.all(Array.from({ length: gpus }, () => startOllamaEmulator({ slots: cap, timeToFirstTokenMs: serviceMs })));
-  const gemini = await startGeminiEmulator({ apiKey: 'bench-key' });
-  const gateway = await startGateway(
-    bench.env({
-      OLLAMA_HOSTS: emulators.map((e, i) => `gpu${i}=${e.url}`).join(','),
-      OLLAMA_MAX_CONCURRENT: String(cap),
-      GOOGLE_BASE_URL: gemini.url,
-    }),
-  );
+  const { emulators, gemini, gateway, stop } = await startEmulatedGpus(bench, gpus, cap, serviceMs);
   try {
-    const body = JSON.stringify({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'work' }] });
-    const call = async () => {
-      const res = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      if (res.status !== 200) throw new Error(`mana answered ${res.status}`);
-      await res.arrayBuffer();
-    };
+    const call = chatCaller(gateway.url, 'mana/fast-text', 'work');
     await closedLoop(40, 8, call);
     for (const e of emulators) e.stats.reset();
     const count = 240;
@@ -58,7 +44,6 @@ export async function benchUtilisation(bench: BenchEnv): Promise<void> {
       [[jobs, windowMs / 1000, busyMs / 1000, (100 * busyMs) / (gpus * cap * windowMs), gapMs, maxInFlight, spilled, gemini.stats.snapshot().total]],
     );
   } finally {
-    await gateway.stop();
-    await Promise.all([...emulators, gemini].map((e) => e.close()));
+    await stop();
   }
 }
