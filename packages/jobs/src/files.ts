@@ -88,18 +88,32 @@ export class FileStore {
 }
 
 /** Splits a stream of chunks into lines (without their newline), numbered from 1. */
-export async function* lines(chunks: AsyncIterable<Buffer>): AsyncIterable<{ number: number; text: string }> {
+export async function* lines(chunks: AsyncIterable<Buffer>, maxChars = Number.POSITIVE_INFINITY): AsyncIterable<{ number: number; text: string; tooLong?: true }> {
   let rest = '';
   let number = 0;
+  // Inside a line longer than maxChars: its text is dropped as it comes, so one huge line
+  // never sits whole in memory; the line is reported once its end is found.
+  let skipping = false;
   const decoder = new TextDecoder();
-  for await (const chunk of chunks) {
-    rest += decoder.decode(chunk, { stream: true });
+  const take = function* (): Generator<{ number: number; text: string; tooLong?: true }> {
     let newline;
     while ((newline = rest.indexOf('\n')) !== -1) {
-      yield { number: ++number, text: rest.slice(0, newline).replace(/\r$/, '') };
+      if (skipping || newline > maxChars) yield { number: ++number, text: '', tooLong: true };
+      else yield { number: ++number, text: rest.slice(0, newline).replace(/\r$/, '') };
+      skipping = false;
       rest = rest.slice(newline + 1);
     }
+    if (rest.length > maxChars) {
+      skipping = true;
+      rest = '';
+    }
+  };
+  for await (const chunk of chunks) {
+    rest += decoder.decode(chunk, { stream: true });
+    yield* take();
   }
   rest += decoder.decode();
-  if (rest !== '') yield { number: ++number, text: rest.replace(/\r$/, '') };
+  yield* take();
+  if (skipping) yield { number: ++number, text: '', tooLong: true };
+  else if (rest !== '') yield { number: ++number, text: rest.replace(/\r$/, '') };
 }

@@ -21,9 +21,13 @@ const LineSchema = z.object({
 const CHUNK_LINES = 500;
 const CHUNKS_IN_FLIGHT = 4;
 
+/** A batch line longer than this goes to the error file (it may carry inline images: generous). */
+export const MAX_BATCH_LINE_CHARS = 32 * 1024 * 1024;
+
 interface Line {
   number: number;
   text: string;
+  tooLong?: true;
 }
 
 /**
@@ -43,8 +47,8 @@ export async function ingestBatch(deps: ApiDeps, batch: BatchRecord): Promise<vo
     chunk = [];
     if (running.size >= CHUNKS_IN_FLIGHT) await Promise.race(running);
   };
-  for await (const line of lines(files.read(batch.inputFileId))) {
-    if (line.text.trim() === '') continue;
+  for await (const line of lines(files.read(batch.inputFileId), MAX_BATCH_LINE_CHARS)) {
+    if (!line.tooLong && line.text.trim() === '') continue;
     chunk.push(line);
     if (chunk.length < CHUNK_LINES) continue;
     await flush();
@@ -79,7 +83,8 @@ async function ingestChunk(deps: ApiDeps, batch: BatchRecord, chunk: readonly Li
   await Promise.all(errors.map((e) => batches.lineError(batch.id, e.number, e.customId, e.message)));
 }
 
-function parseLine(batch: BatchRecord, { number, text }: Line): Parsed {
+function parseLine(batch: BatchRecord, { number, text, tooLong }: Line): Parsed {
+  if (tooLong) return { number, customId: null, error: `longer than ${MAX_BATCH_LINE_CHARS} characters` };
   let raw: unknown;
   try {
     raw = JSON.parse(text);
