@@ -25,6 +25,24 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('GET /metrics', () => {
+  it('shows an unfinished batch with its progress, and drops it once it completes', async () => {
+    stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 40 } });
+    const rows = Array.from({ length: 6 }, (_, i) => JSON.stringify({ custom_id: `m${i}`, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: `item ${i} a b` }] } }));
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob([rows.join('\n')]), 'm.jsonl');
+    const file = (await (await fetch(`${stack.baseURL}/files`, { method: 'POST', body: form })).json()) as { id: string };
+    const created = await fetch(`${stack.baseURL}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) });
+    const { id } = (await created.json()) as { id: string };
+    const scrape = async () => (await fetch(`${stack!.api.url}/metrics`)).text();
+    await expect.poll(async () => sample(await scrape(), 'mana_batch_items', { batch: id, state: 'total' })).toBe(6);
+    await expect.poll(async () => sample(await scrape(), 'mana_batch_items', { batch: id, state: 'completed' })).toBeGreaterThan(0);
+    await expect.poll(async () => ((await (await fetch(`${stack!.baseURL}/batches/${id}`)).json()) as { status: string }).status, { timeout: 10_000 }).toBe('completed');
+    expect(sample(await scrape(), 'mana_batch_items', { batch: id, state: 'total' })).toBeUndefined();
+    // Batch items count in the cluster-wide job histogram too.
+    expect(sample(await scrape(), 'mana_job_phase_seconds_count', { phase: 'total', kind: 'chat', provider: 'ollama', outcome: 'succeeded' })).toBe(6);
+  });
+
   it('reports queues, GPUs, fallbacks by reason, job times and tokens after a scripted workload; global values agree across API processes', async () => {
     stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 40 } });
     expect((await chat(stack, 'plain one')).status).toBe(200);
@@ -65,6 +83,9 @@ describe('GET /metrics', () => {
     expect(sample(text, 'mana_job_phase_seconds_bucket', { ...gpuRun, le: '5' })).toBe(2);
     expect(sample(text, 'mana_job_phase_seconds_sum', gpuRun)).toBeGreaterThan(0.2);
     expect(sample(text, 'mana_tokens_total', { provider: 'ollama', direction: 'out' })).toBeGreaterThan(0);
+    expect(sample(text, 'mana_tokens_total', { provider: 'google', direction: 'in' })).toBeGreaterThan(0);
+    // The GPU's 500 is one provider error of its class, though the job itself succeeded on Gemini.
+    expect(sample(text, 'mana_provider_errors_total', { provider: 'ollama', code: 'provider_unavailable' })).toBe(1);
     expect(sample(text, 'mana_http_requests_total', { route: '/v1/chat/completions', status: '200' })).toBe(4);
 
     // A second API process reads the same cluster-wide values.
@@ -74,6 +95,8 @@ describe('GET /metrics', () => {
       expect(sample(second, 'mana_fallbacks_total', { ...edge, reason: 'overflow' })).toBe(1);
       expect(sample(second, 'mana_queue_jobs', { queue: 'ollama', state: 'completed' })).toBe(2);
       expect(sample(second, 'mana_job_phase_seconds_count', gpuRun)).toBe(2);
+      expect(sample(second, 'mana_provider_errors_total', { provider: 'ollama', code: 'provider_unavailable' })).toBe(1);
+      expect(sample(second, 'mana_tokens_total', { provider: 'ollama', direction: 'out' })).toBe(sample(text, 'mana_tokens_total', { provider: 'ollama', direction: 'out' }));
       expect(sample(second, 'mana_http_requests_total', { route: '/v1/chat/completions', status: '200' })).toBeUndefined();
     } finally {
       await other.close(0);

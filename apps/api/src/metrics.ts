@@ -101,6 +101,38 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
     },
   });
 
+  new Gauge({
+    name: 'mana_tokens_total',
+    help: 'Tokens in and out of every job that succeeded, by provider (cluster-wide, monotonic).',
+    labelNames: ['provider', 'direction'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { provider, direction, count } of await pipeline.durations.tokens()) this.set({ provider, direction }, count);
+    },
+  });
+  new Gauge({
+    name: 'mana_provider_errors_total',
+    help: 'Hops that failed at their provider, by provider and error class (cluster-wide, monotonic), whatever became of the job.',
+    labelNames: ['provider', 'code'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const { provider, code, count } of await pipeline.durations.providerErrors()) this.set({ provider, code }, count);
+    },
+  });
+  new Gauge({
+    name: 'mana_batch_items',
+    help: 'Items of each unfinished batch by state (total, completed, failed).',
+    labelNames: ['batch', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const batch of await pipeline.batches.unfinished()) {
+        for (const state of ['total', 'completed', 'failed'] as const) this.set({ batch: batch.id, state }, batch[state]);
+      }
+    },
+  });
   registry.registerMetric(phaseHistogram(pipeline) as unknown as Parameters<Registry['registerMetric']>[0]);
 
   const httpRequests = new Counter({ name: 'mana_http_requests_total', help: 'HTTP responses by route and status.', labelNames: ['route', 'status'], registers: [registry] });
@@ -111,7 +143,6 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [registry],
   });
-  const tokens = new Counter({ name: 'mana_tokens_total', help: 'Tokens in and out, by provider.', labelNames: ['provider', 'direction'], registers: [registry] });
   const failures = new Counter({ name: 'mana_job_failures_total', help: 'Jobs that ended in an error, by code.', labelNames: ['code'], registers: [registry] });
 
   return {
@@ -123,10 +154,6 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
     jobFinished(kind, alias, event, seconds) {
       const provider = event.type === 'done' ? event.provider : 'none';
       jobSeconds.observe({ kind, alias: alias ?? 'none', provider, outcome: event.type }, seconds);
-      if (event.type === 'done') {
-        tokens.inc({ provider, direction: 'in' }, event.usage.promptTokens);
-        tokens.inc({ provider, direction: 'out' }, event.usage.completionTokens);
-      }
       if (event.type === 'error') failures.inc({ code: event.error.code });
     },
   };

@@ -140,6 +140,13 @@ export class BatchLedger {
     };
   }
 
+  /** Batches not finished yet (at most 500), for their progress in /metrics. */
+  async unfinished(): Promise<BatchRecord[]> {
+    const ids = await this.redis.zrange(this.keys.activeBatches(), 0, 499);
+    const batches = await Promise.all(ids.map((id) => this.get(id)));
+    return batches.filter((b): b is BatchRecord => b !== undefined && !['completed', 'failed', 'cancelled'].includes(b.status));
+  }
+
   async list(tenant: string, limit: number): Promise<BatchRecord[]> {
     const ids = await this.redis.zrevrange(this.keys.tenantBatches(tenant), 0, limit - 1);
     const batches = await Promise.all(ids.map((id) => this.get(id)));

@@ -42,10 +42,11 @@ return 1
 `;
 
 /**
- * How long jobs waited (queued, including failed attempts and hops passed
- * over), ran (on the target that finished them) and took in all, kept in
- * Redis so every API process's /metrics reports the same histogram, and
- * every job counts once whichever process finished it.
+ * Job statistics kept in Redis, so every API process's /metrics reports the
+ * same values and every job counts once, whichever process finished it: how
+ * long jobs waited (queued, including failed attempts and hops passed over),
+ * ran (on the target that finished them) and took in all; tokens; provider
+ * errors by class.
  */
 export class DurationStats {
   private readonly observeScript: (...args: Array<string | number>) => Promise<unknown>;
@@ -66,7 +67,36 @@ export class DurationStats {
     const phases: Array<[DurationPhase, number]> = [['total', total], ['wait', run === undefined ? total : Math.max(0, total - run)]];
     if (run !== undefined) phases.push(['run', run]);
     const labels = [job.kind, job.alias || 'none', job.provider || 'none', job.outcome].join(SEP);
-    await this.observeScript(this.keys.durationStats(), JSON.stringify([...DURATION_BUCKETS_S, 'inf']), labels, ...phases.flat());
+    await Promise.all([
+      this.observeScript(this.keys.durationStats(), JSON.stringify([...DURATION_BUCKETS_S, 'inf']), labels, ...phases.flat()),
+      job.usage && job.usage.promptTokens + job.usage.completionTokens > 0
+        ? this.redis
+            .multi()
+            .hincrby(this.keys.tokenStats(), `${job.provider}${SEP}in`, job.usage.promptTokens)
+            .hincrby(this.keys.tokenStats(), `${job.provider}${SEP}out`, job.usage.completionTokens)
+            .exec()
+        : undefined,
+    ]);
+  }
+
+  /** A hop failed at its provider (whatever happened to the job next). */
+  async providerError(provider: string, code: string): Promise<void> {
+    await this.redis.hincrby(this.keys.providerErrorStats(), `${provider}${SEP}${code}`, 1);
+  }
+
+  /** Tokens by provider and direction ('in' | 'out'), every job counted once. */
+  async tokens(): Promise<Array<{ provider: string; direction: string; count: number }>> {
+    return Object.entries(await this.redis.hgetall(this.keys.tokenStats())).map(([field, n]) => {
+      const [provider = '', direction = ''] = field.split(SEP);
+      return { provider, direction, count: Number(n) };
+    });
+  }
+
+  async providerErrors(): Promise<Array<{ provider: string; code: string; count: number }>> {
+    return Object.entries(await this.redis.hgetall(this.keys.providerErrorStats())).map(([field, n]) => {
+      const [provider = '', code = ''] = field.split(SEP);
+      return { provider, code, count: Number(n) };
+    });
   }
 
   async read(): Promise<DurationSeries[]> {

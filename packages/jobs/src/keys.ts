@@ -126,6 +126,16 @@ export class Keys {
     return `${this.prefix}:stats:durations`;
   }
 
+  /** Tokens by provider and direction, cluster-wide. */
+  tokenStats(): string {
+    return `${this.prefix}:stats:tokens`;
+  }
+
+  /** Failed hops by provider and error code, cluster-wide. */
+  providerErrorStats(): string {
+    return `${this.prefix}:stats:provider-errors`;
+  }
+
   /** Counters of fallbacks by from/to/reason. */
   fallbackCounters(): string {
     return `${this.prefix}:stats:fallbacks`;

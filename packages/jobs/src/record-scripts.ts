@@ -54,6 +54,7 @@ local function summary(hop, outcome, now)
     redis.call('HGET', KEYS[1], 'kind') or '', redis.call('HGET', KEYS[1], 'alias') or '',
     string.match(target, '^([^/]*)') or '', outcome,
     redis.call('HGET', KEYS[1], 'createdAt') or '', tostring(h.startedAt or ''), tostring(now),
+    redis.call('HGET', KEYS[1], 'usage') or '',
   }
 end
 local function updateHop(hop, fields)

@@ -89,6 +89,8 @@ export interface FinishedJob {
   /** When that last hop started running; undefined if it never did (cancelled or failed while waiting). */
   finalHopStartedAt: number | undefined;
   finishedAt: number;
+  /** Tokens in and out, when it succeeded. */
+  usage?: Usage;
 }
 
 /**
@@ -255,7 +257,7 @@ export class JobRecords {
   /** A finishing script answers 0 (not finished now) or the summary of the job it finished. */
   private async finished(jobId: string, answer: unknown): Promise<boolean> {
     if (!Array.isArray(answer)) return false;
-    const [batch = '', tenant = '', kind = '', alias = '', provider = '', outcome = '', createdAt = '', startedAt = '', finishedAt = ''] = answer as string[];
+    const [batch = '', tenant = '', kind = '', alias = '', provider = '', outcome = '', createdAt = '', startedAt = '', finishedAt = '', usage = ''] = answer as string[];
     const number = (v: string) => (v === '' ? undefined : Number(v));
     await this.onFinished?.(jobId, {
       batch,
@@ -267,6 +269,7 @@ export class JobRecords {
       createdAt: Number(createdAt),
       finalHopStartedAt: number(startedAt),
       finishedAt: Number(finishedAt),
+      ...(usage ? { usage: JSON.parse(usage) as Usage } : {}),
     });
     return true;
   }
