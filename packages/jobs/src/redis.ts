@@ -34,9 +34,10 @@ export function createRedis(target: RedisTarget | string, options: RedisConnecti
     resolved.kind === 'single'
       ? new Redis(resolved.url, { ...redisOptions, enableAutoPipelining })
       : new Cluster([...resolved.nodes], {
-          enableAutoPipelining,
-          // Auto-pipelining routes by a command's first argument, which for EVAL is the script, not a key.
-          autoPipeliningIgnoredCommands: ['eval', 'evalsha'],
+          // Off on a cluster: ioredis's cluster auto-pipelining groups by a command's first
+          // argument (for EVAL, the script) and, seen here, can hand back fewer replies than
+          // commands ("results[i] is not iterable": redis/ioredis#1931, #2109).
+          enableAutoPipelining: false,
           enableReadyCheck: true,
           clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
           redisOptions: {
