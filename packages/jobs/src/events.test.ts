@@ -1,5 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
-import { deletePrefix, testPrefix, testRedis } from '@mana/testing';
+import { Redis } from 'ioredis';
+import { deletePrefix, testPrefix, testRedis, testRedisUrl } from '@mana/testing';
 import { JobEventHub, type JobEvent } from './events.js';
 import { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
@@ -22,7 +23,10 @@ it('delivers, after the subscriber reconnects, the events published while it was
   prefix = testPrefix();
   const keys = new Keys(prefix);
   const redis = connect();
-  const subscriber = connect();
+  // One server's connection even on a Redis Cluster (pub/sub reaches every node), so that
+  // dropping it really drops the subscription, as a network cut would.
+  const subscriber = new Redis(testRedisUrl());
+  connections.push(subscriber);
   const records = new JobRecords(redis, keys, 60);
   const hub = await JobEventHub.start(subscriber, redis, keys, 'test-api');
   const seen: JobEvent[] = [];
