@@ -73,12 +73,21 @@ end
 return status
 `;
 
+/** KEYS: a batch's custom_id set. ARGV: retention, then custom_ids. Claims each, in order: 1 if new, 0 if taken. */
+const CLAIM = `
+local added = {}
+for i = 2, #ARGV do added[i - 1] = redis.call('SADD', KEYS[1], ARGV[i]) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return added
+`;
+
 /**
  * Batches: their records, their items' job ids, and the accounting that
  * turns each finished item into a line of the output or error file.
  */
 export class BatchLedger {
   private readonly account: (...args: Array<string | number>) => Promise<string>;
+  private readonly claim: (...args: Array<string | number>) => Promise<unknown>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -87,9 +96,11 @@ export class BatchLedger {
     private readonly records: () => JobRecords,
   ) {
     redis.defineCommand('manaBatchAccount', { numberOfKeys: 6, lua: ACCOUNT });
-    const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<string>>).manaBatchAccount;
-    if (!fn) throw new Error('could not define the batch script');
-    this.account = fn.bind(redis);
+    redis.defineCommand('manaBatchClaim', { numberOfKeys: 1, lua: CLAIM });
+    const scripts = redis as unknown as Record<string, ((...a: Array<string | number>) => Promise<string>) | undefined>;
+    if (!scripts.manaBatchAccount || !scripts.manaBatchClaim) throw new Error('could not define the batch scripts');
+    this.account = scripts.manaBatchAccount.bind(redis);
+    this.claim = scripts.manaBatchClaim.bind(redis) as unknown as (...a: Array<string | number>) => Promise<unknown>;
   }
 
   async create(batch: Omit<BatchRecord, 'total' | 'completed' | 'failed' | 'status'>): Promise<void> {
@@ -156,12 +167,8 @@ export class BatchLedger {
   /** For each custom_id in order: false when it was already used in this batch (or earlier in the list). */
   async claimCustomIds(batchId: string, customIds: readonly string[]): Promise<boolean[]> {
     if (customIds.length === 0) return [];
-    const key = this.keys.batchCustomIds(batchId);
-    const tx = this.redis.multi();
-    for (const id of customIds) tx.sadd(key, id);
-    tx.expire(key, this.retentionS);
-    const replies = (await tx.exec()) ?? [];
-    return customIds.map((_, i) => replies[i]?.[1] === 1);
+    const added = (await this.claim(this.keys.batchCustomIds(batchId), this.retentionS, ...customIds)) as number[];
+    return added.map((n) => n === 1);
   }
 
   async addItems(batchId: string, jobIds: readonly string[]): Promise<void> {
