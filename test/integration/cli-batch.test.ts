@@ -48,6 +48,19 @@ describe('mana batch submit', () => {
     expect(new Set(results.map((r) => r.response.body.model))).toEqual(new Set(['ollama/gemma3:12b']));
   });
 
+  it('passes --window as the completion window, and a bad one comes back as the gateway\'s error naming the field', async () => {
+    const input = join(dir, 'w.jsonl');
+    await writeFile(input, line('w', 'short window'));
+    const ok = await mana('batch', 'submit', input, '--window', '2h', '--wait');
+    expect(ok.code).toBe(0);
+    const id = /batch (batch_[0-9a-f]+) created/.exec(ok.stdout)?.[1];
+    const batch = (await (await fetch(`${stack.baseURL}/batches/${id}`)).json()) as { completion_window: string };
+    expect(batch.completion_window).toBe('2h');
+    const bad = await mana('batch', 'submit', input, '--window', 'soon');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout + bad.stderr).toContain('completion_window');
+  });
+
   it('exits 1 and says how many items failed', async () => {
     const input = join(dir, 'bad.jsonl');
     await writeFile(input, [line('ok', 'fine'), '{broken', line('ok', 'duplicate id')].join('\n'));

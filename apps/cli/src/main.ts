@@ -12,7 +12,7 @@ commands:
   aliases check FILE…     validate aliases files without starting anything (exit 1 on errors)
   status                  GPUs, providers and queues at a glance (admin key)
   jobs get|cancel ID      a job's state and hops / cancel it
-  batch submit FILE.jsonl [--model ALIAS] [--wait] [--out results.jsonl]
+  batch submit FILE.jsonl [--model ALIAS] [--window 24h|2h|30m…] [--wait] [--out results.jsonl]
                           run a batch; with --wait a progress bar, results, exit 1 if items failed
   admin …                 operator controls (mana admin, for the list)
 
@@ -32,6 +32,7 @@ async function main(argv: readonly string[]): Promise<number> {
       endpoint: { type: 'string' },
       wait: { type: 'boolean' },
       out: { type: 'string' },
+      window: { type: 'string' },
     },
   });
   const [group, command, ...rest] = positionals;
@@ -48,7 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
       // A live bar on a terminal; one line per update otherwise (logs, CI).
       const progress = (line: string, final: boolean) =>
         process.stderr.isTTY ? process.stderr.write(`\r${line}${final ? '\n' : ''}`) : console.error(line);
-      return await batchSubmit(target, rest[0], { model: values.model, endpoint: values.endpoint, wait: values.wait ?? false, out: values.out }, out, progress);
+      return await batchSubmit(target, rest[0], { model: values.model, endpoint: values.endpoint, window: values.window, wait: values.wait ?? false, out: values.out }, out, progress);
     }
     if (group === 'jobs') return await jobsCommand(target, command, rest[0], out);
     if (group === 'admin') return await adminCommand(target, [command, ...rest].filter((a): a is string => a !== undefined), out);

@@ -8,6 +8,8 @@ const PROGRESS_POLL_MS = 500;
 export interface BatchSubmitOptions {
   model?: string | undefined;
   endpoint?: string | undefined;
+  /** completion_window: "24h" (OpenAI's only one) or shorter, e.g. "2h". @defaultValue 24h */
+  window?: string | undefined;
   wait: boolean;
   out?: string | undefined;
   /** How often to ask for progress. @defaultValue PROGRESS_POLL_MS */
@@ -29,7 +31,7 @@ interface BatchObject {
  */
 export async function batchSubmit(target: GatewayTarget, file: string | undefined, options: BatchSubmitOptions, out: (line: string) => void, progress: (line: string, final: boolean) => void): Promise<number> {
   if (!file) {
-    out('usage: mana batch submit FILE.jsonl [--model ALIAS] [--endpoint /v1/chat/completions|/v1/embeddings] [--wait] [--out results.jsonl]');
+    out('usage: mana batch submit FILE.jsonl [--model ALIAS] [--endpoint /v1/chat/completions|/v1/embeddings] [--window 24h] [--wait] [--out results.jsonl]');
     return 2;
   }
   const { content, endpoint } = prepare(await readFile(file, 'utf8'), options);
@@ -37,7 +39,7 @@ export async function batchSubmit(target: GatewayTarget, file: string | undefine
   form.append('purpose', 'batch');
   form.append('file', new Blob([content], { type: 'application/jsonl' }), basename(file));
   const uploaded = await upload(target, form);
-  let batch = (await call(target, 'POST', '/v1/batches', { body: { input_file_id: uploaded.id, endpoint, completion_window: '24h' } })) as BatchObject;
+  let batch = (await call(target, 'POST', '/v1/batches', { body: { input_file_id: uploaded.id, endpoint, completion_window: options.window ?? '24h' } })) as BatchObject;
   out(`batch ${batch.id} created from ${file} (${endpoint})`);
   if (!options.wait) return 0;
 
