@@ -1,0 +1,109 @@
+import type { Kind, Target } from '@mana/aliases';
+import type { SerializedError } from '@mana/errors';
+import type { Priority } from './payloads.js';
+
+/** The shapes of a job record and of the changes made to it (see JobRecords). */
+
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export type HopReason = 'first' | 'failover' | 'overflow';
+export type HopStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'spilled' | 'cancelled';
+
+/** One attempt of a job on one target. */
+export interface HopRecord {
+  hop: number;
+  target: string;
+  reason: HopReason;
+  status: HopStatus;
+  queuedAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  /** Which endpoint ran it (e.g. `ollama:gpu0`). */
+  endpoint?: string;
+  error?: SerializedError;
+  /** Tries after the first, on the same target (pinned jobs), and when the next is due. */
+  retries?: number;
+  retryAt?: number;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** The client-facing state of a job, stable across hops. */
+export interface JobRecord {
+  id: string;
+  kind: Kind;
+  status: JobStatus;
+  priority: Priority;
+  maxWaitMs: number | null;
+  requested: string;
+  alias: string | null;
+  chain: string[];
+  hop: number;
+  hops: HopRecord[];
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  result?: unknown;
+  usage?: Usage;
+  error?: SerializedError;
+  model?: string;
+  provider?: string;
+  tenant?: string;
+  metadata?: Record<string, string>;
+  batch?: { id: string; customId: string };
+}
+
+export interface NewJob {
+  id: string;
+  kind: Kind;
+  priority: Priority;
+  maxWaitMs: number | null;
+  requested: string;
+  alias: string | null;
+  chain: readonly Target[];
+  tenant?: string | undefined;
+  metadata?: Record<string, string> | undefined;
+  /** The accepting API process's event channel, when it waits for the answer. */
+  replyTo?: string | undefined;
+  /** The batch this job is an item of, and the item's custom_id. */
+  batch?: { id: string; customId: string } | undefined;
+}
+
+/** A job that has just finished, as its finishing script saw it. */
+export interface FinishedJob {
+  /** The batch it is an item of, and its tenant ('' for none): whom to account it to. */
+  batch: string;
+  tenant: string;
+  kind: string;
+  alias: string;
+  /** The provider of the hop it finished on (ran or failed there). */
+  provider: string;
+  outcome: string;
+  createdAt: number;
+  /** When that last hop started running; undefined if it never did (cancelled or failed while waiting). */
+  finalHopStartedAt: number | undefined;
+  finishedAt: number;
+  /** Tokens in and out, when it succeeded. */
+  usage?: Usage;
+}
+
+/**
+ * `moved`: the job is on its next hop. `over`: it had finished or moved on
+ * already. `held`: a waiting client holds part of this hop's streamed answer,
+ * so the job cannot restart elsewhere and nothing moved.
+ */
+export type AdvanceOutcome = 'moved' | 'over' | 'held';
+
+export type StartOutcome = 'ok' | 'restart' | 'stale' | 'terminal' | 'gone';
+
+/** What a hop that succeeded hands to its job. */
+export interface Success {
+  result: unknown;
+  usage: Usage;
+  model: string;
+  provider: string;
+}
