@@ -23,6 +23,18 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'mana_process_' });
   const { keys, redis, options } = pipeline;
 
+  // Cluster-wide counts kept in Redis: each scrape replaces the series with what Redis holds now.
+  const fromRedis = <L extends string>(name: string, help: string, labelNames: readonly L[], read: () => Promise<Array<[Record<L, string>, number]>>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [labels, value] of await read()) this.set(labels, value);
+      },
+    });
   new Gauge({
     name: 'mana_queue_jobs',
     help: 'Jobs in each provider queue by state (cluster-wide).',
@@ -78,19 +90,12 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
       for (const { gpu, busy } of await busySlots()) this.set({ gpu }, busy / options.slotsPerGpu);
     },
   });
-  new Gauge({
-    name: 'mana_fallbacks_total',
-    help: 'Jobs moved from one target to the next, by reason (failover, overflow); cluster-wide and monotonic.',
-    labelNames: ['from', 'to', 'reason'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const [key, n] of Object.entries(await redis.hgetall(keys.fallbackCounters()))) {
-        const [from = '', to = '', reason = ''] = key.split('>');
-        this.set({ from, to, reason }, Number(n));
-      }
-    },
-  });
+  fromRedis('mana_fallbacks_total', 'Jobs moved from one target to the next, by reason (failover, overflow); cluster-wide and monotonic.', ['from', 'to', 'reason'], async () =>
+    Object.entries(await redis.hgetall(keys.fallbackCounters())).map(([key, n]) => {
+      const [from = '', to = '', reason = ''] = key.split('>');
+      return [{ from, to, reason }, Number(n)];
+    }),
+  );
   new Gauge({
     name: 'mana_provider_breaker_open',
     help: '1 while a cloud provider circuit breaker is open.',
@@ -101,38 +106,18 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
     },
   });
 
-  new Gauge({
-    name: 'mana_tokens_total',
-    help: 'Tokens in and out of every job that succeeded, by provider (cluster-wide, monotonic).',
-    labelNames: ['provider', 'direction'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const { provider, direction, count } of await pipeline.durations.tokens()) this.set({ provider, direction }, count);
-    },
-  });
-  new Gauge({
-    name: 'mana_provider_errors_total',
-    help: 'Hops that failed at their provider, by provider and error class (cluster-wide, monotonic), whatever became of the job.',
-    labelNames: ['provider', 'code'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const { provider, code, count } of await pipeline.durations.providerErrors()) this.set({ provider, code }, count);
-    },
-  });
-  new Gauge({
-    name: 'mana_batch_items',
-    help: 'Items of each unfinished batch by state (total, completed, failed).',
-    labelNames: ['batch', 'state'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const batch of await pipeline.batches.unfinished()) {
-        for (const state of ['total', 'completed', 'failed'] as const) this.set({ batch: batch.id, state }, batch[state]);
-      }
-    },
-  });
+  fromRedis('mana_tokens_total', 'Tokens in and out of every job that succeeded, by provider (cluster-wide, monotonic).', ['provider', 'direction'], async () =>
+    (await pipeline.durations.tokens()).map(({ provider, direction, count }) => [{ provider, direction }, count]),
+  );
+  fromRedis(
+    'mana_provider_errors_total',
+    'Hops that failed at their provider, by provider and error class (cluster-wide, monotonic), whatever became of the job.',
+    ['provider', 'code'],
+    async () => (await pipeline.durations.providerErrors()).map(({ provider, code, count }) => [{ provider, code }, count]),
+  );
+  fromRedis('mana_batch_items', 'Items of each unfinished batch by state (total, completed, failed).', ['batch', 'state'], async () =>
+    (await pipeline.batches.unfinished()).flatMap((batch) => (['total', 'completed', 'failed'] as const).map((state): [Record<'batch' | 'state', string>, number] => [{ batch: batch.id, state }, batch[state]])),
+  );
   registry.registerMetric(phaseHistogram(pipeline) as unknown as Parameters<Registry['registerMetric']>[0]);
 
   const httpRequests = new Counter({ name: 'mana_http_requests_total', help: 'HTTP responses by route and status.', labelNames: ['route', 'status'], registers: [registry] });
