@@ -205,6 +205,30 @@ describe('a process dying between finishing a batch item and writing it out', ()
   });
 });
 
+describe('an API process dying while it reads a batch file', () => {
+  it('leaves no batch stuck validating: the batch pass finishes it with what was read and says where reading stopped', async () => {
+    const own = await startStack({ gpus: 1, env: { MANA_BATCH_RECONCILE_MS: '300' } });
+    try {
+      const local = new OpenAI({ baseURL: own.baseURL, apiKey: 'unused', maxRetries: 0 });
+      const file = await local.files.create({ file: await toFile(Buffer.from(jsonl([{ custom_id: 'z', method: 'POST', url: '/v1/embeddings', body: { input: 'z' } }])), 'z.jsonl'), purpose: 'batch' });
+      // What a process leaves behind when it dies right after creating a batch, before reading a line.
+      const id = 'batch_0123456789abcdef0123456789abcdef';
+      const common = { tenant: 'default', createdAt: Date.now(), purpose: 'batch_output' };
+      await own.pipeline.files.createEmpty({ ...common, id: `file-${id}-output`, filename: 'o.jsonl' });
+      await own.pipeline.files.createEmpty({ ...common, id: `file-${id}-errors`, filename: 'e.jsonl' });
+      await own.pipeline.batches.create({ id, tenant: 'default', endpoint: '/v1/embeddings', inputFileId: file.id, completionWindow: '24h', createdAt: Date.now(), outputFileId: `file-${id}-output`, errorFileId: `file-${id}-errors`, metadata: {} });
+      expect((await local.batches.retrieve(id)).status).toBe('validating');
+      await expect.poll(async () => (await local.batches.retrieve(id)).status, { timeout: 10_000 }).toBe('completed');
+      const done = await local.batches.retrieve(id);
+      expect(done.request_counts).toEqual({ total: 1, completed: 0, failed: 1 });
+      const errors = (await (await local.files.content(done.error_file_id!)).text()).trim();
+      expect(errors).toContain('reading the input file stopped after line 0');
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('cancelling a batch', () => {
   it('cancels its waiting and running items; the batch ends cancelled with every item accounted for', async () => {
     const slow = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 100 } });

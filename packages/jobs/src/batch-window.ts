@@ -51,7 +51,12 @@ export async function batchPass(p: Pipeline, now = Date.now()): Promise<WindowRe
       await p.redis.zrem(p.keys.activeBatches(), id);
       continue;
     }
-    if (raw.ingested !== '1') continue;
+    if (raw.ingested !== '1') {
+      // Its reader (an API process) went quiet: it died mid-file. Finish with what was read.
+      const quietSince = Number(raw.ingestAt ?? raw.createdAt ?? now);
+      if (raw.status === 'validating' && now - quietSince > p.options.batchReconcileMs) await p.batches.abandonIngest(id, Number(raw.ingestLines ?? 0));
+      continue;
+    }
     report.reconciled += await reconcileBatch(p, id, raw, now);
     if (p.options.autoFallbackEnabled && raw.status !== 'cancelling') report.spilled += await spillBatch(p, id, raw, now);
   }

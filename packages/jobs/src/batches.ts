@@ -187,6 +187,28 @@ export class BatchLedger {
     await this.run(batchId, 'line-error', JSON.stringify(body));
   }
 
+  /**
+   * The reader of a batch's input file is alive and has read `lines` lines.
+   * False when someone gave up on it meanwhile (see abandonIngest): it must stop.
+   */
+  async ingestHeartbeat(batchId: string, lines: number): Promise<boolean> {
+    const key = this.keys.batch(batchId);
+    const [abandoned] = await Promise.all([this.redis.hget(key, 'ingestAbandoned'), this.redis.hset(key, 'ingestAt', String(Date.now()), 'ingestLines', String(lines))]);
+    return abandoned !== '1';
+  }
+
+  /**
+   * The process reading a batch's input stopped (it died) before the end:
+   * what it queued runs; the rest becomes one line in the error file saying
+   * where reading stopped, and the batch completes once its items are done.
+   */
+  async abandonIngest(batchId: string, linesRead: number): Promise<void> {
+    if ((await this.redis.hsetnx(this.keys.batch(batchId), 'ingestAbandoned', '1')) === 0) return;
+    const message = `reading the input file stopped after line ${linesRead} (the process reading it went away): lines up to ${linesRead} are queued; later lines may be partly queued, so check the output's custom_ids before submitting the rest again`;
+    await this.run(batchId, 'line-error', JSON.stringify({ id: null, custom_id: null, response: null, error: { code: 'ingest_interrupted', message, line: linesRead + 1 } }));
+    await this.ingested(batchId);
+  }
+
   /** Every line has been read; the batch completes once its items are all accounted for. */
   async ingested(batchId: string): Promise<void> {
     const key = this.keys.batch(batchId);

@@ -41,18 +41,32 @@ export async function ingestBatch(deps: ApiDeps, batch: BatchRecord): Promise<vo
   const { batches, files } = deps.pipeline;
   const running = new Set<Promise<void>>();
   let chunk: Line[] = [];
+  // Chunks in reading order: every line up to the last one of the leading done chunks is
+  // queued (or in the error file), which is what a heartbeat reports.
+  const order: Array<{ lastLine: number; done: boolean }> = [];
+  let doneThrough = 0;
   const flush = async () => {
-    const task = ingestChunk(deps, batch, chunk).finally(() => running.delete(task));
+    const entry = { lastLine: chunk.at(-1)!.number, done: false };
+    order.push(entry);
+    const task = ingestChunk(deps, batch, chunk).finally(() => {
+      running.delete(task);
+      entry.done = true;
+      while (order[0]?.done) doneThrough = order.shift()!.lastLine;
+    });
     running.add(task);
     chunk = [];
     if (running.size >= CHUNKS_IN_FLIGHT) await Promise.race(running);
   };
+  // A heartbeat before reading, so a batch pass never mistakes a slow first chunk for a dead reader.
+  if (!(await batches.ingestHeartbeat(batch.id, 0))) return;
   for await (const line of lines(files.read(batch.inputFileId), MAX_BATCH_LINE_CHARS)) {
     if (!line.tooLong && line.text.trim() === '') continue;
     chunk.push(line);
     if (chunk.length < CHUNK_LINES) continue;
     await flush();
     if ((await batches.get(batch.id))?.status === 'cancelling') break;
+    // Someone gave this reader up for dead (it stalled past the reconcile interval): stop.
+    if (!(await batches.ingestHeartbeat(batch.id, doneThrough))) return;
   }
   if (chunk.length > 0) await flush();
   await Promise.all(running);
