@@ -188,13 +188,18 @@ export class BatchLedger {
   }
 
   /**
-   * The reader of a batch's input file is alive and has read `lines` lines.
-   * False when someone gave up on it meanwhile (see abandonIngest): it must stop.
+   * The reader of a batch's input file is alive and has queued its first
+   * `lines` lines. False when it must stop reading: the batch is being
+   * cancelled, or someone gave the reader up for dead (see abandonIngest).
    */
   async ingestHeartbeat(batchId: string, lines: number): Promise<boolean> {
     const key = this.keys.batch(batchId);
-    const [abandoned] = await Promise.all([this.redis.hget(key, 'ingestAbandoned'), this.redis.hset(key, 'ingestAt', String(Date.now()), 'ingestLines', String(lines))]);
-    return abandoned !== '1';
+    const [status, abandoned] = await Promise.all([
+      this.redis.hget(key, 'status'),
+      this.redis.hget(key, 'ingestAbandoned'),
+      this.redis.hset(key, 'ingestAt', String(Date.now()), 'ingestLines', String(lines)),
+    ]);
+    return status !== 'cancelling' && abandoned !== '1';
   }
 
   /**

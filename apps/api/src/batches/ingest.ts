@@ -20,6 +20,8 @@ const LineSchema = z.object({
  */
 const CHUNK_LINES = 500;
 const CHUNKS_IN_FLIGHT = 4;
+/** How often the reader says it is alive (and learns whether to stop); far below MANA_BATCH_RECONCILE_MS. */
+const HEARTBEAT_MS = 1_000;
 
 /** A batch line longer than this goes to the error file (it may carry inline images: generous). */
 export const MAX_BATCH_LINE_CHARS = 32 * 1024 * 1024;
@@ -59,14 +61,16 @@ export async function ingestBatch(deps: ApiDeps, batch: BatchRecord): Promise<vo
   };
   // A heartbeat before reading, so a batch pass never mistakes a slow first chunk for a dead reader.
   if (!(await batches.ingestHeartbeat(batch.id, 0))) return;
+  let beatAt = Date.now();
   for await (const line of lines(files.read(batch.inputFileId), MAX_BATCH_LINE_CHARS)) {
     if (!line.tooLong && line.text.trim() === '') continue;
     chunk.push(line);
     if (chunk.length < CHUNK_LINES) continue;
     await flush();
-    if ((await batches.get(batch.id))?.status === 'cancelling') break;
-    // Someone gave this reader up for dead (it stalled past the reconcile interval): stop.
-    if (!(await batches.ingestHeartbeat(batch.id, doneThrough))) return;
+    if (Date.now() - beatAt < HEARTBEAT_MS) continue;
+    beatAt = Date.now();
+    // Stop when cancelled, or when given up for dead (stalled past the reconcile interval).
+    if (!(await batches.ingestHeartbeat(batch.id, doneThrough))) break;
   }
   if (chunk.length > 0) await flush();
   await Promise.all(running);
