@@ -71,7 +71,9 @@ async function enqueue(p: Pipeline, payload: HopPayload): Promise<void> {
 
 /** Adds hops (all for one provider) to its queue in one go, and indexes the ones that may spill. */
 export async function enqueueMany(p: Pipeline, provider: ProviderId, payloads: readonly HopPayload[]): Promise<void> {
-  const data = payloads.map((payload) => HopPayloadSchema.parse(payload));
+  // One payload is checked against the schema (a job from any path); a bulk of them comes from
+  // submitMany, built from requests already validated line by line, so parsing each again is skipped.
+  const data = payloads.length === 1 ? [HopPayloadSchema.parse(payloads[0])] : payloads;
   const queue = p.queues.get(provider);
   const jobs = data.map((d) => ({ name: d.work.kind, data: d, opts: { jobId: hopJobId(d.jobId, d.hop), priority: BULLMQ_PRIORITY[d.priority] } }));
   if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
