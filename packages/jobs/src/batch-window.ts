@@ -57,11 +57,18 @@ export async function batchPass(p: Pipeline, now = Date.now()): Promise<WindowRe
       if (raw.status === 'validating' && now - quietSince > p.options.batchReconcileMs) await p.batches.abandonIngest(id, Number(raw.ingestLines ?? 0));
       continue;
     }
+    // Every worker process runs this pass; a batch gets at most one pass a second across all
+    // of them, or each would move the whole excess it computed (the moves are exactly-once
+    // per item, the counts are not). The lock is left to expire: it is the rate limit too.
+    if ((await p.redis.set(p.keys.batchPassLock(id), '1', 'PX', PASS_LOCK_MS, 'NX')) !== 'OK') continue;
     report.reconciled += await reconcileBatch(p, id, raw, now);
     if (p.options.autoFallbackEnabled && raw.status !== 'cancelling') report.spilled += await spillBatch(p, id, raw, now);
   }
   return report;
 }
+
+/** One pass per batch per this long, cluster-wide. */
+const PASS_LOCK_MS = 1_000;
 
 /**
  * Finishing an item and writing its line are two steps on two hash tags; a

@@ -82,6 +82,11 @@ export class Keys {
     return `${this.prefix}:batch:{${batchId}}:jobs`;
   }
 
+  /** Held by the one worker process running the batch pass over this batch now. */
+  batchPassLock(batchId: string): string {
+    return `${this.prefix}:batch:{${batchId}}:pass`;
+  }
+
   /** The items already written to the batch's output or error file (accounting is once per item). */
   batchAccounted(batchId: string): string {
     return `${this.prefix}:batch:{${batchId}}:accounted`;
