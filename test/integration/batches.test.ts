@@ -121,7 +121,8 @@ describe('embedding batches stay on one model', () => {
 
 describe('completion windows', () => {
   it('keeps a batch on the GPU while it can finish in time, and spills only the items it cannot finish within a short window', async () => {
-    const slow = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 30 } });
+    // Three worker processes, as with one per host: each runs the batch pass, and still only the excess moves.
+    const slow = await startStack({ gpus: 1, maxConcurrent: 1, workers: 3, ollama: { perTokenMs: 30 } });
     try {
       const local = new OpenAI({ baseURL: slow.baseURL, apiKey: 'unused', maxRetries: 0 });
       const run = async (count: number, window: string) => {
@@ -140,7 +141,8 @@ describe('completion windows', () => {
       const models = await run(40, '3s');
       const spilled = models.filter((m) => m === 'google/gemini-2.0-flash').length;
       expect(spilled).toBeGreaterThan(0);
-      expect(models.filter((m) => m === 'ollama/gemma3:4b').length).toBeGreaterThan(5);
+      // About 18 fit in the window on one slot; passes racing across the three workers would move nearly all of them.
+      expect(models.filter((m) => m === 'ollama/gemma3:4b').length).toBeGreaterThanOrEqual(10);
       const moved = (await slow.jobs()).filter((j) => j.hops.length > 1);
       expect(moved).toHaveLength(spilled);
       expect(moved[0]?.hops[0]?.error?.message).toContain('completion window');
