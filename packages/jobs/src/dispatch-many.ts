@@ -15,10 +15,11 @@ export async function dispatchMany(p: Pipeline, payloads: readonly HopPayload[])
   const failed = new Map<string, unknown>();
   const verdicts = new Map<string, Promise<unknown>>();
   const passOver = (payload: HopPayload) => {
-    const key = `${payload.target.id}|${payload.priority}|${payload.maxWaitMs}`;
+    // Only a job with somewhere to move to is checked (a pinned one always queues on its target).
+    const canMove = p.options.autoFallbackEnabled && payload.chain[payload.hop + 1] !== undefined;
+    const key = `${payload.target.id}|${payload.priority}|${payload.maxWaitMs}|${canMove}`;
     let verdict = verdicts.get(key);
     if (!verdict) {
-      const canMove = p.options.autoFallbackEnabled && payload.chain[payload.hop + 1] !== undefined;
       verdict = canMove ? reasonToPassOver(p, payload, payload.target) : Promise.resolve(undefined);
       verdicts.set(key, verdict);
     }

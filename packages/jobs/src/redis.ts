@@ -19,8 +19,7 @@ export interface RedisConnectionOptions {
  * A connection to wherever config says Redis is. Ordinary commands keep a
  * retry bound so a dead Redis surfaces as an error, not a hang.
  */
-export function createRedis(target: RedisTarget | string, options: RedisConnectionOptions = {}): RedisClient {
-  const resolved: RedisTarget = typeof target === 'string' ? { kind: 'single', url: target } : target;
+export function createRedis(resolved: RedisTarget, options: RedisConnectionOptions = {}): RedisClient {
   const redisOptions: RedisOptions = {
     maxRetriesPerRequest: options.blocking ? null : 3,
     enableReadyCheck: true,
