@@ -107,13 +107,13 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
   });
 
   fromRedis('mana_tokens_total', 'Tokens in and out of every job that succeeded, by provider (cluster-wide, monotonic).', ['provider', 'direction'], async () =>
-    (await pipeline.durations.tokens()).map(({ provider, direction, count }) => [{ provider, direction }, count]),
+    (await pipeline.stats.tokens()).map(({ provider, direction, count }) => [{ provider, direction }, count]),
   );
   fromRedis(
     'mana_provider_errors_total',
     'Hops that failed at their provider, by provider and error class (cluster-wide, monotonic), whatever became of the job.',
     ['provider', 'code'],
-    async () => (await pipeline.durations.providerErrors()).map(({ provider, code, count }) => [{ provider, code }, count]),
+    async () => (await pipeline.stats.providerErrors()).map(({ provider, code, count }) => [{ provider, code }, count]),
   );
   fromRedis('mana_batch_items', 'Items of each unfinished batch by state (total, completed, failed).', ['batch', 'state'], async () =>
     (await pipeline.batches.unfinished()).flatMap((batch) => (['total', 'completed', 'failed'] as const).map((state): [Record<'batch' | 'state', string>, number] => [{ batch: batch.id, state }, batch[state]])),
@@ -165,7 +165,7 @@ function phaseHistogram(pipeline: Pipeline) {
     aggregator: 'sum',
     async get() {
       const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
-      for (const series of await pipeline.durations.read()) {
+      for (const series of await pipeline.stats.durations()) {
         const labels = { phase: series.phase, kind: series.kind, alias: series.alias, provider: series.provider, outcome: series.outcome };
         let cumulative = 0;
         series.buckets.forEach((n, i) => {

@@ -18,7 +18,7 @@ const RETRY_MAX_MS = 60_000;
  */
 export async function reroute(p: Pipeline, payload: HopPayload, err: unknown): Promise<RerouteOutcome> {
   const error = serializeError(err);
-  void p.durations.providerError(payload.target.provider, error.code).catch(() => {});
+  void p.stats.providerError(payload.target.provider, error.code).catch(() => {});
   const next = p.options.autoFallbackEnabled ? payload.chain[payload.hop + 1] : undefined;
   if (error.retryable && next) {
     const moved = await p.records.advanceHop(payload.jobId, payload.hop, { status: 'failed', error }, { target: next, reason: 'failover' });

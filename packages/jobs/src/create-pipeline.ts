@@ -9,7 +9,7 @@ import { loadOllamaBacklog } from './overflow.js';
 import { JobRecords } from './record.js';
 import { BatchLedger } from './batches.js';
 import { FileStore } from './files.js';
-import { DurationStats } from './durations.js';
+import { JobStats } from './job-stats.js';
 import { releaseTenantJob } from './tenant-limit.js';
 import type { RedisClient } from './redis.js';
 
@@ -35,11 +35,11 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
   };
   // Records tell the ledger when a batch item finishes; the ledger reads records back.
   const late: { ledger?: BatchLedger } = {};
-  const durations = new DurationStats(redis, keys);
+  const stats = new JobStats(redis, keys);
   const records = new JobRecords(redis, keys, config.jobRetentionS, async (jobId, finished) => {
     // Metrics never fail nor hold up a job's accounting: not awaited, so a GPU's next job is
     // not a round trip later.
-    void durations.observe(finished).catch(() => {});
+    void stats.observe(finished).catch(() => {});
     if (finished.batch) await late.ledger!.itemFinished(finished.batch, jobId);
     else if (finished.tenant) await releaseTenantJob({ redis, keys }, finished.tenant, jobId);
   });
@@ -49,7 +49,7 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
     keys,
     records,
     batches: ledger,
-    durations,
+    stats,
     tracing,
     files: new FileStore(redis, keys, config.jobRetentionS),
     queues,

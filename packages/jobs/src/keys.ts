@@ -126,7 +126,7 @@ export class Keys {
     return `${this.prefix}:stats:ollama:service`;
   }
 
-  /** Histograms of job wait, run and total time, cluster-wide (see DurationStats). */
+  /** Histograms of job wait, run and total time, cluster-wide (see JobStats). */
   durationStats(): string {
     return `${this.prefix}:stats:durations`;
   }

@@ -7,7 +7,7 @@ import type { Keys } from './keys.js';
 import type { Queues } from './queues.js';
 import type { JobRecords } from './record.js';
 import type { BatchLedger } from './batches.js';
-import type { DurationStats } from './durations.js';
+import type { JobStats } from './job-stats.js';
 import type { FileStore } from './files.js';
 
 export interface PipelineOptions {
@@ -50,7 +50,8 @@ export interface Pipeline {
   keys: Keys;
   records: JobRecords;
   batches: BatchLedger;
-  durations: DurationStats;
+  /** Cluster-wide job statistics for /metrics: durations, tokens, provider errors. */
+  stats: JobStats;
   tracing: PipelineTracing;
   files: FileStore;
   queues: Queues;

@@ -20,6 +20,8 @@ export interface DurationSeries {
 }
 
 const SEP = '\t';
+/** The bucket bounds as the observe script takes them; the same for every job. */
+const BOUNDS_JSON = JSON.stringify([...DURATION_BUCKETS_S, 'inf']);
 
 /**
  * KEYS[1]: the stats hash. ARGV: labels (tab-joined), then phase/seconds
@@ -48,7 +50,7 @@ return 1
  * ran (on the target that finished them) and took in all; tokens; provider
  * errors by class.
  */
-export class DurationStats {
+export class JobStats {
   private readonly observeScript: (...args: Array<string | number>) => Promise<unknown>;
 
   constructor(
@@ -68,7 +70,7 @@ export class DurationStats {
     if (run !== undefined) phases.push(['run', run]);
     const labels = [job.kind, job.alias || 'none', job.provider || 'none', job.outcome].join(SEP);
     await Promise.all([
-      this.observeScript(this.keys.durationStats(), JSON.stringify([...DURATION_BUCKETS_S, 'inf']), labels, ...phases.flat()),
+      this.observeScript(this.keys.durationStats(), BOUNDS_JSON, labels, ...phases.flat()),
       job.usage && job.usage.promptTokens + job.usage.completionTokens > 0
         ? this.redis
             .multi()
@@ -99,7 +101,8 @@ export class DurationStats {
     });
   }
 
-  async read(): Promise<DurationSeries[]> {
+  /** The wait / run / total histograms, one series per label set. */
+  async durations(): Promise<DurationSeries[]> {
     const raw = await this.redis.hgetall(this.keys.durationStats());
     const series = new Map<string, DurationSeries>();
     for (const [field, value] of Object.entries(raw)) {
