@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'not_found',
   'model_not_found',
   'payload_too_large',
+  'unsupported_media_type',
   'rate_limited',
   'provider_unavailable',
   'provider_timeout',
@@ -52,6 +53,7 @@ export function classOf(code: ErrorCode): ErrorClass {
     case 'not_found':
     case 'model_not_found':
     case 'payload_too_large':
+    case 'unsupported_media_type':
     case 'rate_limited':
     case 'provider_rejected':
       return 'client';
@@ -85,6 +87,8 @@ export function httpStatusOf(code: ErrorCode): number {
       return 499;
     case 'payload_too_large':
       return 413;
+    case 'unsupported_media_type':
+      return 415;
     case 'rate_limited':
       return 429;
     case 'provider_unavailable':

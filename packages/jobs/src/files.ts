@@ -33,17 +33,24 @@ export class FileStore {
     let pendingBytes = 0;
     const flush = async () => {
       if (pendingBytes === 0) return;
-      await this.redis.rpush(dataKey, Buffer.concat(pending));
+      // Each chunk renews the TTL: content left by an upload whose process died expires too.
+      await this.redis.multi().rpush(dataKey, Buffer.concat(pending)).expire(dataKey, this.retentionS).exec();
       pending = [];
       pendingBytes = 0;
     };
-    for await (const chunk of content) {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-      bytes += chunk.length;
-      if (pendingBytes >= FILE_CHUNK_BYTES) await flush();
+    try {
+      for await (const chunk of content) {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        bytes += chunk.length;
+        if (pendingBytes >= FILE_CHUNK_BYTES) await flush();
+      }
+      await flush();
+    } catch (err) {
+      // A cut upload leaves no half-written content behind.
+      await this.redis.del(dataKey).catch(() => {});
+      throw err;
     }
-    await flush();
     const stored = { ...file, bytes };
     await this.writeMeta(stored);
     return stored;

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
-import { ManaError, ValidationError } from '@mana/errors';
+import { type ErrorCode, ManaError, ValidationError } from '@mana/errors';
 import type { Logger } from '@mana/logging';
 import { errorBody } from '../openai/responses.js';
 
@@ -29,13 +29,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.status(err.httpStatus).json(errorBody(err));
       return;
     }
-    const bodyError = err as { type?: string; status?: number };
-    if (bodyError.type === 'entity.parse.failed') {
-      res.status(400).json(errorBody({ code: 'invalid_request', message: 'the request body is not valid JSON' }));
-      return;
-    }
-    if (bodyError.type === 'entity.too.large') {
-      res.status(413).json(errorBody({ code: 'payload_too_large', message: 'the request body is too large' }));
+    const clientError = asHttpClientError(err);
+    if (clientError) {
+      res.status(clientError.status).json(errorBody({ code: clientError.code, message: clientError.message }));
       return;
     }
     if (isRedisUnavailable(err)) {
@@ -47,6 +43,27 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     log.error({ err, path: req.path, requestId: res.getHeader('x-request-id') }, 'unhandled error');
     res.status(500).json(errorBody({ code: 'internal_error', message: 'internal error' }));
   };
+}
+
+/**
+ * Errors that Express and its body parsers raise for bad input (http-errors
+ * objects carrying a 4xx `status`): a body that is not JSON, too large, in
+ * an unsupported charset or encoding, or a path with a malformed
+ * percent-escape. Each keeps its own status; none is a 500.
+ */
+function asHttpClientError(err: unknown): { status: number; code: ErrorCode; message: string } | undefined {
+  const e = err as { type?: unknown; status?: unknown; statusCode?: unknown; message?: unknown; expose?: unknown };
+  if (e === null || typeof e !== 'object') return undefined;
+  const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  if (status === undefined || status < 400 || status > 499) return undefined;
+  if (e.type === 'entity.parse.failed') return { status: 400, code: 'invalid_request', message: 'the request body is not valid JSON' };
+  if (status === 413) return { status, code: 'payload_too_large', message: 'the request body is too large' };
+  if (status === 415) return { status, code: 'unsupported_media_type', message: `${String(e.message)}: send the body as UTF-8 JSON` };
+  if (err instanceof URIError || String(e.message).startsWith('Failed to decode param')) {
+    return { status: 400, code: 'invalid_request', message: 'the path has a malformed percent-escape (%XX)' };
+  }
+  // Only messages http-errors marks safe to show (every 4xx) reach the client.
+  return { status, code: 'invalid_request', message: e.expose === true && typeof e.message === 'string' ? e.message : 'bad request' };
 }
 
 /** ioredis gave up on a command: Redis is down or unreachable, which is not the client's fault nor a bug. */

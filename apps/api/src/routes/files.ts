@@ -58,20 +58,38 @@ interface Upload {
 function receiveUpload(req: Request, store: (upload: Upload) => Promise<StoredFile>, drop: (file: StoredFile) => Promise<void>): Promise<StoredFile> {
   return new Promise((resolve, reject) => {
     if (!req.is('multipart/form-data')) return reject(new ValidationError('expected a multipart/form-data upload with fields purpose and file', 'file'));
-    const parser = busboy({ headers: req.headers, limits: { fileSize: MAX_FILE_BYTES, files: 1 } });
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { fileSize: MAX_FILE_BYTES, files: 1 } });
+    } catch (err) {
+      // e.g. "Multipart: Boundary not found": the client's content-type is incomplete.
+      return reject(new ValidationError(`the multipart upload cannot be read: ${(err as Error).message}`, 'file'));
+    }
     let purpose = '';
     let storing: Promise<StoredFile> | undefined;
+    // A body that ends early ("Unexpected end of form") or a client that goes away: the
+    // parser and the file stream both report it. Every stream here has an error listener,
+    // so a truncated upload is a 400 for this request and never an uncaught 'error' event.
+    let content: PassThrough | undefined;
+    const truncated = (err: Error) => {
+      const reason = new ValidationError(`the multipart upload ended early or is malformed: ${err.message}`, 'file', { cause: err });
+      content?.destroy(reason);
+      reject(reason);
+    };
     parser.on('field', (name, value) => {
       if (name === 'purpose') purpose = value;
     });
     parser.on('file', (_name, stream, info) => {
-      const content = new PassThrough();
-      stream.on('limit', () => content.destroy(new ManaError('payload_too_large', `file: larger than ${MAX_FILE_BYTES} bytes`)));
-      stream.pipe(content);
-      storing = store({ meta: { filename: info.filename ?? 'upload.jsonl', purpose: 'batch' }, content });
+      const part = new PassThrough();
+      content = part;
+      stream.on('limit', () => part.destroy(new ManaError('payload_too_large', `file: larger than ${MAX_FILE_BYTES} bytes`)));
+      stream.on('error', truncated);
+      stream.pipe(part);
+      storing = store({ meta: { filename: info.filename ?? 'upload.jsonl', purpose: 'batch' }, content: part });
       storing.catch(reject);
     });
-    parser.on('error', reject);
+    parser.on('error', truncated);
+    req.on('error', truncated);
     parser.on('close', () => {
       if (!storing) return reject(new ValidationError('no file part in the upload', 'file'));
       storing.then(async (file) => {
