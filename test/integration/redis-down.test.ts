@@ -24,6 +24,15 @@ it('answers 503 with Retry-After (never a 500 or a hang) while Redis is down, an
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('service_unavailable');
+    // A readiness probe with a load balancer's 1.5 s timeout gets its 503 every time, however
+    // long the outage has lasted (ioredis's reconnect backoff grows meanwhile).
+    const probes: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const probe = await fetch(`${stack.api.url}/ready`, { signal: AbortSignal.timeout(1_500) });
+      probes.push(probe.status);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(probes).toEqual(Array(12).fill(503));
   } finally {
     // Closing against a dead Redis cannot flush anything; bound it rather than wait on retries.
     await Promise.race([stack.close(), new Promise((resolve) => setTimeout(resolve, CLOSE_BOUND_MS))]);

@@ -1,12 +1,13 @@
 import { loadConfig } from '@mana/config';
 import { ConfigError } from '@mana/errors';
-import { createLogger } from '@mana/logging';
+import { createLogger, keepRunningOnUnhandledRejections } from '@mana/logging';
 import { startApi } from './start-api.js';
 
 // The API process: loadConfig → connections → app → listen → signals.
 try {
   const config = loadConfig(process.env);
   const log = createLogger(config.logLevel, 'mana-api');
+  keepRunningOnUnhandledRejections(log);
   const api = await startApi(config, log);
   let stopping = false;
   const stop = (signal: string) => {

@@ -2,7 +2,7 @@ import { startApi } from '@mana/api';
 import { describeRedisTarget, loadConfig } from '@mana/config';
 import { startGeminiEmulator, startOllamaEmulator, startOpenAICompatibleEmulator } from '@mana/emulators';
 import { ConfigError } from '@mana/errors';
-import { createLogger } from '@mana/logging';
+import { createLogger, keepRunningOnUnhandledRejections } from '@mana/logging';
 import { startWorkers } from '@mana/worker';
 import { startLocalRedis } from '@mana/local-redis';
 
@@ -30,6 +30,7 @@ try {
     MANA_LOG_LEVEL: process.env.MANA_LOG_LEVEL ?? 'warn',
   });
   const log = createLogger(config.logLevel, 'mana-demo');
+  keepRunningOnUnhandledRejections(log);
   const workers = await startWorkers(config, log);
   const api = await startApi(config, log);
   console.log(`

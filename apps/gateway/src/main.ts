@@ -1,7 +1,7 @@
 import { startApi } from '@mana/api';
 import { loadConfig } from '@mana/config';
 import { ConfigError } from '@mana/errors';
-import { createLogger } from '@mana/logging';
+import { createLogger, keepRunningOnUnhandledRejections } from '@mana/logging';
 import { startWorkers } from '@mana/worker';
 
 // API and workers in one process: the single-box deployment (`npm start`).
@@ -9,6 +9,7 @@ import { startWorkers } from '@mana/worker';
 try {
   const config = loadConfig(process.env);
   const log = createLogger(config.logLevel, 'mana');
+  keepRunningOnUnhandledRejections(log);
   const workers = await startWorkers(config, log);
   const api = await startApi(config, log);
   let stopping = false;

@@ -1,12 +1,13 @@
 import { loadConfig } from '@mana/config';
 import { ConfigError } from '@mana/errors';
-import { createLogger } from '@mana/logging';
+import { createLogger, keepRunningOnUnhandledRejections } from '@mana/logging';
 import { startWorkers } from './start-workers.js';
 
 // The worker process: loadConfig → workers → graceful close on SIGTERM/SIGINT.
 try {
   const config = loadConfig(process.env);
   const log = createLogger(config.logLevel, 'mana-worker');
+  keepRunningOnUnhandledRejections(log);
   const workers = await startWorkers(config, log);
   let stopping = false;
   const stop = (signal: string) => {

@@ -1,6 +1,6 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import { CancelledError, ProviderError } from '@mana/errors';
-import { type HopPayload, HopPayloadSchema, type Pipeline, type Success } from '@mana/jobs';
+import { type HopPayload, HopPayloadSchema, type Pipeline, type Success, isStoreUnavailable, untilStored } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { ProviderAdapter } from '@mana/providers';
 import { reroute } from './reroute.js';
@@ -36,10 +36,18 @@ export function createHopProcessor(options: HopRunnerOptions) {
     // The provider call starts while Redis marks the hop running: one round trip less between
     // two generations on a GPU. Redis runs the mark before any delta or result of this hop
     // (same connection, in order); a hop that turns out stale or finished is aborted unused.
-    const marked = records.startHop(payload.jobId, payload.hop, options.endpoint, payload.target.id).then((outcome) => {
-      if (outcome !== 'ok' && outcome !== 'restart') controller.abort();
-      return outcome;
-    });
+    const marked = untilStored(() => records.startHop(payload.jobId, payload.hop, options.endpoint, payload.target.id)).then(
+      (outcome) => {
+        if (outcome !== 'ok' && outcome !== 'restart') controller.abort();
+        return outcome;
+      },
+      (err: unknown) => {
+        controller.abort();
+        throw err;
+      },
+    );
+    // Awaited below, after the provider call; until then its failure must not count as unhandled.
+    marked.catch(() => {});
     // A started hop can no longer spill; left in the index, the spill pass would later remove
     // it from BullMQ's finished history, where operators look for it.
     if (payload.target.provider === 'ollama') void options.pipeline.redis.zrem(options.pipeline.keys.spillIndex(), job.id ?? '').catch(() => {});
@@ -50,9 +58,13 @@ export function createHopProcessor(options: HopRunnerOptions) {
       const success = await options.pipeline.tracing.span('mana.provider_call', attributes, () => callProvider(options, payload, controller.signal));
       if (!(await proceed())) return 'skipped';
       options.onSuccess?.(performance.now() - startedAt);
-      await records.succeed(payload.jobId, payload.hop, success);
+      // The provider answered: a store that is away now is waited for, never blamed on the job.
+      await untilStored(() => records.succeed(payload.jobId, payload.hop, success), { onRetry: storeRetryLog(options, payload) });
       return 'succeeded';
     } catch (err) {
+      // Redis stayed away past the retry deadline: not the provider's failure, so no reroute. BullMQ
+      // cannot record the hop's end either; its lock lapses and the stall check runs it again.
+      if (isStoreUnavailable(err)) throw err;
       if (!(await proceed())) return 'skipped';
       if (err instanceof CancelledError && controller.signal.aborted) return 'cancelled';
       if (err instanceof ProviderError) await options.onProviderError?.(err);
@@ -63,6 +75,12 @@ export function createHopProcessor(options: HopRunnerOptions) {
     } finally {
       options.running.finish(payload.jobId, controller);
     }
+  };
+}
+
+function storeRetryLog(options: HopRunnerOptions, payload: HopPayload) {
+  return (err: Error, attempt: number) => {
+    if (attempt === 1) options.log.warn({ jobId: payload.jobId, hop: payload.hop, err: err.message }, 'Redis unavailable; holding the result until it is back');
   };
 }
 
@@ -83,7 +101,9 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
   const published: Array<Promise<boolean>> = [];
   for await (const event of adapter.chatStream(request, call)) {
     if (event.type === 'delta') {
-      published.push(options.pipeline.records.delta(payload.jobId, payload.hop, event.content));
+      const delta = options.pipeline.records.delta(payload.jobId, payload.hop, event.content);
+      delta.catch(() => {}); // awaited together at the end; a failure meanwhile is not unhandled
+      published.push(delta);
       continue;
     }
     await Promise.all(published);

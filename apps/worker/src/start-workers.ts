@@ -17,18 +17,22 @@ export interface WorkerProcess {
   close(graceMs?: number): Promise<void>;
 }
 
+/** Beyond the grace period, how long closing may wait on Redis before dropping the connections. */
+const CLOSE_SLACK_MS = 5_000;
+
 const CLOUD: readonly CloudProviderId[] = ['google', 'openrouter', 'groq', 'together'];
 
 /** Everything a worker process runs: one Worker per GPU, one per cloud queue, probes and the spill loop. */
 export async function startWorkers(config: Readonly<Config>, log: Logger): Promise<WorkerProcess> {
-  const connections = [createRedis(config.redis.target, { name: 'mana-worker' })];
+  // A worker's writes wait for Redis through an outage: a hop the GPU answered must be recorded, not failed.
+  const connections = [createRedis(config.redis.target, { name: 'mana-worker', waitThroughOutages: true })];
   const connect = () => {
     const connection = createRedis(config.redis.target, { blocking: true, name: 'mana-worker-bullmq' });
     connections.push(connection);
     return connection;
   };
   const redis = connections[0]!;
-  const subscriber = createRedis(config.redis.target, { name: 'mana-worker-cancel' });
+  const subscriber = createRedis(config.redis.target, { name: 'mana-worker-cancel', waitThroughOutages: true });
   connections.push(subscriber);
   const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName ?? 'mana-worker' });
   const pipeline = createPipeline(config, redis, tracing);
@@ -79,12 +83,20 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
     async close(graceMs = config.shutdownGraceMs) {
       stopProbes();
       stopSpill();
-      await Promise.all([
-        ...gpuWorkers.map((w) => w.close(graceMs)),
-        ...cloudWorkers.map((w) => closeWithin(w, graceMs, running)),
-      ]);
-      await pipeline.queues.close();
-      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      const orderly = (async () => {
+        await Promise.all([
+          ...gpuWorkers.map((w) => w.close(graceMs)),
+          ...cloudWorkers.map((w) => closeWithin(w, graceMs, running)),
+        ]);
+        await pipeline.queues.close();
+        await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      })();
+      // Connections wait through Redis outages; a stop while Redis is gone for good must still end.
+      const bound = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs + CLOSE_SLACK_MS).unref());
+      if ((await Promise.race([orderly, bound])) === 'late') {
+        log.warn({ graceMs }, 'Redis did not answer while stopping; closing its connections as they are');
+        for (const c of connections) c.disconnect();
+      }
       await tracing.shutdown().catch(() => {});
     },
   };

@@ -78,7 +78,7 @@ export class JobEventHub {
     // Messages published while the connection was down are gone from pub/sub, but
     // not from the jobs' streams: after every reconnect, catch every watched job up.
     subscriber.on('ready', () => {
-      for (const [jobId, sub] of this.subs) void this.repair(jobId, sub).catch(() => {});
+      for (const [jobId, sub] of this.subs) this.repairSoon(jobId, sub);
     });
   }
 
@@ -140,10 +140,22 @@ export class JobEventHub {
     if (event.seq <= sub.lastSeq) return;
     if (event.seq > sub.lastSeq + 1) {
       sub.pending.push(event);
-      void this.repair(event.job, sub);
+      this.repairSoon(event.job, sub);
       return;
     }
     this.deliver(sub, event);
+  }
+
+  /**
+   * Repairs in the background. The read fails while Redis is away; it is
+   * tried again (every reconnect also repairs every watched job) for as long
+   * as someone still watches the job.
+   */
+  private repairSoon(jobId: string, sub: Subscription, attempt = 0): void {
+    this.repair(jobId, sub).catch(() => {
+      if (this.subs.get(jobId) !== sub) return;
+      setTimeout(() => this.repairSoon(jobId, sub, attempt + 1), Math.min(100 * 2 ** attempt, 2_000)).unref();
+    });
   }
 
   private repair(jobId: string, sub: Subscription): Promise<void> {

@@ -11,6 +11,13 @@ export type RedisClient = Redis | Cluster;
 export interface RedisConnectionOptions {
   /** BullMQ's blocking connections wait forever by design. */
   blocking?: boolean;
+  /**
+   * Commands wait for Redis to come back instead of failing after a few
+   * reconnect attempts: for worker processes, whose writes (a hop's result,
+   * its streamed deltas, in order) must land, not fail the job. The API
+   * keeps the bound and answers 503 instead. @defaultValue false
+   */
+  waitThroughOutages?: boolean;
   name?: string;
   onError?: (err: Error) => void;
 }
@@ -21,7 +28,7 @@ export interface RedisConnectionOptions {
  */
 export function createRedis(resolved: RedisTarget, options: RedisConnectionOptions = {}): RedisClient {
   const redisOptions: RedisOptions = {
-    maxRetriesPerRequest: options.blocking ? null : 3,
+    maxRetriesPerRequest: options.blocking || options.waitThroughOutages ? null : 3,
     enableReadyCheck: true,
     connectionName: options.name,
     // Reconnect with a capped backoff: a Redis restart costs seconds, not the process.

@@ -11,27 +11,64 @@ export interface LocalRedis {
   stop(): void;
 }
 
+export interface LocalRedisOptions {
+  /** Persist every write to an append-only file (fsync every second), so a restart keeps the data. @defaultValue false */
+  appendOnly?: boolean;
+}
+
+/** A local Redis a test can take down and bring back on the same port, with its data when AOF is on. */
+export interface RestartableRedis extends LocalRedis {
+  /** kill -9: no chance to save anything beyond what the AOF already holds. */
+  kill(): Promise<void>;
+  /** SHUTDOWN NOSAVE: a clean stop (the AOF is flushed). */
+  shutdown(): Promise<void>;
+  /** Starts it again on the same port and directory; resolves once it answers. */
+  restart(): Promise<void>;
+}
+
 /** Between PING attempts while a server starts. */
 const RETRY_MS = 100;
 
 export const INSTALL_HINT = 'install redis-server (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or set REDIS_URL';
 
 /**
- * A throwaway redis-server on a free loopback port, keeping nothing on disk:
- * for the demo, the test run and the benchmarks, so none of them depends on
- * (or disturbs) a Redis that happens to run on this machine.
+ * A throwaway redis-server on a free loopback port, keeping nothing on disk
+ * unless asked for an append-only file: for the demo, the test run and the
+ * benchmarks, so none of them depends on (or disturbs) a Redis that happens
+ * to run on this machine.
  */
-export async function startLocalRedis(): Promise<LocalRedis> {
+export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<RestartableRedis> {
   if (spawnSync('redis-server', ['--version']).error) throw new Error(`no redis-server on PATH: ${INSTALL_HINT}`);
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
-    { stdio: 'ignore' },
-  );
+  const dir = options.appendOnly ? mkdtempSync(join(tmpdir(), 'mana-redis-')) : undefined;
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--loglevel', 'warning',
+    ...(dir ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir] : ['--appendonly', 'no'])];
   const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
+  const exited = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
   await waitForRedis(url);
-  return { url, stop: () => void child.kill('SIGTERM') };
+  return {
+    url,
+    stop: () => {
+      child.kill('SIGTERM');
+      if (dir) void exited(child).then(() => rmSync(dir, { recursive: true, force: true }));
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    async shutdown() {
+      const redis = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+      redis.on('error', () => {});
+      await redis.call('SHUTDOWN', 'NOSAVE').catch(() => {}); // the connection closes as it stops
+      redis.disconnect();
+      await exited(child);
+    },
+    async restart() {
+      child = spawn('redis-server', args, { stdio: 'ignore' });
+      await waitForRedis(url);
+    },
+  };
 }
 
 export interface LocalRedisCluster {

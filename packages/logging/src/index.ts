@@ -17,3 +17,16 @@ export function createLogger(level: string, name: string): Logger {
     },
   });
 }
+
+/**
+ * A server process outlives a promise that rejected with nobody listening:
+ * it is logged (with the words "unhandled rejection", which tests look for)
+ * as the bug it is, and the process carries on serving everyone else, as a
+ * crash would not. Every known path handles its own rejections; this is the
+ * last resort.
+ */
+export function keepRunningOnUnhandledRejections(log: Logger): void {
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled rejection (a bug: please report it); the process carries on');
+  });
+}

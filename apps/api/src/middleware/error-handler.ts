@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { type ErrorCode, ManaError, ValidationError } from '@mana/errors';
+import { isStoreUnavailable } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import { errorBody } from '../openai/responses.js';
 
@@ -34,7 +35,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.status(clientError.status).json(errorBody({ code: clientError.code, message: clientError.message }));
       return;
     }
-    if (isRedisUnavailable(err)) {
+    if (isStoreUnavailable(err)) {
       log.error({ err: (err as Error).message, path: req.path }, 'redis unavailable');
       res.setHeader('retry-after', '5');
       res.status(503).json(errorBody({ code: 'service_unavailable', message: 'the job store (Redis) is unavailable; retry shortly' }));
@@ -64,10 +65,4 @@ function asHttpClientError(err: unknown): { status: number; code: ErrorCode; mes
   }
   // Only messages http-errors marks safe to show (every 4xx) reach the client.
   return { status, code: 'invalid_request', message: e.expose === true && typeof e.message === 'string' ? e.message : 'bad request' };
-}
-
-/** ioredis gave up on a command: Redis is down or unreachable, which is not the client's fault nor a bug. */
-function isRedisUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  return err.name === 'MaxRetriesPerRequestError' || err.message === 'Connection is closed.' || (err as NodeJS.ErrnoException).code === 'ECONNREFUSED';
 }

@@ -2,6 +2,17 @@ import { Router } from 'express';
 import { PROVIDER_IDS } from '@mana/config';
 import type { ApiDeps } from '../deps.js';
 
+/** Well inside the 1–2 s timeouts load balancers give a readiness probe. */
+const READY_TIMEOUT_MS = 500;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * GET /health: the process is alive. GET /ready: it can take work (Redis
  * answers). GET /status: what an operator wants at a glance — each GPU's and
@@ -14,8 +25,14 @@ export function healthRouter(deps: ApiDeps): Router {
     res.json({ status: 'ok' });
   });
   router.get('/ready', async (_req, res) => {
+    // A probe needs its answer at once: while the connection is down, a PING would wait in
+    // ioredis's offline queue through every reconnect attempt.
+    if (pipeline.redis.status !== 'ready') {
+      res.status(503).json({ status: 'unavailable', reason: `redis: connection ${pipeline.redis.status}` });
+      return;
+    }
     try {
-      await pipeline.redis.ping();
+      await withTimeout(pipeline.redis.ping(), READY_TIMEOUT_MS);
       res.json({ status: 'ready', aliases: deps.aliases.status().version });
     } catch (err) {
       res.status(503).json({ status: 'unavailable', reason: `redis: ${(err as Error).message}` });
