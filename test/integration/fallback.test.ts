@@ -84,3 +84,17 @@ describe('failover from the GPU to Gemini', () => {
     expect(stack.gpus[0]!.stats.snapshot().requests['/api/chat gemma3:4b']).toBeUndefined();
   });
 });
+
+describe('GPU health', () => {
+  it('keeps serving from a GPU whose /api/ps fails: that is not "GPU down"', async () => {
+    stack.gpus[0]!.faults.add({ mode: 'error', status: 500, route: '/api/ps' });
+    // Let the probe run against the failing /api/ps at least twice.
+    const probed = stack.gpus[0]!.stats.snapshot().requests['/api/ps'] ?? 0;
+    await expect.poll(() => stack.gpus[0]!.stats.snapshot().requests['/api/ps'] ?? 0, { timeout: 5_000 }).toBeGreaterThan(probed + 1);
+    expect((await stack.status()).gpus.gpu0?.ok).toBe(true);
+    const { data, response } = await ask('still up');
+    expect(response.headers.get('x-mana-provider')).toBe('ollama');
+    expect(data.choices[0]?.message.content).toContain('still up');
+    expect(stack.gemini.stats.snapshot().total).toBe(0);
+  });
+});

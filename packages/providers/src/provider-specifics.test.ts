@@ -42,6 +42,14 @@ describe('provider specifics', () => {
     try {
       const adapter = createOllamaAdapter({ name: 'gpu0', url: emulator.url });
       expect(await adapter.health()).toEqual({ ok: true, detail: 'ollama 0.12.6', loadedModels: ['gemma3:4b'] });
+      // A server that answers chat but not /api/ps (an old build, a proxy that only passes
+      // the inference routes) is up; only what it has loaded is unknown.
+      emulator.faults.add({ mode: 'error', status: 404, route: '/api/ps' });
+      const noPs = await adapter.health();
+      expect(noPs.ok).toBe(true);
+      expect(noPs.loadedModels).toBeUndefined();
+      expect(noPs.detail).toContain('/api/ps did not answer');
+      emulator.faults.clear();
       await emulator.down();
       const down = await adapter.health();
       expect(down.ok).toBe(false);

@@ -68,7 +68,10 @@ export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
     const deadline = new Deadline({ timeoutMs: 2_000, ...options });
     try {
       const client = createOllamaClient(host.url, deadline.signal);
-      const [version, ps] = await Promise.all([client.version(), client.ps()]);
+      // Reachable and answering is "up". What is loaded is extra knowledge: a server (or a proxy
+      // in front of it) that serves chat but not /api/ps is up, with its loaded models unknown.
+      const [version, ps] = await Promise.all([client.version(), client.ps().catch(() => undefined)]);
+      if (!ps) return { ok: true, detail: `ollama ${version.version} (loaded models unknown: /api/ps did not answer)` };
       return { ok: true, detail: `ollama ${version.version}`, loadedModels: ps.models.map((m) => m.name) };
     } catch (err) {
       return { ok: false, detail: toProviderError(err, { provider: 'ollama', target: `ollama@${host.name}` }, deadline).message };
