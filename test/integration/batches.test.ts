@@ -208,8 +208,8 @@ describe('a process dying between finishing a batch item and writing it out', ()
 });
 
 describe('an API process dying while it reads a batch file', () => {
-  it('leaves no batch stuck validating: the batch pass finishes it with what was read and says where reading stopped', async () => {
-    const own = await startStack({ gpus: 1, env: { MANA_BATCH_RECONCILE_MS: '300' } });
+  it('leaves no batch stuck validating: another API process reads it from where the dead reader stopped', async () => {
+    const own = await startStack({ gpus: 1, env: { MANA_BATCH_READER_QUIET_MS: '300' } });
     try {
       const local = new OpenAI({ baseURL: own.baseURL, apiKey: 'unused', maxRetries: 0 });
       const file = await local.files.create({ file: await toFile(Buffer.from(jsonl([{ custom_id: 'z', method: 'POST', url: '/v1/embeddings', body: { input: 'z' } }])), 'z.jsonl'), purpose: 'batch' });
@@ -222,9 +222,26 @@ describe('an API process dying while it reads a batch file', () => {
       expect((await local.batches.retrieve(id)).status).toBe('validating');
       await expect.poll(async () => (await local.batches.retrieve(id)).status, { timeout: 10_000 }).toBe('completed');
       const done = await local.batches.retrieve(id);
-      expect(done.request_counts).toEqual({ total: 1, completed: 0, failed: 1 });
-      const errors = (await (await local.files.content(done.error_file_id!)).text()).trim();
-      expect(errors).toContain('reading the input file stopped after line 0');
+      expect(done.request_counts).toEqual({ total: 1, completed: 1, failed: 0 });
+      const output = JSON.parse((await (await local.files.content(done.output_file_id!)).text()).trim()) as { custom_id: string; response: { status_code: number } };
+      expect(output).toMatchObject({ custom_id: 'z', response: { status_code: 200 } });
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('a reader whose input file is gone ends the batch with what it queued and an error line saying why', async () => {
+    const own = await startStack({ gpus: 1, env: { MANA_BATCH_READER_QUIET_MS: '300' } });
+    try {
+      const local = new OpenAI({ baseURL: own.baseURL, apiKey: 'unused', maxRetries: 0 });
+      const id = 'batch_fedcba9876543210fedcba9876543210';
+      const common = { tenant: 'default', createdAt: Date.now(), purpose: 'batch_output' };
+      await own.pipeline.files.createEmpty({ ...common, id: `file-${id}-output`, filename: 'o.jsonl' });
+      await own.pipeline.files.createEmpty({ ...common, id: `file-${id}-errors`, filename: 'e.jsonl' });
+      await own.pipeline.batches.create({ id, tenant: 'default', endpoint: '/v1/embeddings', inputFileId: 'file-expired', completionWindow: '24h', createdAt: Date.now(), outputFileId: `file-${id}-output`, errorFileId: `file-${id}-errors`, metadata: {} });
+      await expect.poll(async () => (await local.batches.retrieve(id)).status, { timeout: 10_000 }).toBe('completed');
+      const errors = (await (await local.files.content((await local.batches.retrieve(id)).error_file_id!)).text()).trim();
+      expect(errors).toContain('the input file file-expired is gone');
     } finally {
       await own.close();
     }

@@ -12,4 +12,6 @@ export interface ApiDeps {
   hub: JobEventHub;
   aliases: AliasStore;
   metrics: ApiMetrics;
+  /** This API process among all of them (e.g. the reader of a batch's input file). */
+  instanceId: string;
 }

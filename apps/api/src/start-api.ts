@@ -8,6 +8,7 @@ import { startTracing } from '@mana/telemetry';
 import type { Logger } from '@mana/logging';
 import { createApp } from './app.js';
 import { createMetrics } from './metrics.js';
+import { watchQuietBatchReaders } from './batches/resume-ingest.js';
 
 export interface ApiProcess {
   url: string;
@@ -23,8 +24,11 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
   const subscriber = createRedis(config.redis.target, { name: 'mana-api-events' });
   const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName ?? 'mana-api' });
   const pipeline = createPipeline(config, redis, tracing);
-  const hub = await JobEventHub.start(subscriber, redis, pipeline.keys, randomUUID());
-  const app = createApp({ config, log, pipeline, hub, aliases, metrics: createMetrics(pipeline) });
+  const instanceId = randomUUID();
+  const hub = await JobEventHub.start(subscriber, redis, pipeline.keys, instanceId);
+  const deps = { config, log, pipeline, hub, aliases, metrics: createMetrics(pipeline), instanceId };
+  const app = createApp(deps);
+  const stopIngestWatch = watchQuietBatchReaders(deps);
   const stopSighup = reloadOnSighup(aliases);
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -40,6 +44,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
     aliases,
     async close(graceMs = config.shutdownGraceMs) {
       stopSighup();
+      stopIngestWatch();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());

@@ -75,10 +75,10 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
  */
 export async function submitMany(deps: ApiDeps, submissions: readonly Submission[]): Promise<Array<{ id: string } | { error: unknown }>> {
   const { pipeline } = deps;
-  type Item = { ok: true; submission: Submission; plan: Plan } | { ok: false; error: unknown };
+  type Item = { ok: true; submission: Submission; plan: Plan; queue: boolean } | { ok: false; error: unknown };
   const planned = submissions.map((submission): Item => {
     try {
-      return { ok: true, submission, plan: planJob(deps, submission) };
+      return { ok: true, submission, plan: planJob(deps, submission), queue: true };
     } catch (error) {
       return { ok: false, error };
     }
@@ -87,14 +87,19 @@ export async function submitMany(deps: ApiDeps, submissions: readonly Submission
     planned.map(async (item): Promise<Item> => {
       if (!item.ok) return item;
       try {
-        await pipeline.records.create(newJob(item.submission, item.plan, undefined));
-        return item;
+        if (await pipeline.records.create(newJob(item.submission, item.plan, undefined))) return item;
+        // The id exists: a batch reader resuming after one that died met a line already made a
+        // job. Its hop 0 is queued again only if it may never have reached BullMQ, which ignores
+        // an id it holds; a job that started, moved on or finished is left alone.
+        const record = await pipeline.records.get(item.plan.id);
+        const first = record?.hops[0];
+        return { ...item, queue: record?.status === 'queued' && record.hop === 0 && first?.startedAt === undefined && first?.retries === undefined };
       } catch (error) {
         return { ok: false, error };
       }
     }),
   );
-  const ready = created.flatMap((item) => (item.ok ? [hopZero(item.submission, item.plan)] : []));
+  const ready = created.flatMap((item) => (item.ok && item.queue ? [hopZero(item.submission, item.plan)] : []));
   const failed = await pipeline.tracing.span('mana.submit_many', { 'mana.jobs': ready.length }, () => dispatchMany(pipeline, ready));
   await Promise.all([...failed].map(([id, err]) => pipeline.records.fail(id, -1, serializeError(err)).catch(() => {})));
   return created.map((item) => {

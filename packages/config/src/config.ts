@@ -39,6 +39,8 @@ export interface Config {
   jobRetentionS: number;
   /** How long a batch may go without accounting progress before its items are checked (a process died between finishing an item and writing it out). */
   batchReconcileMs: number;
+  /** How long a batch's input reader may go without a heartbeat (one a second) before another API process reads on from where it stopped. */
+  batchReaderQuietMs: number;
   /** How long SIGTERM waits for in-flight work before exiting. */
   shutdownGraceMs: number;
   /**
@@ -79,6 +81,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     maxWaitMs: { interactive: env.MANA_MAX_WAIT_INTERACTIVE_MS, async: env.MANA_MAX_WAIT_ASYNC_MS },
     jobRetentionS: env.MANA_JOB_RETENTION_S,
     batchReconcileMs: env.MANA_BATCH_RECONCILE_MS,
+    batchReaderQuietMs: env.MANA_BATCH_READER_QUIET_MS,
     tracing: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
     shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,
     auth,

@@ -56,6 +56,8 @@ export const EnvSchema = z.object({
   MANA_JOB_RETENTION_S: intEnv(60).default(86_400),
   /** A batch whose accounting made no progress this long is checked for items finished but never written out. */
   MANA_BATCH_RECONCILE_MS: intEnv(100).default(60_000),
+  /** A batch whose input reader beat no heartbeat this long (its process died) is read on by another API process. */
+  MANA_BATCH_READER_QUIET_MS: intEnv(100).default(10_000),
   MANA_SHUTDOWN_GRACE_MS: intEnv(0).default(30_000),
   MANA_API_KEYS: z.string().optional(),
   MANA_API_KEYS_FILE: z.string().trim().min(1).optional(),

@@ -51,12 +51,8 @@ export async function batchPass(p: Pipeline, now = Date.now()): Promise<WindowRe
       await p.redis.zrem(p.keys.activeBatches(), id);
       continue;
     }
-    if (raw.ingested !== '1') {
-      // Its reader (an API process) went quiet: it died mid-file. Finish with what was read.
-      const quietSince = Number(raw.ingestAt ?? raw.createdAt ?? now);
-      if (raw.status === 'validating' && now - quietSince > p.options.batchReconcileMs) await p.batches.abandonIngest(id, Number(raw.ingestLines ?? 0));
-      continue;
-    }
+    // Still being read (a reader that died is replaced by an API process: see takeOverIngest).
+    if (raw.ingested !== '1') continue;
     // Every worker process runs this pass; a batch gets at most one pass a second across all
     // of them, or each would move the whole excess it computed (the moves are exactly-once
     // per item, the counts are not). The lock is left to expire: it is the rate limit too.

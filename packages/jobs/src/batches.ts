@@ -73,12 +73,55 @@ end
 return status
 `;
 
-/** KEYS: a batch's custom_id set. ARGV: retention, then custom_ids. Claims each, in order: 1 if new, 0 if taken. */
+/**
+ * KEYS: a batch's custom_id hash (custom_id → the line that claimed it).
+ * ARGV: retention, then custom_id and line number pairs. Claims each, in
+ * order: 1 if new or already this line's (a reader resuming a file claims
+ * again what the one before it claimed), 0 if another line has it.
+ */
 const CLAIM = `
-local added = {}
-for i = 2, #ARGV do added[i - 1] = redis.call('SADD', KEYS[1], ARGV[i]) end
+local claimed = {}
+-- A batch begun by an older version keeps its custom_ids in a set: claim them there (a rolling upgrade).
+if redis.call('TYPE', KEYS[1]).ok == 'set' then
+  for i = 2, #ARGV, 2 do claimed[#claimed + 1] = redis.call('SADD', KEYS[1], ARGV[i]) end
+  return claimed
+end
+for i = 2, #ARGV, 2 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then claimed[#claimed + 1] = 1
+  elseif redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then claimed[#claimed + 1] = 1
+  else claimed[#claimed + 1] = 0 end
+end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-return added
+return claimed
+`;
+
+/**
+ * KEYS: the batch. ARGV: reader, lines queued so far, now. The reader of a
+ * batch's input is alive: 1 to go on reading, 0 to stop (the batch is being
+ * cancelled, or another process took the reading over from a reader it
+ * found quiet).
+ */
+const HEARTBEAT = `
+local owner = redis.call('HGET', KEYS[1], 'ingestOwner')
+if owner and owner ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'status') == 'cancelling' then return 0 end
+redis.call('HSET', KEYS[1], 'ingestOwner', ARGV[1], 'ingestAt', ARGV[3], 'ingestLines', ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS: the batch. ARGV: reader, now, quietMs. Takes over reading a batch's
+ * input whose reader has been quiet for quietMs (it died): returns the
+ * number of lines already queued (read on from the next), or -1.
+ */
+const TAKE_OVER = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'validating' and status ~= 'in_progress' then return -1 end
+if redis.call('HGET', KEYS[1], 'ingested') == '1' then return -1 end
+local quiet = tonumber(redis.call('HGET', KEYS[1], 'ingestAt') or redis.call('HGET', KEYS[1], 'createdAt') or ARGV[2])
+if tonumber(ARGV[2]) - quiet < tonumber(ARGV[3]) then return -1 end
+redis.call('HSET', KEYS[1], 'ingestOwner', ARGV[1], 'ingestAt', ARGV[2])
+return tonumber(redis.call('HGET', KEYS[1], 'ingestLines') or '0')
 `;
 
 /**
@@ -88,6 +131,8 @@ return added
 export class BatchLedger {
   private readonly account: (...args: Array<string | number>) => Promise<string>;
   private readonly claim: (...args: Array<string | number>) => Promise<unknown>;
+  private readonly heartbeat: (...args: Array<string | number>) => Promise<unknown>;
+  private readonly takeOver: (...args: Array<string | number>) => Promise<unknown>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -97,10 +142,14 @@ export class BatchLedger {
   ) {
     redis.defineCommand('manaBatchAccount', { numberOfKeys: 6, lua: ACCOUNT });
     redis.defineCommand('manaBatchClaim', { numberOfKeys: 1, lua: CLAIM });
+    redis.defineCommand('manaBatchHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
+    redis.defineCommand('manaBatchTakeOver', { numberOfKeys: 1, lua: TAKE_OVER });
     const scripts = redis as unknown as Record<string, ((...a: Array<string | number>) => Promise<string>) | undefined>;
-    if (!scripts.manaBatchAccount || !scripts.manaBatchClaim) throw new Error('could not define the batch scripts');
+    if (!scripts.manaBatchAccount || !scripts.manaBatchClaim || !scripts.manaBatchHeartbeat || !scripts.manaBatchTakeOver) throw new Error('could not define the batch scripts');
     this.account = scripts.manaBatchAccount.bind(redis);
     this.claim = scripts.manaBatchClaim.bind(redis) as unknown as (...a: Array<string | number>) => Promise<unknown>;
+    this.heartbeat = scripts.manaBatchHeartbeat.bind(redis) as unknown as (...a: Array<string | number>) => Promise<unknown>;
+    this.takeOver = scripts.manaBatchTakeOver.bind(redis) as unknown as (...a: Array<string | number>) => Promise<unknown>;
   }
 
   async create(batch: Omit<BatchRecord, 'total' | 'completed' | 'failed' | 'status'>): Promise<void> {
@@ -164,10 +213,10 @@ export class BatchLedger {
     return batches.filter((b): b is BatchRecord => b !== undefined);
   }
 
-  /** For each custom_id in order: false when it was already used in this batch (or earlier in the list). */
-  async claimCustomIds(batchId: string, customIds: readonly string[]): Promise<boolean[]> {
-    if (customIds.length === 0) return [];
-    const added = (await this.claim(this.keys.batchCustomIds(batchId), this.retentionS, ...customIds)) as number[];
+  /** For each line's custom_id in order: false when another line of this batch (or earlier in the list) has it. */
+  async claimCustomIds(batchId: string, claims: ReadonlyArray<{ customId: string; line: number }>): Promise<boolean[]> {
+    if (claims.length === 0) return [];
+    const added = (await this.claim(this.keys.batchCustomIds(batchId), this.retentionS, ...claims.flatMap((c) => [c.customId, c.line]))) as number[];
     return added.map((n) => n === 1);
   }
 
@@ -181,36 +230,43 @@ export class BatchLedger {
     return this.redis.lrange(this.keys.batchJobs(batchId), 0, -1);
   }
 
-  /** A line that never became a job: it goes to the error file with its line number. */
+  /**
+   * A line that never became a job: it goes to the error file with its line
+   * number, once however often it is reported (a resumed reader may report
+   * again a line the one before it reported).
+   */
   async lineError(batchId: string, line: number, customId: string | null, message: string): Promise<void> {
     const body = { id: null, custom_id: customId, response: null, error: { code: 'invalid_request', message: `line ${line}: ${message}`, line } };
-    await this.run(batchId, 'line-error', JSON.stringify(body));
+    await this.run(batchId, 'line-error', JSON.stringify(body), '', `line:${line}`);
   }
 
   /**
-   * The reader of a batch's input file is alive and has queued its first
-   * `lines` lines. False when it must stop reading: the batch is being
-   * cancelled, or someone gave the reader up for dead (see abandonIngest).
+   * The reader `reader` of a batch's input file is alive and has queued its
+   * first `lines` lines. False when it must stop reading: the batch is being
+   * cancelled, or another process took the reading over (see takeOverIngest).
    */
-  async ingestHeartbeat(batchId: string, lines: number): Promise<boolean> {
-    const key = this.keys.batch(batchId);
-    const [status, abandoned] = await Promise.all([
-      this.redis.hget(key, 'status'),
-      this.redis.hget(key, 'ingestAbandoned'),
-      this.redis.hset(key, 'ingestAt', String(Date.now()), 'ingestLines', String(lines)),
-    ]);
-    return status !== 'cancelling' && abandoned !== '1';
+  async ingestHeartbeat(batchId: string, reader: string, lines: number): Promise<boolean> {
+    return (await this.heartbeat(this.keys.batch(batchId), reader, lines, Date.now())) === 1;
   }
 
   /**
-   * The process reading a batch's input stopped (it died) before the end:
-   * what it queued runs; the rest becomes one line in the error file saying
-   * where reading stopped, and the batch completes once its items are done.
+   * Takes over reading a batch's input whose reader went quiet for `quietMs`
+   * (its process died): the number of lines it had queued, to read on from
+   * the next one; undefined when the batch needs no new reader.
    */
-  async abandonIngest(batchId: string, linesRead: number): Promise<void> {
-    if ((await this.redis.hsetnx(this.keys.batch(batchId), 'ingestAbandoned', '1')) === 0) return;
-    const message = `reading the input file stopped after line ${linesRead} (the process reading it went away): lines up to ${linesRead} are queued; later lines may be partly queued, so check the output's custom_ids before submitting the rest again`;
-    await this.run(batchId, 'line-error', JSON.stringify({ id: null, custom_id: null, response: null, error: { code: 'ingest_interrupted', message, line: linesRead + 1 } }));
+  async takeOverIngest(batchId: string, reader: string, quietMs: number): Promise<number | undefined> {
+    const queued = Number(await this.takeOver(this.keys.batch(batchId), reader, Date.now(), quietMs));
+    return queued >= 0 ? queued : undefined;
+  }
+
+  /**
+   * Reading a batch's input cannot go on (its file is gone): what was queued
+   * runs; one line in the error file says where reading stopped and why, and
+   * the batch completes once its items are done.
+   */
+  async abandonIngest(batchId: string, linesRead: number, why: string): Promise<void> {
+    const message = `reading the input file stopped after line ${linesRead}: ${why}`;
+    await this.run(batchId, 'line-error', JSON.stringify({ id: null, custom_id: null, response: null, error: { code: 'ingest_interrupted', message, line: linesRead + 1 } }), '', 'abandoned');
     await this.ingested(batchId);
   }
 
@@ -236,6 +292,7 @@ export class BatchLedger {
     await this.run(batchId, ok ? 'ok' : 'failed', JSON.stringify(outputLine(record)), ran, jobId);
   }
 
+  /** `jobId` (or a line's key) makes the accounting once-only: '' only for the 'none' check. */
   private run(batchId: string, kind: string, line: string, ran = '', jobId = ''): Promise<string> {
     const out = batchFileId(batchId, 'output');
     const errors = batchFileId(batchId, 'errors');

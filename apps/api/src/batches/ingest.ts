@@ -32,15 +32,38 @@ interface Line {
   tooLong?: true;
 }
 
+export interface IngestOptions {
+  /** Names this reader in the batch's heartbeat, so a reader taken over knows to stop. */
+  reader: string;
+  /** Lines the reader before this one queued (it died): reading goes on from the next. @defaultValue 0 */
+  resumeAfter?: number;
+}
+
+/** A batch item's job id comes from its line, so a line read twice is still one job. */
+export function batchItemJobId(batchId: string, line: number): string {
+  return `${batchId}_l${line}`;
+}
+
 /**
  * Reads a batch's input file line by line and makes each valid line a job
  * at batch priority. A bad line (not JSON, wrong shape, wrong endpoint,
  * duplicate custom_id, unknown model) goes to the error file with its line
  * number and the rest of the batch runs. Stops early if the batch is
- * cancelled meanwhile.
+ * cancelled meanwhile, or if another process took the reading over.
+ *
+ * Every step is keyed by line number (job ids, custom_id claims, error
+ * lines, the item list), so a reader resuming after one that died
+ * mid-chunk queues each line exactly once.
  */
-export async function ingestBatch(deps: ApiDeps, batch: BatchRecord): Promise<void> {
+export async function ingestBatch(deps: ApiDeps, batch: BatchRecord, options: IngestOptions): Promise<void> {
   const { batches, files } = deps.pipeline;
+  const { reader, resumeAfter = 0 } = options;
+  if (!(await files.get(batch.inputFileId))) {
+    await batches.abandonIngest(batch.id, resumeAfter, `the input file ${batch.inputFileId} is gone (expired or deleted)`);
+    return;
+  }
+  // Items the reader before this one listed already; empty for a new batch.
+  const listed = new Set(resumeAfter > 0 || batch.total > 0 ? await batches.itemJobs(batch.id) : []);
   const running = new Set<Promise<void>>();
   let chunk: Line[] = [];
   // Chunks in reading order: every line up to the last one of the leading done chunks is
@@ -50,7 +73,7 @@ export async function ingestBatch(deps: ApiDeps, batch: BatchRecord): Promise<vo
   const flush = async () => {
     const entry = { lastLine: chunk.at(-1)!.number, done: false };
     order.push(entry);
-    const task = ingestChunk(deps, batch, chunk).finally(() => {
+    const task = ingestChunk(deps, batch, chunk, listed).finally(() => {
       running.delete(task);
       entry.done = true;
       while (order[0]?.done) doneThrough = order.shift()!.lastLine;
@@ -59,31 +82,37 @@ export async function ingestBatch(deps: ApiDeps, batch: BatchRecord): Promise<vo
     chunk = [];
     if (running.size >= CHUNKS_IN_FLIGHT) await Promise.race(running);
   };
-  // A heartbeat before reading, so a batch pass never mistakes a slow first chunk for a dead reader.
-  if (!(await batches.ingestHeartbeat(batch.id, 0))) return;
+  // A heartbeat before reading, so nobody mistakes a slow first chunk for a dead reader.
+  doneThrough = resumeAfter;
+  if (!(await batches.ingestHeartbeat(batch.id, reader, doneThrough))) return;
   let beatAt = Date.now();
   for await (const line of lines(files.read(batch.inputFileId), MAX_BATCH_LINE_CHARS)) {
+    if (line.number <= resumeAfter) continue;
     if (!line.tooLong && line.text.trim() === '') continue;
     chunk.push(line);
     if (chunk.length < CHUNK_LINES) continue;
     await flush();
     if (Date.now() - beatAt < HEARTBEAT_MS) continue;
     beatAt = Date.now();
-    // Stop when cancelled, or when given up for dead (stalled past the reconcile interval).
-    if (!(await batches.ingestHeartbeat(batch.id, doneThrough))) break;
+    // Stop when cancelled, or when another process took over (this one was too slow to beat).
+    if (!(await batches.ingestHeartbeat(batch.id, reader, doneThrough))) {
+      await Promise.all(running);
+      return;
+    }
   }
   if (chunk.length > 0) await flush();
   await Promise.all(running);
-  await batches.ingested(batch.id);
+  // The last word goes to the reader that still holds the batch.
+  if (await batches.ingestHeartbeat(batch.id, reader, doneThrough)) await batches.ingested(batch.id);
 }
 
 type Parsed = { number: number; customId: string | null; error: string } | { number: number; customId: string; submission: Submission };
 
-async function ingestChunk(deps: ApiDeps, batch: BatchRecord, chunk: readonly Line[]): Promise<void> {
+async function ingestChunk(deps: ApiDeps, batch: BatchRecord, chunk: readonly Line[], listed: ReadonlySet<string>): Promise<void> {
   const { batches } = deps.pipeline;
   const parsed = chunk.map((line) => parseLine(batch, line));
   const valid = parsed.filter((p) => 'submission' in p);
-  const claimed = await batches.claimCustomIds(batch.id, valid.map((p) => p.customId));
+  const claimed = await batches.claimCustomIds(batch.id, valid.map((p) => ({ customId: p.customId, line: p.number })));
   const fresh = valid.filter((_, i) => claimed[i]);
   const results = await submitMany(deps, fresh.map((p) => p.submission));
   const accepted: string[] = [];
@@ -94,7 +123,9 @@ async function ingestChunk(deps: ApiDeps, batch: BatchRecord, chunk: readonly Li
   });
   results.forEach((result, i) => {
     const p = fresh[i]!;
-    if ('id' in result) accepted.push(result.id);
+    if ('id' in result) {
+      if (!listed.has(result.id)) accepted.push(result.id);
+    }
     else errors.push({ number: p.number, customId: p.customId, message: result.error instanceof Error ? result.error.message : String(result.error) });
   });
   await batches.addItems(batch.id, accepted);
@@ -120,6 +151,7 @@ function parseLine(batch: BatchRecord, { number, text, tooLong }: Line): Parsed 
     number,
     customId: line.data.custom_id,
     submission: {
+      id: batchItemJobId(batch.id, number),
       work: work.work,
       model: work.model,
       priority: 'batch',

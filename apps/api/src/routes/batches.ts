@@ -3,7 +3,7 @@ import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { ManaError, NotFoundError } from '@mana/errors';
 import { BATCH_ENDPOINTS, type BatchRecord, batchFileId, cancelJob, parseCompletionWindow } from '@mana/jobs';
-import { ingestBatch } from '../batches/ingest.js';
+import { startIngest } from '../batches/resume-ingest.js';
 import type { ApiDeps } from '../deps.js';
 import { tenantOf } from '../middleware/auth.js';
 import { ownFile } from './files.js';
@@ -45,10 +45,7 @@ export function batchesRouter(deps: ApiDeps): Router {
     });
     const batch = (await batches.get(id))!;
     // Ingestion goes on after the answer; its progress shows in request_counts.
-    void ingestBatch(deps, batch).catch(async (err: unknown) => {
-      deps.log.error({ err, batchId: id }, 'batch ingestion failed');
-      await batches.setStatus(id, 'failed', { failedAt: String(Date.now()), error: err instanceof Error ? err.message : String(err) });
-    });
+    startIngest(deps, batch, { reader: deps.instanceId });
     res.json(batchObject(batch));
   });
 
