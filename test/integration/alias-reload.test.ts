@@ -77,3 +77,32 @@ describe('alias reload under traffic', () => {
     expect((await chat(url, 'via the reloaded api')).headers.get('x-mana-model')).toBe('ollama/qwen3:8b');
   });
 });
+
+interface ReloadAnswer {
+  ok: boolean;
+  version: string;
+  processes: Array<{ instance: string; aliases: { version: string }; lastReload: { aliases: { ok: boolean } } | null }>;
+  silent: string[];
+}
+
+describe('reload behind a load balancer', () => {
+  it('POST /admin/aliases/reload to one API process reloads every API process, and reports each', async () => {
+    const path = await aliasesCopy();
+    stack = await startStack({ gpus: 1, env: { MANA_ALIASES_PATH: path } });
+    api = spawnTs(API_MAIN, [], stack.env);
+    const url = (JSON.parse(await api.waitForLine((l) => l.includes('"api listening"'))) as { url: string }).url;
+    await expect.poll(async () => ((await (await fetch(`${url}/admin/aliases`)).json()) as { processes: unknown[] }).processes.length).toBe(2);
+    await rewriteFastText(path);
+    const reload = await fetch(`${url}/admin/aliases/reload`, { method: 'POST' });
+    expect(reload.status).toBe(200);
+    const answer = (await reload.json()) as ReloadAnswer;
+    expect(answer.silent).toEqual([]);
+    expect(answer.processes).toHaveLength(2);
+    for (const p of answer.processes) {
+      expect(p.aliases.version).toBe(answer.version);
+      expect(p.lastReload?.aliases.ok).toBe(true);
+    }
+    // The process that was not asked serves the new aliases too.
+    expect((await chat(stack.api.url, 'via the other process')).headers.get('x-mana-model')).toBe('ollama/qwen3:8b');
+  });
+});

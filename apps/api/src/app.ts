@@ -32,7 +32,7 @@ export function createApp(deps: ApiDeps): Express {
   });
   app.use(statusRouter(deps));
   app.use(adminRouter(deps));
-  app.use('/v1', authenticate(deps.config.auth), tenantRateLimit(deps.pipeline, deps.config.auth.tenantRpm));
+  app.use('/v1', authenticate(deps.apiKeys), tenantRateLimit(deps.pipeline, deps.config.auth.tenantRpm));
   app.use(modelsRouter(deps));
   app.use(chatCompletionsRouter(deps));
   app.use(embeddingsRouter(deps));

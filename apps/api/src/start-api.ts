@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AliasStore, reloadOnSighup } from '@mana/aliases';
+import { AliasStore } from '@mana/aliases';
 import type { Config } from '@mana/config';
-import { JobEventHub, createPipeline, createRedis } from '@mana/jobs';
+import { JobEventHub, type RedisClient, checkEvictionPolicy, createPipeline, createRedis } from '@mana/jobs';
 import { startTracing } from '@mana/telemetry';
 import type { Logger } from '@mana/logging';
 import { createApp } from './app.js';
 import { createMetrics } from './metrics.js';
+import { ApiKeyStore } from './api-key-store.js';
+import { ReloadBroadcast } from './control/reload-broadcast.js';
 import { watchQuietBatchReaders } from './batches/resume-ingest.js';
 
 export interface ApiProcess {
@@ -24,12 +26,23 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
   const subscriber = createRedis(config.redis.target, { name: 'mana-api-events' });
   const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName ?? 'mana-api' });
   const pipeline = createPipeline(config, redis, tracing);
+  await refuseEvictingRedis(redis, log).catch(async (err: unknown) => {
+    redis.disconnect();
+    subscriber.disconnect();
+    await tracing.shutdown().catch(() => {});
+    throw err;
+  });
   const instanceId = randomUUID();
   const hub = await JobEventHub.start(subscriber, redis, pipeline.keys, instanceId);
-  const deps = { config, log, pipeline, hub, aliases, metrics: createMetrics(pipeline), instanceId };
+  const apiKeys = new ApiKeyStore(config.auth);
+  const reloads = await ReloadBroadcast.start({ redis, subscriber, keys: pipeline.keys, instanceId, aliases, apiKeys, log });
+  const deps = { config, log, pipeline, hub, aliases, apiKeys, reloads, metrics: createMetrics(pipeline), instanceId };
   const app = createApp(deps);
   const stopIngestWatch = watchQuietBatchReaders(deps);
-  const stopSighup = reloadOnSighup(aliases);
+  // SIGHUP reloads this process's aliases and keys; the admin call reloads every API process.
+  const onSighup = () => void reloads.reloadHere('sighup').catch((err: unknown) => log.error({ err }, 'reload failed'));
+  process.on('SIGHUP', onSighup);
+  const stopSighup = () => process.off('SIGHUP', onSighup);
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.http.port, config.http.host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
@@ -45,6 +58,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
     async close(graceMs = config.shutdownGraceMs) {
       stopSighup();
       stopIngestWatch();
+      await reloads.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
@@ -55,4 +69,10 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
       await tracing.shutdown().catch(() => {});
     },
   };
+}
+
+/** Refuses to start against a Redis that would evict queued work (see checkEvictionPolicy). */
+export async function refuseEvictingRedis(redis: RedisClient, log: Logger): Promise<void> {
+  const check = await checkEvictionPolicy(redis);
+  if (!check.ok) log.warn({ reason: check.reason }, 'Redis eviction policy unknown');
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
 import type { Config } from '@mana/config';
-import { createPipeline, createRedis } from '@mana/jobs';
+import { checkEvictionPolicy, createPipeline, createRedis } from '@mana/jobs';
 import { startTracing } from '@mana/telemetry';
 import type { Logger } from '@mana/logging';
 import { type CloudProviderId, createProviders } from '@mana/providers';
@@ -36,6 +36,8 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
   connections.push(subscriber);
   const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName ?? 'mana-worker' });
   const pipeline = createPipeline(config, redis, tracing);
+  const eviction = await checkEvictionPolicy(redis);
+  if (!eviction.ok) log.warn({ reason: eviction.reason }, 'Redis eviction policy unknown');
   const providers = createProviders(config);
   const running = await RunningJobs.listen(subscriber, pipeline.keys.cancelChannel());
   const owner = `${process.pid}-${randomUUID().slice(0, 8)}`;

@@ -47,7 +47,17 @@ export interface Config {
    * Client keys by tenant, and the operators' key (both hashed). No client
    * keys: development mode, which only listens on loopback.
    */
-  auth: { keys: readonly ApiKey[]; adminKeyHash: Buffer | undefined; tenantRpm: number; tenantMaxQueued: number };
+  auth: {
+    /** Every client key at start-up: MANA_API_KEYS's, then MANA_API_KEYS_FILE's. */
+    keys: readonly ApiKey[];
+    /** The keys from MANA_API_KEYS alone (fixed for the process's life). */
+    envKeys: readonly ApiKey[];
+    /** MANA_API_KEYS_FILE, re-read on a reload (SIGHUP or the admin call) to add or revoke keys without a restart. */
+    keysFile: string | undefined;
+    adminKeyHash: Buffer | undefined;
+    tenantRpm: number;
+    tenantMaxQueued: number;
+  };
   /** OpenTelemetry tracing: off unless an OTLP endpoint is set; the service name defaults per process. */
   tracing: { endpoint: string | undefined; serviceName: string | undefined };
   /** bull-board shows queues and jobs but offers no actions. */
@@ -96,6 +106,7 @@ function loadAuth(env: Env): Config['auth'] {
   const fromList = env.MANA_API_KEYS ? parseApiKeys(env.MANA_API_KEYS) : undefined;
   if (fromList && !fromList.ok) issues.push({ key: 'MANA_API_KEYS', message: fromList.error });
   if (fromList?.ok) keys.push(...fromList.value);
+  const envKeys = [...keys];
   const fromFile = env.MANA_API_KEYS_FILE ? readApiKeysFile(env.MANA_API_KEYS_FILE) : undefined;
   if (fromFile && !fromFile.ok) issues.push({ key: 'MANA_API_KEYS_FILE', message: fromFile.error });
   if (fromFile?.ok) keys.push(...fromFile.value);
@@ -103,7 +114,7 @@ function loadAuth(env: Env): Config['auth'] {
     issues.push({ key: 'HOST', message: `refusing to listen on ${env.HOST} without API keys: set MANA_API_KEYS (or MANA_API_KEYS_FILE), or listen on 127.0.0.1` });
   }
   if (issues.length > 0) throw new ConfigError(issues, 'invalid environment');
-  return { keys, adminKeyHash: env.MANA_ADMIN_KEY ? hashKey(env.MANA_ADMIN_KEY) : undefined, tenantRpm: env.MANA_TENANT_RPM, tenantMaxQueued: env.MANA_TENANT_MAX_QUEUED };
+  return { keys, envKeys, keysFile: env.MANA_API_KEYS_FILE, adminKeyHash: env.MANA_ADMIN_KEY ? hashKey(env.MANA_ADMIN_KEY) : undefined, tenantRpm: env.MANA_TENANT_RPM, tenantMaxQueued: env.MANA_TENANT_MAX_QUEUED };
 }
 
 function isLoopback(host: string): boolean {

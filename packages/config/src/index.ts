@@ -6,7 +6,7 @@ export { parseOllamaHosts } from './ollama-hosts.js';
 export type { OllamaHost } from './ollama-hosts.js';
 export { PROVIDER_IDS, isLocalProvider, isProviderId } from './providers.js';
 export type { ProviderId } from './providers.js';
-export { hashKey, parseApiKeys } from './api-keys.js';
+export { hashKey, parseApiKeys, readApiKeysFile } from './api-keys.js';
 export type { ApiKey } from './api-keys.js';
 export { describeRedisTarget, parseClusterNodes } from './redis-target.js';
 export type { RedisTarget } from './redis-target.js';

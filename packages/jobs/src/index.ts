@@ -1,6 +1,7 @@
 export { Keys, hopJobId } from './keys.js';
 export { createRedis, keyServers } from './redis.js';
 export { isStoreUnavailable, untilStored } from './store-retry.js';
+export { checkEvictionPolicy } from './eviction-policy.js';
 export type { UntilStoredOptions } from './store-retry.js';
 export type { Redis, RedisClient, RedisConnectionOptions } from './redis.js';
 export { BULLMQ_PRIORITY, HopPayloadSchema, PRIORITIES, TargetSchema, WorkSchema } from './payloads.js';

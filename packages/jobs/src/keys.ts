@@ -38,6 +38,16 @@ export class Keys {
     return `${this.prefix}:cancel`;
   }
 
+  /** Operator broadcasts to every API process (e.g. "reload aliases and keys"). */
+  controlChannel(): string {
+    return `${this.prefix}:control`;
+  }
+
+  /** Every live API process, with the aliases and keys it has in force (field = instance id). */
+  apiProcesses(): string {
+    return `${this.prefix}:api-processes`;
+  }
+
   /** Cached result of the last probe of one GPU server. */
   gpuHealth(gpu: string): string {
     return `${this.prefix}:health:gpu:{${gpu}}`;

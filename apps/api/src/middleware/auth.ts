@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
 import { type Config, hashKey } from '@mana/config';
 import { AuthError } from '@mana/errors';
+import type { ApiKeyStore } from '../api-key-store.js';
 
 /** The tenant a request acts for; set by `authenticate`. */
 export function tenantOf(res: Response): string {
@@ -34,18 +35,18 @@ function matches(candidate: Buffer, hashes: readonly Buffer[]): number {
   return found;
 }
 
-/** Client routes: `Authorization: Bearer <key>` names the tenant. */
-export function authenticate(auth: Config['auth']): RequestHandler {
-  const hashes = auth.keys.map((k) => k.hash);
+/** Client routes: `Authorization: Bearer <key>` names the tenant, among the keys in force now. */
+export function authenticate(store: ApiKeyStore): RequestHandler {
   return function authenticateClient(req, res, next) {
-    if (auth.keys.length === 0) {
+    if (!store.required) {
       res.locals.tenant = DEV_TENANT;
       return next();
     }
+    const keys = store.current();
     const key = bearer(req.header('authorization'));
-    const index = key === undefined ? -1 : matches(hashKey(key), hashes);
+    const index = key === undefined ? -1 : matches(hashKey(key), keys.map((k) => k.hash));
     if (index === -1) throw new AuthError(key === undefined ? undefined : 'invalid API key');
-    res.locals.tenant = auth.keys[index]!.tenant;
+    res.locals.tenant = keys[index]!.tenant;
     next();
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { PROVIDER_IDS, type ProviderId } from '@mana/config';
 import { NotFoundError } from '@mana/errors';
@@ -12,12 +13,17 @@ import type { ApiDeps } from '../deps.js';
 export function adminRouter(deps: ApiDeps): Router {
   const router = Router();
   const { pipeline } = deps;
-  router.get('/admin/aliases', (_req, res) => {
-    res.json(deps.aliases.status());
+  router.get('/admin/aliases', async (_req, res) => {
+    res.json({ ...deps.aliases.status(), processes: await deps.reloads.processes() });
   });
+  // Reloads aliases and API keys in every API process (aliases are held per process) and says,
+  // process by process, what each has in force now. The top-level fields are this process's.
   router.post('/admin/aliases/reload', async (_req, res) => {
-    const outcome = await deps.aliases.reload();
-    res.status(outcome.ok ? 200 : 422).json({ ...outcome, status: deps.aliases.status() });
+    const { processes, silent } = await deps.reloads.reloadEverywhere(randomUUID());
+    const here = processes.find((p) => p.instance === deps.instanceId)?.lastReload ?? (await deps.reloads.reloadHere());
+    // A process that did not answer (it may have just stopped) is listed, not counted as a failure.
+    const allOk = processes.every((p) => p.lastReload?.aliases.ok && p.lastReload.keys.ok);
+    res.status(here.aliases.ok && allOk ? 200 : 422).json({ ...here.aliases, keys: here.keys, status: deps.aliases.status(), processes, silent });
   });
   router.get('/admin/gpus', async (_req, res) => {
     const [health, drained] = await Promise.all([pipeline.health.gpus(pipeline.options.gpus), pipeline.health.drained(pipeline.options.gpus)]);

@@ -1,0 +1,33 @@
+import { type ApiKey, type Config, readApiKeysFile } from '@mana/config';
+
+export type KeysReloadOutcome = { ok: true; keys: number } | { ok: false; keys: number; error: string };
+
+/**
+ * The client keys in force. MANA_API_KEYS is fixed for the process's life;
+ * MANA_API_KEYS_FILE is re-read on every reload, so a key is added or
+ * revoked without a restart. A file that cannot be read or parsed leaves
+ * the keys in force as they were. Whether keys are required at all is
+ * decided once, at start-up: a reload that leaves no key refuses everyone,
+ * it never opens the gateway up as development mode.
+ */
+export class ApiKeyStore {
+  private keys: readonly ApiKey[];
+  readonly required: boolean;
+
+  constructor(private readonly auth: Config['auth']) {
+    this.keys = auth.keys;
+    this.required = auth.keys.length > 0;
+  }
+
+  current(): readonly ApiKey[] {
+    return this.keys;
+  }
+
+  reload(): KeysReloadOutcome {
+    if (!this.auth.keysFile) return { ok: true, keys: this.keys.length };
+    const fromFile = readApiKeysFile(this.auth.keysFile);
+    if (!fromFile.ok) return { ok: false, keys: this.keys.length, error: `MANA_API_KEYS_FILE: ${fromFile.error}; the keys in force are kept` };
+    this.keys = [...this.auth.envKeys, ...fromFile.value];
+    return { ok: true, keys: this.keys.length };
+  }
+}
