@@ -76,7 +76,8 @@ export class FaultInjector {
   }
 }
 
-function mulberry32(seed: number): () => number {
+/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -6,7 +6,7 @@ export { GeminiEmulator, startGeminiEmulator } from './google.js';
 export type { GeminiEmulatorOptions } from './google.js';
 export { OpenAICompatibleEmulator, startOpenAICompatibleEmulator } from './openai-compatible.js';
 export type { OpenAICompatibleEmulatorOptions } from './openai-compatible.js';
-export { FaultSchema } from './faults.js';
+export { FaultSchema, mulberry32 } from './faults.js';
 export type { Fault } from './faults.js';
 export type { StatsSnapshot } from './stats.js';
 export type { EmulatedModel } from './models.js';

@@ -1,3 +1,5 @@
+import { mulberry32 } from '@mana/emulators';
+
 /**
  * Hostile and careless requests for the fuzz test: every route, with bodies
  * that are malformed, of the wrong type, deep, huge or cut short, odd
@@ -14,17 +16,8 @@ export interface FuzzCase {
   cutShort?: number | undefined;
 }
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic for a seed, on every machine. */
+export const seededRandom = mulberry32;
 
 const BAD_IDS = ['%ZZ', '%', '%E0%A4%A', 'job_%00', '..%2F..%2Fetc', 'x'.repeat(5000), '%F0%9F%92%A9', 'file-', '\u00e9t\u00e9', 'null', '0', '-1', 'job_' + 'a'.repeat(32)];
 // Never a real provider or GPU name: pausing or draining the stack's own would make later cases wait.
