@@ -1,5 +1,5 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { CancelledError, ProviderError } from '@mana/errors';
+import { CancelledError, ManaError, ProviderError } from '@mana/errors';
 import { type HopPayload, HopPayloadSchema, type Pipeline, type Success, isStoreUnavailable, untilStored } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { ProviderAdapter } from '@mana/providers';
@@ -64,7 +64,8 @@ export function createHopProcessor(options: HopRunnerOptions) {
     } catch (err) {
       // Redis stayed away past the retry deadline: not the provider's failure, so no reroute. BullMQ
       // cannot record the hop's end either; its lock lapses and the stall check runs it again.
-      if (isStoreUnavailable(err)) throw err;
+      // (A provider's own connection errors arrive as ProviderErrors and reroute as before.)
+      if (!(err instanceof ManaError) && isStoreUnavailable(err)) throw err;
       if (!(await proceed())) return 'skipped';
       if (err instanceof CancelledError && controller.signal.aborted) return 'cancelled';
       if (err instanceof ProviderError) await options.onProviderError?.(err);
