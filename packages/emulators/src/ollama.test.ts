@@ -45,11 +45,11 @@ describe('ollama emulator: the wire', () => {
     await Promise.all(running.map(async (r) => (await r).text()));
   });
 
-  it("answers an unknown model with 404 model 'X' not found", async () => {
+  it('answers an unknown model with 404 model "X" not found, try pulling it first', async () => {
     const e = await start();
     const res = await chat(e.url, { model: 'nope:1b', stream: false, messages: [] });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: "model 'nope:1b' not found" });
+    expect(await res.json()).toEqual({ error: 'model "nope:1b" not found, try pulling it first' });
   });
 
   it('treats name and name:latest as the same model', async () => {
@@ -158,5 +158,55 @@ describe('ollama emulator: admin routes', () => {
     const failed = statuses.filter((s) => s === 503).length;
     expect(failed).toBeGreaterThan(8);
     expect(failed).toBeLessThan(32);
+  });
+});
+
+describe('ollama emulator: models in memory', () => {
+  const ask = (e: OllamaEmulator, model: string) => new Ollama({ host: e.url }).chat({ model, stream: false, messages: [{ role: 'user', content: 'hi' }] });
+
+  it('loads a cold model once, reports load_duration, and lists it in /api/ps', async () => {
+    const e = await start({ loadMs: 120 });
+    const client = new Ollama({ host: e.url });
+    expect((await client.ps()).models).toEqual([]);
+    const [first, second] = await Promise.all([ask(e, 'gemma3:4b'), ask(e, 'gemma3:4b')]);
+    expect(Math.max(first.load_duration, second.load_duration) / 1e6).toBeGreaterThanOrEqual(100);
+    expect(e.loads).toEqual({ 'gemma3:4b': 1 });
+    expect((await ask(e, 'gemma3:4b')).load_duration).toBe(0);
+    expect((await client.ps()).models.map((m) => m.name)).toEqual(['gemma3:4b']);
+  });
+
+  it('with room for one model, loading another evicts the least recently used, and each swap is a load', async () => {
+    const e = await start({ loadMs: 20, maxLoaded: 1 });
+    await ask(e, 'gemma3:4b');
+    await ask(e, 'qwen3:8b');
+    expect((await new Ollama({ host: e.url }).ps()).models.map((m) => m.name)).toEqual(['qwen3:8b']);
+    await ask(e, 'gemma3:4b');
+    expect(e.loads).toEqual({ 'gemma3:4b': 2, 'qwen3:8b': 1 });
+    const stats = (await (await fetch(`${e.url}/_emulator/stats`)).json()) as { loads: Record<string, number>; loaded: string[] };
+    expect(stats).toMatchObject({ loads: { 'gemma3:4b': 2, 'qwen3:8b': 1 }, loaded: ['gemma3:4b'] });
+  });
+
+  it('waits for a busy model to finish before evicting it', async () => {
+    const e = await start({ slots: 2, loadMs: 10, maxLoaded: 1, modelTimings: { 'gemma3:4b': { perTokenMs: 30 } } });
+    await ask(e, 'gemma3:4b');
+    let longDone = false;
+    const long = ask(e, 'gemma3:4b').then(() => (longDone = true));
+    await expect.poll(() => e.stats.snapshot().busySlots).toBe(1);
+    const other = await ask(e, 'qwen3:8b');
+    // The swap could only happen once gemma3:4b was idle: its request had finished by then.
+    expect(longDone).toBe(true);
+    await long;
+    expect(other.load_duration).toBeGreaterThan(0);
+  });
+
+  it('serves each model at its own pace', async () => {
+    const e = await start({ modelTimings: { 'qwen3:8b': { timeToFirstTokenMs: 150 } } });
+    const t0 = performance.now();
+    await ask(e, 'gemma3:4b');
+    const fast = performance.now() - t0;
+    const t1 = performance.now();
+    await ask(e, 'qwen3:8b');
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(140);
+    expect(fast).toBeLessThan(140);
   });
 });

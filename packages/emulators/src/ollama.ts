@@ -4,6 +4,7 @@ import { DEFAULT_DIMENSIONS, type EmulatedModel, sameOllamaModel, shippedModels 
 import { type Prompt, countWords, embedText, generate } from './reply.js';
 import { Emulator, type Handler, type ListenOptions, type ProviderProtocol, type RequestContext } from './server.js';
 import { type TimingOptions, generationMs, playTokens } from './timing.js';
+import { Vram } from './vram.js';
 
 export const OLLAMA_BUSY = 'server busy, please try again.  maximum pending requests exceeded';
 
@@ -12,6 +13,12 @@ export interface OllamaEmulatorOptions extends GpuOptions, TimingOptions, Listen
   models?: EmulatedModel[];
   /** Time to load a cold model, during which no response header is sent. @defaultValue 0 */
   loadMs?: number;
+  /** Per-model load times, overriding loadMs. */
+  loadMsByModel?: Record<string, number>;
+  /** Models that fit in memory at once (OLLAMA_MAX_LOADED_MODELS); loading one more evicts the least recently used. @defaultValue unbounded */
+  maxLoaded?: number;
+  /** Per-model service times, overriding the emulator-wide timing (a 12B model is slower than a 4B one). */
+  modelTimings?: Record<string, TimingOptions>;
   /** Models loaded at start. @defaultValue all of them when loadMs is 0, else none */
   warmModels?: string[];
   /** What /api/version answers. @defaultValue 0.12.6 */
@@ -45,7 +52,15 @@ export class OllamaEmulator extends Emulator {
     super(protocol);
     this.options = options;
     this.gpu = protocol.gpu;
+    this.vram = protocol.vram;
     protocol.attach(this);
+  }
+
+  readonly vram: Vram;
+
+  /** Model loads since the last reset, by model: how often the scheduler made this GPU swap. */
+  get loads(): Record<string, number> {
+    return { ...this.vram.loads };
   }
 }
 
@@ -57,11 +72,12 @@ class OllamaProtocol implements ProviderProtocol {
   readonly name = 'ollama';
   readonly gpu: Gpu;
   private readonly models: EmulatedModel[];
-  private readonly loaded = new Set<string>();
+  readonly vram: Vram;
   private emulator!: Emulator;
 
   constructor(private readonly options: OllamaEmulatorOptions) {
     this.gpu = new Gpu(options, () => new HttpError(503, { error: OLLAMA_BUSY }));
+    this.vram = new Vram(options);
     this.models = options.models ?? shippedModels('ollama');
     this.reset();
   }
@@ -71,9 +87,13 @@ class OllamaProtocol implements ProviderProtocol {
   }
 
   reset(): void {
-    this.loaded.clear();
-    const warm = this.options.warmModels ?? ((this.options.loadMs ?? 0) === 0 ? this.models.map((m) => m.name) : []);
-    for (const name of warm) this.loaded.add(name);
+    const cold = (this.options.loadMs ?? 0) > 0 || this.options.loadMsByModel !== undefined || this.options.maxLoaded !== undefined;
+    const warm = this.options.warmModels ?? (cold ? [] : this.models.map((m) => m.name));
+    this.vram.reset(warm);
+  }
+
+  extraStats(): Record<string, unknown> {
+    return { loads: { ...this.vram.loads }, loaded: this.vram.loadedNames() };
   }
 
   route(method: string, path: string): Handler | undefined {
@@ -109,31 +129,33 @@ class OllamaProtocol implements ProviderProtocol {
   private find(name: string | undefined, kind: 'chat' | 'embedding' | 'any'): EmulatedModel {
     if (!name) throw new HttpError(400, { error: 'model is required' });
     const model = this.models.find((m) => sameOllamaModel(m.name, name));
-    if (!model) throw new HttpError(404, { error: `model '${name}' not found` });
+    if (!model) throw new HttpError(404, { error: `model "${name}" not found, try pulling it first` });
     if (kind === 'chat' && model.kind === 'embedding') throw new HttpError(400, { error: `"${name}" does not support chat` });
     return model;
   }
 
   private isLoaded(name: string): boolean {
-    return [...this.loaded].some((l) => sameOllamaModel(l, name));
+    return this.vram.isLoaded(name);
+  }
+
+  private timing(model: EmulatedModel): TimingOptions {
+    return { ...this.options, ...this.options.modelTimings?.[model.name] };
   }
 
   /** Holds a slot for the whole request; a cold model loads first, before any header. */
-  private async withSlot<T>(ctx: RequestContext, model: EmulatedModel, work: () => Promise<T>): Promise<T | undefined> {
+  private async withSlot<T>(ctx: RequestContext, model: EmulatedModel, work: (loadMs: number) => Promise<T>): Promise<T | undefined> {
     const release = await this.gpu.acquire(ctx.signal).catch((err: unknown) => {
       if (err instanceof HttpError) throw err;
       return undefined; // the client left while waiting
     });
     if (!release) return undefined;
     const idle = this.emulator.stats.busy();
+    const resident = await this.vram.use(model.name, ctx.signal);
     try {
-      if (!this.isLoaded(model.name)) {
-        await pause(this.options.loadMs ?? 0, ctx.signal);
-        if (ctx.signal.aborted) return undefined; // a client that leaves during the load aborts it
-        this.loaded.add(model.name);
-      }
-      return await work();
+      if (!resident) return undefined;
+      return await work(resident.loadMs);
     } finally {
+      resident?.done();
       idle();
       release();
     }
@@ -145,6 +167,8 @@ class OllamaProtocol implements ProviderProtocol {
     const prompt = toPrompt(body, model.name, route);
     const gen = generate(prompt, body.options?.num_predict);
     const started = process.hrtime.bigint();
+    const timing = this.timing(model);
+    let loadNs = 0;
     const frame = (content: string, done: boolean) => ({
       model: body.model,
       created_at: new Date().toISOString(),
@@ -154,16 +178,17 @@ class OllamaProtocol implements ProviderProtocol {
         ? {
             done_reason: gen.finishReason,
             total_duration: Number(process.hrtime.bigint() - started),
-            load_duration: 0,
+            load_duration: loadNs,
             prompt_eval_count: gen.promptTokens,
             eval_count: gen.tokens.length,
             eval_duration: Number(process.hrtime.bigint() - started),
           }
         : {}),
     });
-    await this.withSlot(ctx, model, async () => {
+    await this.withSlot(ctx, model, async (loadMs) => {
+      loadNs = Math.round(loadMs * 1e6);
       if (body.stream === false) {
-        await pause(generationMs(gen.tokens.length, this.options), ctx.signal);
+        await pause(generationMs(gen.tokens.length, timing), ctx.signal);
         if (!ctx.signal.aborted) sendJson(ctx.res, 200, frame(gen.tokens.join(''), true));
         return;
       }
@@ -171,7 +196,7 @@ class OllamaProtocol implements ProviderProtocol {
       const head = () => {
         if (!ctx.res.headersSent) ctx.res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       };
-      const end = await playTokens(gen.tokens, this.options, ctx.signal, ctx.fault, (token) => {
+      const end = await playTokens(gen.tokens, timing, ctx.signal, ctx.fault, (token) => {
         head();
         write(frame(token, false));
       });
@@ -189,8 +214,8 @@ class OllamaProtocol implements ProviderProtocol {
     const inputs = route === 'embeddings' ? [body.prompt ?? ''] : typeof body.input === 'string' ? [body.input] : body.input;
     if (!Array.isArray(inputs) || inputs.some((i) => typeof i !== 'string')) throw new HttpError(400, { error: 'invalid input type' });
     const dims = body.dimensions ?? model.dimensions ?? DEFAULT_DIMENSIONS;
-    await this.withSlot(ctx, model, async () => {
-      await pause(this.options.timeToFirstTokenMs ?? 0, ctx.signal);
+    await this.withSlot(ctx, model, async (loadMs) => {
+      await pause(this.timing(model).timeToFirstTokenMs ?? 0, ctx.signal);
       if (ctx.signal.aborted) return;
       const vectors = inputs.map((text) => embedText(model.name, text, dims));
       if (route === 'embeddings') return sendJson(ctx.res, 200, { embedding: vectors[0] });
@@ -198,7 +223,7 @@ class OllamaProtocol implements ProviderProtocol {
         model: body.model,
         embeddings: vectors,
         total_duration: 1_000_000,
-        load_duration: 0,
+        load_duration: Math.round(loadMs * 1e6),
         prompt_eval_count: inputs.reduce((n, t) => n + countWords(t), 0),
       });
     });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OpenAICompatibleId } from '@mana/config';
+import { Gpu } from './gpu.js';
 import { HttpError, cutConnection, pause, sendJson } from './http.js';
 import { DEFAULT_DIMENSIONS, type EmulatedModel, shippedModels } from './models.js';
 import { type Prompt, countWords, embedText, generate } from './reply.js';
@@ -13,6 +14,12 @@ export interface OpenAICompatibleEmulatorOptions extends TimingOptions, ListenOp
   apiKey?: string;
   /** Models per provider. @defaultValue each provider's models in the shipped aliases.yaml, plus one embedding model */
   models?: Partial<Record<OpenAICompatibleId, EmulatedModel[]>>;
+  /**
+   * Serve as a local inference engine on one GPU instead (vLLM, llama.cpp's
+   * server, SGLang): only `/v1`, these models, no API key, vLLM's error body,
+   * and at most `slots` requests generating at once (the rest wait).
+   */
+  localEngine?: { models: EmulatedModel[]; slots?: number; modelTimings?: Record<string, TimingOptions> };
 }
 
 type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
@@ -35,7 +42,9 @@ interface ChatBody {
  */
 export class OpenAICompatibleEmulator extends Emulator {
   constructor(readonly options: OpenAICompatibleEmulatorOptions = {}) {
-    super(new OpenAIProtocol(options));
+    const protocol = new OpenAIProtocol(options);
+    super(protocol);
+    protocol.attach(this);
   }
 
   /** The base URL to give the openai SDK for one provider. */
@@ -56,17 +65,22 @@ export function openaiError(status: number, message: string, code: string | numb
 const ROUTE = /^(?:\/(openrouter|groq|together))?\/v1\/(chat\/completions|embeddings|models)$/;
 
 class OpenAIProtocol implements ProviderProtocol {
-  readonly name = 'openai-compatible';
+  readonly name: string;
   private readonly models: Record<OpenAICompatibleId, EmulatedModel[]>;
+  private readonly gpu: Gpu | undefined;
+  private emulator: Emulator | undefined;
 
   constructor(private readonly options: OpenAICompatibleEmulatorOptions) {
+    this.name = options.localEngine ? 'local-engine' : 'openai-compatible';
+    this.gpu = options.localEngine ? new Gpu({ slots: options.localEngine.slots ?? 256 }, () => new HttpError(503, openaiError(503, 'busy'))) : undefined;
     const defaults = (id: OpenAICompatibleId) => [...shippedModels(id), { name: 'text-embedding-3-small', kind: 'embedding' as const, dimensions: 1536 }];
     this.models = { openrouter: defaults('openrouter'), groq: defaults('groq'), together: defaults('together'), ...options.models };
   }
 
   route(method: string, path: string): Handler | undefined {
+    if (this.options.localEngine && method === 'GET' && path === '/health') return async ({ res }) => void res.writeHead(200).end();
     const match = ROUTE.exec(path);
-    if (!match) return undefined;
+    if (!match || (this.options.localEngine && match[1])) return undefined;
     const provider = match[1] as OpenAICompatibleId | undefined;
     const endpoint = match[2];
     if (method === 'GET' && endpoint === 'models') {
@@ -78,8 +92,30 @@ class OpenAIProtocol implements ProviderProtocol {
     if (method !== 'POST' || endpoint === 'models') return undefined;
     return async (ctx) => {
       this.authorize(ctx);
-      return endpoint === 'embeddings' ? this.embed(ctx, provider) : this.chat(ctx, provider);
+      return this.onGpu(ctx, () => (endpoint === 'embeddings' ? this.embed(ctx, provider) : this.chat(ctx, provider)));
     };
+  }
+
+  attach(emulator: Emulator): void {
+    this.emulator = emulator;
+  }
+
+  /** A local engine generates at most `slots` requests at once; a cloud API has no such limit here. */
+  private async onGpu(ctx: RequestContext, work: () => Promise<void>): Promise<void> {
+    if (!this.gpu) return work();
+    const release = await this.gpu.acquire(ctx.signal).catch(() => undefined);
+    if (!release) return;
+    const idle = this.emulator?.stats.busy();
+    try {
+      await work();
+    } finally {
+      idle?.();
+      release();
+    }
+  }
+
+  private timing(model: EmulatedModel): TimingOptions {
+    return { ...this.options, ...this.options.localEngine?.modelTimings?.[model.name] };
   }
 
   errorBody(status: number, message: string | undefined): unknown {
@@ -95,10 +131,12 @@ class OpenAIProtocol implements ProviderProtocol {
   }
 
   private modelsOf(provider: OpenAICompatibleId | undefined): EmulatedModel[] {
+    if (this.options.localEngine) return this.options.localEngine.models;
     return provider ? this.models[provider] : PROVIDERS.flatMap((p) => this.models[p]);
   }
 
   private authorize({ req }: RequestContext): void {
+    if (this.options.localEngine) return; // a local engine started without --api-key takes any
     const auth = req.headers.authorization ?? '';
     const key = auth.startsWith('Bearer ') ? auth.slice(7) : '';
     if (key === '' || (this.options.apiKey !== undefined && key !== this.options.apiKey)) {
@@ -109,6 +147,10 @@ class OpenAIProtocol implements ProviderProtocol {
   private find(provider: OpenAICompatibleId | undefined, name: string | undefined, kind: 'chat' | 'embedding'): EmulatedModel {
     if (!name) throw new HttpError(400, openaiError(400, 'you must provide a model parameter', 'invalid_request_error'));
     const model = this.modelsOf(provider).find((m) => m.name === name && m.kind === kind);
+    if (!model && this.options.localEngine) {
+      // vLLM's own body for a model it does not serve (wrapped in "error" since it follows OpenAI's shape).
+      throw new HttpError(404, { error: { message: `The model \`${name}\` does not exist.`, type: 'NotFoundError', param: null, code: 404 } });
+    }
     if (!model) throw new HttpError(404, openaiError(404, `The model \`${name}\` does not exist or you do not have access to it.`, 'model_not_found'));
     return model;
   }
@@ -129,7 +171,7 @@ class OpenAIProtocol implements ProviderProtocol {
       return sendJson(ctx.res, 200, { error: { code: ctx.fault.status ?? 502, message: ctx.fault.message ?? 'Upstream error from provider' }, id, object: 'chat.completion' });
     }
     if (!body.stream) {
-      await pause(generationMs(gen.tokens.length, this.options), ctx.signal);
+      await pause(generationMs(gen.tokens.length, this.timing(model)), ctx.signal);
       if (ctx.signal.aborted) return;
       return sendJson(ctx.res, 200, {
         id,
@@ -153,7 +195,7 @@ class OpenAIProtocol implements ProviderProtocol {
     ctx.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     if (provider === 'openrouter') ctx.res.write(': OPENROUTER PROCESSING\n\n');
     send(chunk({ role: 'assistant', content: '' }, null));
-    const end = await playTokens(gen.tokens, this.options, ctx.signal, ctx.fault, (token) => send(chunk({ content: token }, null)));
+    const end = await playTokens(gen.tokens, this.timing(model), ctx.signal, ctx.fault, (token) => send(chunk({ content: token }, null)));
     if (end === 'drop') return cutConnection(ctx.res);
     if (end === 'error') {
       send({ ...chunk({}, 'error'), error: { code: 502, message: ctx.fault?.message ?? 'Upstream provider error mid-stream' } });
@@ -172,7 +214,7 @@ class OpenAIProtocol implements ProviderProtocol {
     const model = this.find(provider, body.model, 'embedding');
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
     if (!Array.isArray(inputs) || inputs.length === 0) throw new HttpError(400, openaiError(400, "'input' must be a non-empty string or array", 'invalid_request_error'));
-    await pause(this.options.timeToFirstTokenMs ?? 0, ctx.signal);
+    await pause(this.timing(model).timeToFirstTokenMs ?? 0, ctx.signal);
     if (ctx.signal.aborted) return;
     const dims = body.dimensions ?? model.dimensions ?? DEFAULT_DIMENSIONS;
     // The SDK asks for base64 unless told otherwise, and decodes little-endian float32.

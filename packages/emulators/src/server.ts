@@ -28,6 +28,8 @@ export interface ProviderProtocol {
   isStream(path: string, body: unknown, query: URLSearchParams): boolean;
   /** Called on reset of the admin state, for protocol-held state (e.g. loaded models). */
   reset?(): void;
+  /** Protocol-held counters added to GET /_emulator/stats (e.g. model loads). */
+  extraStats?(): Record<string, unknown>;
 }
 
 export interface ListenOptions {
@@ -173,7 +175,7 @@ export class Emulator {
 
   private async admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const route = `${req.method} ${path}`;
-    if (route === 'GET /_emulator/stats') return sendJson(res, 200, this.stats.snapshot());
+    if (route === 'GET /_emulator/stats') return sendJson(res, 200, { ...this.stats.snapshot(), ...this.protocol.extraStats?.() });
     if (route === 'GET /_emulator/faults') return sendJson(res, 200, this.faults.list());
     if (route === 'POST /_emulator/faults') {
       const parsed = FaultSchema.safeParse(await readJson(req, (m) => new HttpError(400, { error: m })));
