@@ -83,9 +83,27 @@ describe('loadConfig reads the carried-over and new variables', () => {
   it('reads named GPU hosts in order', () => {
     const config = loadConfig({ OLLAMA_HOSTS: 'gpu0=http://10.0.0.5:11434, gpu1=http://10.0.0.6:11434/' });
     expect(config.ollama.hosts).toEqual([
-      { name: 'gpu0', url: 'http://10.0.0.5:11434' },
-      { name: 'gpu1', url: 'http://10.0.0.6:11434' },
+      { name: 'gpu0', url: 'http://10.0.0.5:11434', engine: 'ollama' },
+      { name: 'gpu1', url: 'http://10.0.0.6:11434', engine: 'ollama' },
     ]);
+  });
+
+  it('reads each GPU server\'s capacity, engine and load cost', () => {
+    const config = loadConfig({ OLLAMA_HOSTS: 'gpuA=http://10.0.0.5:11434;slots=4, gpuB=http://10.0.0.6:8000;engine=openai;slots=8;load_ms=0', OLLAMA_MAX_CONCURRENT: '2' });
+    expect(config.ollama.hosts).toEqual([
+      { name: 'gpuA', url: 'http://10.0.0.5:11434', engine: 'ollama', slots: 4 },
+      { name: 'gpuB', url: 'http://10.0.0.6:8000', engine: 'openai', slots: 8, loadMs: 0 },
+    ]);
+    expect(config.ollama.maxConcurrent).toBe(2);
+  });
+
+  it.each([
+    ['gpuA=http://a:11434;slots=0', 'slots must be a whole number ≥ 1, got "0"'],
+    ['gpuA=http://a:11434;slots=two', 'slots must be a whole number ≥ 1, got "two"'],
+    ['gpuA=http://a:11434;engine=vllm', 'engine must be ollama or openai, got "vllm"'],
+    ['gpuA=http://a:11434;slot=4', 'unknown setting "slot" (known: slots, engine, load_ms)'],
+  ])('refuses OLLAMA_HOSTS=%s naming the setting', (raw, message) => {
+    expect(() => loadConfig({ OLLAMA_HOSTS: raw })).toThrow(message);
   });
 
   it('names bare host URLs by position', () => {

@@ -1,12 +1,34 @@
-/** Every provider Mana can route to. Queue names and target prefixes use these ids. */
-export const PROVIDER_IDS = ['ollama', 'google', 'openrouter', 'groq', 'together'] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
+/**
+ * Every provider Mana can route to, and its kind. This table is the one place
+ * that says which providers run on the team's own GPUs (`local`: capped per
+ * server, probed, spilled from) and which are cloud APIs; queue names and
+ * target prefixes use these ids. Adding a provider means a row here, its
+ * adapter in @mana/providers (whose registry the compiler then insists on),
+ * and its settings.
+ */
+export const PROVIDERS = {
+  /** Models on the fleet's own GPU servers, whichever engine (Ollama or OpenAI-compatible) serves them. */
+  ollama: { kind: 'local' },
+  google: { kind: 'cloud' },
+  openrouter: { kind: 'cloud' },
+  groq: { kind: 'cloud' },
+  together: { kind: 'cloud' },
+} as const satisfies Record<string, { kind: 'local' | 'cloud' }>;
+
+export type ProviderId = keyof typeof PROVIDERS;
+export type LocalProviderId = { [P in ProviderId]: (typeof PROVIDERS)[P]['kind'] extends 'local' ? P : never }[ProviderId];
+export type CloudProviderId = Exclude<ProviderId, LocalProviderId>;
+
+export const PROVIDER_IDS = Object.keys(PROVIDERS) as ProviderId[];
+export const CLOUD_PROVIDER_IDS = PROVIDER_IDS.filter((p): p is CloudProviderId => PROVIDERS[p].kind === 'cloud');
+/** The provider id local targets carry (`ollama/<model>`). */
+export const LOCAL_PROVIDER: LocalProviderId = 'ollama';
 
 /** Providers that run on the team's own GPUs; everything else is cloud. */
-export function isLocalProvider(provider: ProviderId): boolean {
-  return provider === 'ollama';
+export function isLocalProvider(provider: ProviderId): provider is LocalProviderId {
+  return PROVIDERS[provider].kind === 'local';
 }
 
 export function isProviderId(value: string): value is ProviderId {
-  return (PROVIDER_IDS as readonly string[]).includes(value);
+  return Object.hasOwn(PROVIDERS, value);
 }

@@ -11,6 +11,8 @@ export interface SerializedError {
   provider?: string | undefined;
   target?: string | undefined;
   status?: number | undefined;
+  /** How long the provider asked us to wait before trying again (a 429's Retry-After). */
+  retryAfterMs?: number | undefined;
 }
 
 /**
@@ -25,6 +27,7 @@ export function serializeError(err: unknown): SerializedError {
       message: err.message,
       retryable: isRerouteable(err.code),
       ...(err instanceof ProviderError ? { provider: err.provider, target: err.target, status: err.upstreamStatus } : {}),
+      ...(err instanceof ProviderError && err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
     };
   }
   return { name: 'InternalError', code: 'internal_error', message: 'internal error', retryable: false };

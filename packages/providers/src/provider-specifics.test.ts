@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { startGeminiEmulator, startOllamaEmulator, startOpenAICompatibleEmulator } from '@mana/emulators';
+import { shippedModels, startGeminiEmulator, startOllamaEmulator, startOpenAICompatibleEmulator } from '@mana/emulators';
 import { createGoogleAdapter } from './google/index.js';
 import { createOllamaAdapter } from './ollama/index.js';
-import { createOpenAICompatibleAdapter } from './openai-compatible/index.js';
+import { createLocalEngineAdapter, createOpenAICompatibleAdapter } from './openai-compatible/index.js';
 import { IMAGE, failure } from './test-calls.js';
 
 describe('provider specifics', () => {
@@ -37,11 +37,30 @@ describe('provider specifics', () => {
     }
   });
 
+  it('local OpenAI-compatible engine (vLLM-style): probed through /v1/models, every listed model loaded; an unknown model is its 404', async () => {
+    const emulator = await startOpenAICompatibleEmulator({ localEngine: { models: [{ name: 'Qwen/Qwen2.5-7B-Instruct', kind: 'chat' }] } });
+    try {
+      const adapter = createLocalEngineAdapter({ name: 'vllm0', url: emulator.url, engine: 'openai' });
+      expect(adapter.endpoint).toBe('ollama:vllm0');
+      expect(await adapter.health()).toMatchObject({ ok: true, models: ['Qwen/Qwen2.5-7B-Instruct'], loadedModels: ['Qwen/Qwen2.5-7B-Instruct'] });
+      const answer = await adapter.chat({ model: 'Qwen/Qwen2.5-7B-Instruct', messages: [{ role: 'user', content: 'hi' }] });
+      expect(answer.content.length).toBeGreaterThan(0);
+      const missing = await failure(adapter.chat({ model: 'gemma3:4b', messages: [{ role: 'user', content: 'hi' }] }));
+      expect(missing).toMatchObject({ upstreamStatus: 404 });
+      expect(missing.message).toContain('The model `gemma3:4b` does not exist.');
+      await emulator.down();
+      expect((await adapter.health()).ok).toBe(false);
+    } finally {
+      await emulator.close();
+    }
+  });
+
   it('ollama: health reports the version and the loaded models, and fails when the server is down', async () => {
     const emulator = await startOllamaEmulator({ warmModels: ['gemma3:4b'], loadMs: 10 });
     try {
       const adapter = createOllamaAdapter({ name: 'gpu0', url: emulator.url });
-      expect(await adapter.health()).toEqual({ ok: true, detail: 'ollama 0.12.6', loadedModels: ['gemma3:4b'] });
+      const models = shippedModels('ollama').map((m) => (m.name.includes(':') ? m.name : `${m.name}:latest`));
+      expect(await adapter.health()).toEqual({ ok: true, detail: 'ollama 0.12.6', loadedModels: ['gemma3:4b'], models });
       // A server that answers chat but not /api/ps (an old build, a proxy that only passes
       // the inference routes) is up; only what it has loaded is unknown.
       emulator.faults.add({ mode: 'error', status: 404, route: '/api/ps' });

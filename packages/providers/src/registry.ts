@@ -1,20 +1,20 @@
-import { CLOUD_OPENAI_COMPATIBLE, type Config, type OpenAICompatibleId } from '@mana/config';
+import { CLOUD_OPENAI_COMPATIBLE, type CloudProviderId, type Config, type OpenAICompatibleId } from '@mana/config';
 import { createGoogleAdapter } from './google/index.js';
 import { createOllamaAdapter } from './ollama/index.js';
-import { createOpenAICompatibleAdapter } from './openai-compatible/index.js';
+import { createLocalEngineAdapter, createOpenAICompatibleAdapter } from './openai-compatible/index.js';
 import type { ProviderAdapter } from './types.js';
 
-export type CloudProviderId = 'google' | OpenAICompatibleId;
+export type { CloudProviderId };
 
 export interface Providers {
-  /** One adapter per GPU server, keyed by its OLLAMA_HOSTS name. */
+  /** One adapter per GPU server (Ollama, or an OpenAI-compatible engine), keyed by its OLLAMA_HOSTS name. */
   ollama: ReadonlyMap<string, ProviderAdapter>;
   cloud: Readonly<Record<CloudProviderId, ProviderAdapter>>;
 }
 
 /** Every provider endpoint the configuration names. The only place providers are switched on. */
 export function createProviders(config: Pick<Config, 'ollama' | 'google' | 'openaiCompatible'>): Providers {
-  const ollama = new Map(config.ollama.hosts.map((host) => [host.name, createOllamaAdapter(host)]));
+  const ollama = new Map(config.ollama.hosts.map((host) => [host.name, host.engine === 'openai' ? createLocalEngineAdapter(host) : createOllamaAdapter(host)]));
   const openaiCompatible = Object.fromEntries(
     CLOUD_OPENAI_COMPATIBLE.map((id) => [id, createOpenAICompatibleAdapter({ id, ...config.openaiCompatible[id] })]),
   ) as Record<OpenAICompatibleId, ProviderAdapter>;

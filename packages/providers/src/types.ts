@@ -46,6 +46,8 @@ export interface ChatResult {
   content: string;
   finishReason: FinishReason;
   usage: Usage;
+  /** How long the server spent loading the model for this call, in ms, when it says (Ollama's load_duration). */
+  loadMs?: number | undefined;
 }
 
 /** A streamed chat: text deltas in order, then exactly one `done` with the whole result. */
@@ -62,6 +64,8 @@ export interface EmbedResult {
   /** One vector per input, in input order. */
   embeddings: number[][];
   usage: { promptTokens: number };
+  /** See ChatResult.loadMs. */
+  loadMs?: number | undefined;
 }
 
 export interface CallOptions {
@@ -77,6 +81,8 @@ export interface HealthReport {
   detail: string;
   /** Models the provider has ready (Ollama: loaded in memory), when it says. */
   loadedModels?: string[] | undefined;
+  /** Every model the server can serve (Ollama: pulled, /api/tags; an OpenAI-compatible engine: /v1/models), when it says. */
+  models?: string[] | undefined;
 }
 
 /** One provider endpoint: an Ollama GPU server, or a cloud API. */

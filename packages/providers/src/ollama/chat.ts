@@ -37,7 +37,13 @@ export function toChatResult(response: ChatResponse, content: string): ChatResul
     content,
     finishReason: toFinishReason(response.done_reason),
     usage: { promptTokens: response.prompt_eval_count ?? 0, completionTokens: response.eval_count ?? 0 },
+    ...loadOf(response.load_duration),
   };
+}
+
+/** Ollama's load_duration (ns): how long this request waited for its model to load. */
+export function loadOf(loadDurationNs: number | undefined): { loadMs?: number } {
+  return loadDurationNs ? { loadMs: loadDurationNs / 1e6 } : {};
 }
 
 function toFinishReason(reason: string | undefined): FinishReason {

@@ -1,7 +1,7 @@
 import type { OllamaHost } from '@mana/config';
 import { Deadline } from '../deadline.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
-import { toChatResult, toOllamaChat } from './chat.js';
+import { loadOf, toChatResult, toOllamaChat } from './chat.js';
 import { createOllamaClient } from './client.js';
 import { toProviderError } from './errors.js';
 
@@ -58,7 +58,7 @@ export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
         input: [...request.input],
         ...(request.dimensions ? { dimensions: request.dimensions } : {}),
       });
-      return { model: response.model, embeddings: response.embeddings, usage: { promptTokens: response.prompt_eval_count ?? 0 } };
+      return { model: response.model, embeddings: response.embeddings, usage: { promptTokens: response.prompt_eval_count ?? 0 }, ...loadOf(response.load_duration) };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
     }
@@ -70,9 +70,10 @@ export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
       const client = createOllamaClient(host.url, deadline.signal);
       // Reachable and answering is "up". What is loaded is extra knowledge: a server (or a proxy
       // in front of it) that serves chat but not /api/ps is up, with its loaded models unknown.
-      const [version, ps] = await Promise.all([client.version(), client.ps().catch(() => undefined)]);
-      if (!ps) return { ok: true, detail: `ollama ${version.version} (loaded models unknown: /api/ps did not answer)` };
-      return { ok: true, detail: `ollama ${version.version}`, loadedModels: ps.models.map((m) => m.name) };
+      const [version, ps, tags] = await Promise.all([client.version(), client.ps().catch(() => undefined), client.list().catch(() => undefined)]);
+      const models = tags ? { models: tags.models.map((m) => m.name) } : {};
+      if (!ps) return { ok: true, detail: `ollama ${version.version} (loaded models unknown: /api/ps did not answer)`, ...models };
+      return { ok: true, detail: `ollama ${version.version}`, loadedModels: ps.models.map((m) => m.name), ...models };
     } catch (err) {
       return { ok: false, detail: toProviderError(err, { provider: 'ollama', target: `ollama@${host.name}` }, deadline).message };
     }

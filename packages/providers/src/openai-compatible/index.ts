@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import type { OpenAICompatibleId } from '@mana/config';
+import type { OllamaHost, ProviderId } from '@mana/config';
 import { ProviderError } from '@mana/errors';
 import { DEFAULT_TIMEOUT_MS, Deadline } from '../deadline.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
@@ -7,11 +7,24 @@ import { toFinishReason, toOpenAIChat } from './chat.js';
 import { fromErrorBody, toProviderError } from './errors.js';
 
 export interface OpenAICompatibleOptions {
-  id: OpenAICompatibleId;
+  id: ProviderId;
   apiKey: string | undefined;
   baseUrl: string;
   /** Sent on every request, e.g. OpenRouter's HTTP-Referer and X-Title. */
   headers?: Record<string, string>;
+  /** `ollama:gpu0` for a local engine; the provider id for a cloud API. */
+  endpoint?: string;
+  /**
+   * A local engine (vLLM, llama.cpp, SGLang) is probed: GET /v1/models says
+   * it is up and what it serves. A cloud API is never probed (each call costs).
+   */
+  probe?: boolean;
+}
+
+/** An OpenAI-compatible inference engine on one of the fleet's GPU servers. */
+export function createLocalEngineAdapter(host: OllamaHost): ProviderAdapter {
+  // Such servers take any key unless started with one; the SDK insists on some string.
+  return createOpenAICompatibleAdapter({ id: 'ollama', apiKey: 'local', baseUrl: `${host.url}/v1`, endpoint: `ollama:${host.name}`, probe: true });
 }
 
 /** OpenRouter, Groq and Together: one adapter over the `openai` SDK, three configurations. */
@@ -99,10 +112,23 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
     }
   }
 
-  /** No network: a probe would cost money. Real traffic feeds the circuit breaker instead. */
-  async function health(): Promise<HealthReport> {
+  /** A cloud API: no network, a probe would cost money (real traffic feeds the circuit breaker instead). */
+  async function health(callOptions?: CallOptions): Promise<HealthReport> {
+    if (options.probe && client) return probeEngine(client, callOptions);
     return client ? { ok: true, detail: 'configured (passive: judged by real traffic)' } : { ok: false, detail: `no ${id.toUpperCase()}_API_KEY` };
   }
 
-  return { id, endpoint: id, chat, chatStream, embed, health };
+  async function probeEngine(engine: OpenAI, callOptions?: CallOptions): Promise<HealthReport> {
+    const deadline = new Deadline({ timeoutMs: 2_000, ...callOptions });
+    try {
+      const list = await engine.models.list({ signal: deadline.signal, timeout: deadline.timeoutMs });
+      const models = list.data.map((m) => m.id);
+      // Such an engine holds every model it lists in memory: nothing to load, nothing to swap.
+      return { ok: true, detail: `OpenAI-compatible engine serving ${models.length} model(s)`, models, loadedModels: models };
+    } catch (err) {
+      return { ok: false, detail: toProviderError(err, { provider: id, target: options.endpoint ?? id }, deadline).message };
+    }
+  }
+
+  return { id, endpoint: options.endpoint ?? id, chat, chatStream, embed, health };
 }
