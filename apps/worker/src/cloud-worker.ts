@@ -2,7 +2,8 @@ import { Worker } from 'bullmq';
 import type { ProviderError } from '@mana/errors';
 import { FINISHED_HOP_RETENTION, type Pipeline, type RedisClient } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
-import type { CloudProviderId, ProviderAdapter } from '@mana/providers';
+import type { CloudProviderId } from '@mana/config';
+import type { ProviderAdapter } from '@mana/providers';
 import { createHopProcessor } from './run-hop.js';
 import { rerouteStalledOut } from './stalled-out.js';
 import type { RunningJobs } from './running-jobs.js';
@@ -19,14 +20,11 @@ export interface CloudWorkerOptions {
   stalledIntervalMs: number;
 }
 
-/** When a provider says 429 without saying how long, back off this long. */
-const DEFAULT_RATE_LIMIT_MS = 5_000;
-
 /**
  * The Worker for one cloud provider's queue. Real traffic feeds the
- * provider's circuit breaker; a 429 pauses this queue for the time the
- * provider asked and hands the job back to wait, so rate limits slow work
- * down instead of burning it.
+ * provider's circuit breaker; on a 429 the routing core says to wait, and
+ * this queue pauses for the time the provider asked and hands the job back,
+ * so rate limits slow work down instead of burning it.
  */
 export function createCloudWorker(options: CloudWorkerOptions): Worker {
   const { provider, pipeline, log } = options;
@@ -38,14 +36,10 @@ export function createCloudWorker(options: CloudWorkerOptions): Worker {
     running: options.running,
     log,
     onSuccess: () => void pipeline.health.recordSuccess(provider).catch(() => {}),
-    onProviderError: async (err: ProviderError) => {
-      if (err.code === 'provider_rate_limited') {
-        const waitMs = err.retryAfterMs ?? DEFAULT_RATE_LIMIT_MS;
-        log.warn({ provider, waitMs }, 'rate limited; pausing the queue');
-        await worker.rateLimit(waitMs);
-        throw Worker.RateLimitError();
-      }
-      await pipeline.health.recordFailure(provider, err);
+    onProviderError: (err: ProviderError) => pipeline.health.recordFailure(provider, err),
+    onRateLimit: async (delayMs: number) => {
+      await worker.rateLimit(delayMs);
+      throw Worker.RateLimitError();
     },
   });
   // The processor reaches `worker` only when a job runs, after it exists.

@@ -1,38 +1,44 @@
-import { DelayedError, type Job, Worker } from 'bullmq';
 import type { OllamaHost } from '@mana/config';
 import type { ProviderError } from '@mana/errors';
-import { FINISHED_HOP_RETENTION, type Pipeline, type RedisClient, ServiceTimeTracker } from '@mana/jobs';
+import { type GpuSpec, type Pipeline, type RedisClient, ServiceTimeTracker } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { ProviderAdapter } from '@mana/providers';
 import { GpuLease } from './gpu-lease.js';
+import { GpuScheduler } from './gpu-scheduler.js';
+import type { LocalWorkSignal } from './local-work-signal.js';
 import { createHopProcessor } from './run-hop.js';
 import { rerouteStalledOut } from './stalled-out.js';
 import type { RunningJobs } from './running-jobs.js';
 
 export interface GpuWorkerOptions {
   host: OllamaHost;
+  spec: GpuSpec;
+  /** The server's position in OLLAMA_HOSTS. */
+  index: number;
   adapter: ProviderAdapter;
   pipeline: Pipeline;
-  /** Makes the Worker's own blocking connection. */
+  /** Makes a connection for this server's queue readers. */
   connect: () => RedisClient;
+  signal: LocalWorkSignal;
   running: RunningJobs;
   log: Logger;
   owner: string;
-  concurrency: number;
   timeoutMs: number;
   stalledIntervalMs: number;
 }
 
+/** A load shorter than this is the server answering, not loading. */
+const MIN_LOAD_MS = 50;
+
 /**
- * One BullMQ Worker bound to one GPU server, at most `concurrency` jobs at
- * once. It runs only while this process holds the GPU's lease, and takes no
- * new jobs while the GPU is down or drained.
+ * Serves one GPU server, at most its `slots` hops at once. It runs only while
+ * this process holds the server's lease (so the cap holds across replicas),
+ * and takes no new hops while the server is down or drained.
  */
 export class GpuWorker {
-  private worker: Worker | undefined;
+  private scheduler: GpuScheduler | undefined;
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
-  private running = 0;
   private readonly lease: GpuLease;
   private readonly serviceTimes: ServiceTimeTracker;
   private readonly tickMs: number;
@@ -48,14 +54,14 @@ export class GpuWorker {
     return `ollama:${this.options.host.name}`;
   }
 
-  /** True while this process runs the GPU's Worker. */
+  /** True while this process serves the GPU. */
   get active(): boolean {
-    return this.worker !== undefined;
+    return this.scheduler !== undefined;
   }
 
-  /** True while that Worker takes new jobs (not paused for a down or drained GPU). */
+  /** True while it takes new hops (not paused for a down or drained GPU). */
   get takingJobs(): boolean {
-    return this.worker !== undefined && !this.worker.isPaused();
+    return this.scheduler !== undefined && !this.scheduler.isPaused;
   }
 
   async start(): Promise<void> {
@@ -68,15 +74,15 @@ export class GpuWorker {
     this.ticking = true;
     try {
       const held = await this.lease.hold();
-      if (held && !this.worker) this.worker = this.createWorker();
-      if (!held && this.worker) {
+      if (held && !this.scheduler) this.scheduler = this.createScheduler();
+      if (!held && this.scheduler) {
         this.options.log.warn({ gpu: this.options.host.name }, 'lost the GPU lease; standing by');
-        await this.stopWorker(0);
+        await this.stopScheduler(0);
       }
-      if (this.worker) {
-        await this.followHealth(this.worker);
-        // What the GPU runs now, for /metrics in any API process; expires if this process dies.
-        await this.options.pipeline.redis.set(this.options.pipeline.keys.gpuBusy(this.options.host.name), String(this.running), 'PX', this.tickMs * 4);
+      if (this.scheduler) {
+        await this.followHealth(this.scheduler);
+        // What the GPU runs now, for /metrics and wait estimates in any process; expires if this process dies.
+        await this.options.pipeline.redis.set(this.options.pipeline.keys.gpuBusy(this.options.host.name), String(this.scheduler.running), 'PX', this.tickMs * 4);
       }
     } catch (err) {
       this.options.log.error({ gpu: this.options.host.name, err }, 'GPU worker tick failed');
@@ -86,23 +92,23 @@ export class GpuWorker {
   }
 
   /** Pauses while the GPU is down or drained; resumes when it is back. */
-  private async followHealth(worker: Worker): Promise<void> {
+  private async followHealth(scheduler: GpuScheduler): Promise<void> {
     const { health } = this.options.pipeline;
     const name = this.options.host.name;
     const [state, drained] = await Promise.all([health.gpu(name), health.drained([name])]);
     const usable = state?.ok !== false && !drained.has(name);
-    if (!usable && !worker.isPaused()) {
-      this.options.log.warn({ gpu: name, reason: drained.has(name) ? 'drained' : state?.detail }, 'GPU unavailable; its worker stops taking jobs');
-      await worker.pause(true);
-    } else if (usable && worker.isPaused()) {
-      this.options.log.info({ gpu: name }, 'GPU available again; its worker resumes');
-      worker.resume();
+    if (!usable && !scheduler.isPaused) {
+      this.options.log.warn({ gpu: name, reason: drained.has(name) ? 'drained' : state?.detail }, 'GPU unavailable; it stops taking jobs');
+      scheduler.setPaused(true);
+    } else if (usable && scheduler.isPaused) {
+      this.options.log.info({ gpu: name }, 'GPU available again; it takes jobs again');
+      scheduler.setPaused(false);
     }
   }
 
-  private createWorker(): Worker {
-    const { host, pipeline, log } = this.options;
-    log.info({ gpu: host.name, concurrency: this.options.concurrency }, 'serving GPU');
+  private createScheduler(): GpuScheduler {
+    const { host, pipeline, log, spec } = this.options;
+    log.info({ gpu: host.name, slots: spec.slots, engine: spec.engine }, 'serving GPU');
     const processor = createHopProcessor({
       pipeline,
       adapter: this.options.adapter,
@@ -110,37 +116,27 @@ export class GpuWorker {
       timeoutMs: this.options.timeoutMs,
       running: this.options.running,
       log,
-      onSuccess: (ms) => this.serviceTimes.record(ms),
+      onSuccess: (ms, payload, loadMs) => {
+        // Service time without the load: the load is the cost of a switch, estimated on its own.
+        this.serviceTimes.record(payload.target.model, Math.max(1, ms - loadMs));
+        if (loadMs >= MIN_LOAD_MS) this.serviceTimes.recordLoad(payload.target.model, loadMs);
+      },
       onProviderError: (err) => this.onProviderError(err),
     });
-    const counted = async (job: Job, token?: string) => {
-      // BullMQ's pause does not stop a fetch already waiting for the next job: one job can
-      // still arrive after a drain (or a GPU-down pause). Hand it back untouched.
-      if (this.worker?.isPaused() && token) {
-        await job.moveToDelayed(Date.now(), token);
-        throw new DelayedError();
-      }
-      this.running++;
-      try {
-        return await processor(job);
-      } finally {
-        this.running--;
-      }
-    };
-    const worker = new Worker(pipeline.keys.queueName('ollama'), counted, {
+    const scheduler = new GpuScheduler({
+      spec,
+      index: this.options.index,
+      pipeline,
+      process: processor,
       connection: this.options.connect(),
-      prefix: pipeline.keys.prefix,
-      concurrency: this.options.concurrency,
-      name: this.endpoint,
-      stalledInterval: this.options.stalledIntervalMs,
-      lockDuration: this.options.stalledIntervalMs * 2,
-      maxStalledCount: 2,
-      ...FINISHED_HOP_RETENTION,
-      ...(pipeline.tracing.bullmq ? { telemetry: pipeline.tracing.bullmq } : {}),
+      signal: this.options.signal,
+      log,
+      endpoint: this.endpoint,
+      stalledIntervalMs: this.options.stalledIntervalMs,
+      onFailed: rerouteStalledOut(pipeline, log),
     });
-    worker.on('error', (err) => log.error({ gpu: host.name, err }, 'GPU worker error'));
-    worker.on('failed', rerouteStalledOut(pipeline, log));
-    return worker;
+    scheduler.start();
+    return scheduler;
   }
 
   /** A GPU that refuses connections is marked down at once: the next jobs go elsewhere. */
@@ -148,31 +144,21 @@ export class GpuWorker {
     if (err.code !== 'provider_unavailable' && err.code !== 'provider_timeout') return;
     if (err.upstreamStatus !== undefined && err.upstreamStatus < 500) return;
     await this.options.pipeline.health.setGpu(this.options.host.name, { ok: false, detail: err.message });
-    this.options.pipeline.cache.usableGpus.clear();
-    if (this.worker && !this.worker.isPaused()) await this.worker.pause(true);
+    this.options.pipeline.cache.clearFleet();
+    this.scheduler?.setPaused(true);
   }
 
-  private async stopWorker(graceMs: number): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    if (!worker) return;
-    const closing = worker.close();
-    const forced = await Promise.race([closing.then(() => false), sleep(graceMs).then(() => true)]);
-    if (forced) {
-      this.options.running.abortAll();
-      await worker.close(true);
-    }
+  private async stopScheduler(graceMs: number): Promise<void> {
+    const scheduler = this.scheduler;
+    this.scheduler = undefined;
+    await scheduler?.close(graceMs, () => this.options.running.abortAll());
   }
 
-  /** Finishes in-flight jobs within the grace period, then lets the standby take the GPU. */
+  /** Finishes in-flight hops within the grace period, then lets the standby take the GPU. */
   async close(graceMs: number): Promise<void> {
     clearInterval(this.timer);
-    while (this.ticking) await sleep(10);
-    await this.stopWorker(graceMs);
+    while (this.ticking) await new Promise((resolve) => setTimeout(resolve, 10).unref());
+    await this.stopScheduler(graceMs);
     await this.lease.release().catch(() => {});
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

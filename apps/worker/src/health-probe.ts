@@ -17,8 +17,9 @@ export function startHealthProbes(
   const last = new Map<string, boolean>();
   const probe = async ({ host, adapter }: { host: OllamaHost; adapter: ProviderAdapter }) => {
     if (!(await pipeline.health.claimProbe(host.name, intervalMs))) return;
+    const probedAt = Date.now();
     const report = await adapter.health({ timeoutMs: Math.min(2_000, intervalMs) });
-    await pipeline.health.setGpu(host.name, report);
+    await pipeline.health.setGpu(host.name, report, probedAt);
     if (last.get(host.name) !== report.ok) log.info({ gpu: host.name, ok: report.ok, detail: report.detail }, 'GPU health');
     last.set(host.name, report.ok);
   };

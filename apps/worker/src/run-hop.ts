@@ -1,9 +1,9 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import { CancelledError, ManaError, ProviderError } from '@mana/errors';
-import { type HopPayload, HopPayloadSchema, type Pipeline, type Success, isStoreUnavailable, untilStored } from '@mana/jobs';
+import { isLocalProvider } from '@mana/config';
+import { type HopPayload, HopPayloadSchema, type Pipeline, type RouteOutcome, type Success, isStoreUnavailable, routeFailure, spillMember, untilStored } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { ProviderAdapter } from '@mana/providers';
-import { reroute } from './reroute.js';
 import type { RunningJobs } from './running-jobs.js';
 
 export interface HopRunnerOptions {
@@ -14,13 +14,15 @@ export interface HopRunnerOptions {
   timeoutMs: number;
   running: RunningJobs;
   log: Logger;
-  /** Health bookkeeping after each provider call (GPU pause, cloud breaker). */
-  onSuccess?(durationMs: number): void;
-  /** May throw to hand the job back to BullMQ (a 429 that rate-limits the queue). */
+  /** Health and timing bookkeeping after each provider call: how long it took, and how much of that was a model load. */
+  onSuccess?(durationMs: number, payload: HopPayload, loadMs: number): void;
+  /** Health bookkeeping after a provider's failure (GPU down, cloud breaker). */
   onProviderError?(err: ProviderError): Promise<void>;
+  /** The routing core said to slow down: hand the hop back to its queue for `delayMs` (throws to BullMQ). */
+  onRateLimit?(delayMs: number): Promise<never>;
 }
 
-export type HopOutcome = 'succeeded' | 'rerouted' | 'failed' | 'moved-on' | 'cancelled' | 'skipped';
+export type HopOutcome = 'succeeded' | 'cancelled' | 'skipped' | RouteOutcome;
 
 /**
  * The BullMQ processor for one hop: mark it running, call the provider
@@ -50,14 +52,14 @@ export function createHopProcessor(options: HopRunnerOptions) {
     marked.catch(() => {});
     // A started hop can no longer spill; left in the index, the spill pass would later remove
     // it from BullMQ's finished history, where operators look for it.
-    if (payload.target.provider === 'ollama') void options.pipeline.redis.zrem(options.pipeline.keys.spillIndex(), job.id ?? '').catch(() => {});
+    if (isLocalProvider(payload.target.provider)) void options.pipeline.redis.zrem(options.pipeline.keys.spillIndex(), spillMember(payload.target.model, job.id ?? '')).catch(() => {});
     const proceed = async () => ['ok', 'restart'].includes(await marked);
     const startedAt = performance.now();
     try {
       const attributes = { 'mana.job_id': payload.jobId, 'mana.hop': payload.hop, 'mana.target': payload.target.id, 'mana.endpoint': options.endpoint };
-      const success = await options.pipeline.tracing.span('mana.provider_call', attributes, () => callProvider(options, payload, controller.signal));
+      const { success, loadMs } = await options.pipeline.tracing.span('mana.provider_call', attributes, () => callProvider(options, payload, controller.signal));
       if (!(await proceed())) return 'skipped';
-      options.onSuccess?.(performance.now() - startedAt);
+      options.onSuccess?.(performance.now() - startedAt, payload, loadMs);
       // The provider answered: a store that is away now is waited for, never blamed on the job.
       await untilStored(() => records.succeed(payload.jobId, payload.hop, success), { onRetry: storeRetryLog(options, payload) });
       return 'succeeded';
@@ -68,8 +70,12 @@ export function createHopProcessor(options: HopRunnerOptions) {
       if (!(err instanceof ManaError) && isStoreUnavailable(err)) throw err;
       if (!(await proceed())) return 'skipped';
       if (err instanceof CancelledError && controller.signal.aborted) return 'cancelled';
-      if (err instanceof ProviderError) await options.onProviderError?.(err);
-      const outcome = await reroute(options.pipeline, payload, err);
+      if (err instanceof ProviderError && err.code !== 'provider_rate_limited') await options.onProviderError?.(err);
+      const { decision, outcome } = await routeFailure(options.pipeline, payload, err);
+      if (decision.action === 'rate-limit' && options.onRateLimit) {
+        options.log.warn({ jobId: payload.jobId, target: payload.target.id, waitMs: decision.delayMs }, 'rate limited; pausing the queue');
+        await options.onRateLimit(decision.delayMs);
+      }
       options.log.warn({ jobId: payload.jobId, hop: payload.hop, target: payload.target.id, endpoint: options.endpoint, code: (err as ProviderError).code, outcome }, 'hop failed');
       // Failed in BullMQ too, so the board shows the provider's error on this hop.
       throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
@@ -85,18 +91,19 @@ function storeRetryLog(options: HopRunnerOptions, payload: HopPayload) {
   };
 }
 
-async function callProvider(options: HopRunnerOptions, payload: HopPayload, signal: AbortSignal): Promise<Success> {
+async function callProvider(options: HopRunnerOptions, payload: HopPayload, signal: AbortSignal): Promise<{ success: Success; loadMs: number }> {
   const { adapter } = options;
   const call = { signal, timeoutMs: options.timeoutMs };
   const { work, target } = payload;
   if (work.kind === 'embedding') {
     const result = await adapter.embed({ model: target.model, input: work.input, dimensions: work.dimensions }, call);
-    return { result: { embeddings: result.embeddings }, usage: { promptTokens: result.usage.promptTokens, completionTokens: 0 }, model: result.model, provider: target.provider };
+    const success = { result: { embeddings: result.embeddings }, usage: { promptTokens: result.usage.promptTokens, completionTokens: 0 }, model: result.model, provider: target.provider };
+    return { success, loadMs: result.loadMs ?? 0 };
   }
   const request = { model: target.model, messages: work.messages, params: work.params };
   if (!work.stream) {
     const result = await adapter.chat(request, call);
-    return { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider };
+    return { success: { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider }, loadMs: result.loadMs ?? 0 };
   }
   // Deltas are sent without waiting for each: one connection keeps them in order.
   const published: Array<Promise<boolean>> = [];
@@ -109,7 +116,7 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
     }
     await Promise.all(published);
     const { result } = event;
-    return { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider };
+    return { success: { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider }, loadMs: result.loadMs ?? 0 };
   }
   throw new ProviderError('provider_unavailable', `${target.id} ended its stream without a result`, { provider: target.provider, target: target.id });
 }

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import { ProviderError } from '@mana/errors';
 import { HopPayloadSchema, type Pipeline } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
-import { reroute } from './reroute.js';
+import { routeFailure } from '@mana/jobs';
 
 /**
  * A hop whose workers kept dying under it is failed by BullMQ itself
@@ -20,8 +20,8 @@ export function rerouteStalledOut(pipeline: Pipeline, log: Logger) {
       provider: payload.target.provider,
       target: payload.target.id,
     });
-    reroute(pipeline, payload, error)
-      .then((outcome) => log.error({ jobId: payload.jobId, hop: payload.hop, outcome }, 'hop stalled out'))
+    routeFailure(pipeline, payload, error)
+      .then(({ outcome }) => log.error({ jobId: payload.jobId, hop: payload.hop, outcome }, 'hop stalled out'))
       .catch((e: unknown) => log.error({ err: e, jobId: payload.jobId }, 'could not reroute a stalled-out hop'));
   };
 }

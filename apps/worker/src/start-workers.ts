@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
-import type { Config } from '@mana/config';
-import { checkEvictionPolicy, createPipeline, createRedis } from '@mana/jobs';
+import { CLOUD_PROVIDER_IDS, type Config } from '@mana/config';
+import { checkEvictionPolicy, createPipeline, createRedis, moveSharedQueue } from '@mana/jobs';
 import { startTracing } from '@mana/telemetry';
 import type { Logger } from '@mana/logging';
-import { type CloudProviderId, createProviders } from '@mana/providers';
+import { createProviders } from '@mana/providers';
 import { createCloudWorker } from './cloud-worker.js';
 import { GpuWorker } from './gpu-worker.js';
 import { startHealthProbes } from './health-probe.js';
+import { LocalWorkSignal } from './local-work-signal.js';
 import { RunningJobs } from './running-jobs.js';
 import { startSpillLoop } from './spill-loop.js';
 
@@ -20,8 +21,6 @@ export interface WorkerProcess {
 /** Beyond the grace period, how long closing may wait on Redis before dropping the connections. */
 const CLOSE_SLACK_MS = 5_000;
 
-const CLOUD: readonly CloudProviderId[] = ['google', 'openrouter', 'groq', 'together'];
-
 /** Everything a worker process runs: one Worker per GPU, one per cloud queue, probes and the spill loop. */
 export async function startWorkers(config: Readonly<Config>, log: Logger): Promise<WorkerProcess> {
   // A worker's writes wait for Redis through an outage: a hop the GPU answered must be recorded, not failed.
@@ -32,7 +31,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
     return connection;
   };
   const redis = connections[0]!;
-  const subscriber = createRedis(config.redis.target, { name: 'mana-worker-cancel', waitThroughOutages: true });
+  const subscriber = createRedis(config.redis.target, { name: 'mana-worker-subscriber', waitThroughOutages: true, subscriber: true });
   connections.push(subscriber);
   const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName ?? 'mana-worker' });
   const pipeline = createPipeline(config, redis, tracing);
@@ -40,25 +39,31 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
   if (!eviction.ok) log.warn({ reason: eviction.reason }, 'Redis eviction policy unknown');
   const providers = createProviders(config);
   const running = await RunningJobs.listen(subscriber, pipeline.keys.cancelChannel());
+  const signal = await LocalWorkSignal.listen(subscriber, pipeline.keys.localWorkChannel());
   const owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  // Hops queued by a version that kept one queue for every GPU move to their models' queues.
+  const moved = await moveSharedQueue(pipeline);
+  if (moved > 0) log.info({ moved }, "moved hops waiting in the old shared GPU queue to their models' queues");
 
   const gpuWorkers = config.ollama.hosts.map(
-    (host) =>
+    (host, index) =>
       new GpuWorker({
         host,
+        spec: pipeline.options.fleet[index]!,
+        index,
         adapter: providers.ollama.get(host.name)!,
         pipeline,
         connect,
+        signal,
         running,
         log,
         owner,
-        concurrency: config.ollama.maxConcurrent,
         timeoutMs: config.timeouts.ollamaMs,
         stalledIntervalMs: config.stalledIntervalMs,
       }),
   );
   await Promise.all(gpuWorkers.map((w) => w.start()));
-  const cloudWorkers: Worker[] = CLOUD.map((provider) =>
+  const cloudWorkers: Worker[] = CLOUD_PROVIDER_IDS.map((provider) =>
     createCloudWorker({
       provider,
       adapter: providers.cloud[provider],
@@ -78,7 +83,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
     log,
   );
   const stopSpill = startSpillLoop(pipeline, 250, log);
-  log.info({ gpus: config.ollama.hosts.map((h) => h.name), concurrency: config.ollama.maxConcurrent }, 'workers started');
+  log.info({ gpus: pipeline.options.fleet.map((g) => `${g.name} (${g.engine}, ${g.slots} slots)`) }, 'workers started');
 
   return {
     gpuWorkers,

@@ -1,7 +1,8 @@
-import { readServiceTimeMs } from './service-time.js';
+import { parseTarget } from '@mana/aliases';
+import { isLocalProvider } from '@mana/config';
+import { holdersOf } from './fleet.js';
 import { hopJobId } from './keys.js';
 import type { Pipeline } from './pipeline.js';
-import { usableGpus } from './availability.js';
 import { spillWaitingHop } from './spill.js';
 
 const UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -93,7 +94,7 @@ async function reconcileBatch(p: Pipeline, batchId: string, raw: Record<string, 
 
 const RECONCILE_PAGE = 1_000;
 
-async function spillBatch(p: Pipeline, batchId: string, raw: Record<string, string>, now: number): Promise<number> {
+async function spillBatch(p: Pipeline, id: string, raw: Record<string, string>, now: number): Promise<number> {
   const windowMs = parseCompletionWindow(raw.completionWindow ?? '24h') ?? UNITS_MS.d;
   const createdAt = Number(raw.createdAt);
   const count = (field: string) => Number(raw[field] ?? 0);
@@ -101,33 +102,50 @@ async function spillBatch(p: Pipeline, batchId: string, raw: Record<string, stri
   // Spilled items not finished yet are the cloud's, not the GPUs'.
   const localRemaining = remaining - Math.max(0, count('spilled') - count('cloudDone'));
   if (localRemaining <= 0) return 0;
-  const rate = await localRatePerMs(p, count('localDone'), now - createdAt);
+  const rate = await localRatePerMs(p, id, count('localDone'), now - createdAt);
   if (rate === undefined) return 0;
   const timeLeft = createdAt + windowMs - now;
   const excess = Math.ceil(localRemaining - rate * Math.max(0, timeLeft) * SAFETY);
   if (excess <= 0) return 0;
-  return spillNewest(p, batchId, Math.min(excess, SCAN_PER_PASS), count('spillScan'), timeLeft);
+  return spillNewest(p, id, Math.min(excess, SCAN_PER_PASS), count('spillScan'), timeLeft);
 }
 
-/** Items per ms: the batch's own GPU rate once it has one, else all usable slots at the measured service time. */
-async function localRatePerMs(p: Pipeline, localDone: number, elapsedMs: number): Promise<number | undefined> {
+/**
+ * Items per ms: the batch's own GPU rate once it has one, else the slots of
+ * the usable servers that have the batch's model at its measured service time.
+ */
+async function localRatePerMs(p: Pipeline, batchId: string, localDone: number, elapsedMs: number): Promise<number | undefined> {
   if (localDone >= MIN_LOCAL_SAMPLES && elapsedMs > 0) return localDone / elapsedMs;
-  const [serviceMs, gpus] = await Promise.all([readServiceTimeMs(p.redis, p.keys), usableGpus(p)]);
-  if (!serviceMs || gpus.length === 0) return undefined;
-  return (gpus.length * p.options.slotsPerGpu) / serviceMs;
+  const model = await localModelOf(p, (await p.redis.lrange(p.keys.batchJobs(batchId), 0, 0))[0]);
+  if (!model) return undefined;
+  const [fleet, times] = await Promise.all([p.cache.fleet.get(), p.cache.times.get()]);
+  const slots = holdersOf(fleet, model).reduce((sum, g) => sum + g.slots, 0);
+  const serviceMs = times.service[model];
+  if (!serviceMs || slots === 0) return undefined;
+  return slots / serviceMs;
+}
+
+/** The local model an item's first hop runs on, from its record's chain. */
+async function localModelOf(p: Pipeline, jobId: string | undefined): Promise<string | undefined> {
+  if (!jobId) return undefined;
+  const chain = JSON.parse((await p.redis.hget(p.keys.jobRecord(jobId), 'chain')) ?? '[]') as string[];
+  const parsed = chain[0] ? parseTarget(chain[0]) : undefined;
+  return parsed?.ok && isLocalProvider(parsed.target.provider) ? parsed.target.model : undefined;
 }
 
 async function spillNewest(p: Pipeline, batchId: string, wanted: number, scanned: number, timeLeftMs: number): Promise<number> {
   const ids = await p.redis.lrange(p.keys.batchJobs(batchId), -(scanned + SCAN_PER_PASS), -(scanned + 1));
-  const queue = p.queues.get('ollama');
-  const why = timeLeftMs > 0 ? `cannot finish its batch's items within the completion window (${Math.round(timeLeftMs / 1000)} s left)` : "passed its batch's completion window";
+  const because = timeLeftMs > 0 ? `cannot finish its batch's items within the completion window (${Math.round(timeLeftMs / 1000)} s left)` : "passed its batch's completion window";
   let moved = 0;
   let examined = 0;
   for (const jobId of ids.reverse()) {
     if (moved >= wanted) break;
     examined++;
+    const model = await localModelOf(p, jobId);
+    if (!model) continue;
+    const queue = p.queues.local(model);
     const job = await queue.getJob(hopJobId(jobId, 0));
-    if (job && (await spillWaitingHop(p, job, 'overflow', why))) moved++;
+    if (job && (await spillWaitingHop(p, queue, job, { type: 'waited-too-long', because }))) moved++;
   }
   await p.redis.hincrby(p.keys.batch(batchId), 'spillScan', examined);
   if (moved > 0) await p.redis.hincrby(p.keys.batch(batchId), 'spilled', moved);

@@ -16,6 +16,6 @@ export async function cancelJob(p: Pipeline, jobId: string): Promise<boolean> {
   // A pinned hop waiting to be tried again is queued under its retry's id.
   const retries = record.hops[record.hop]?.retries;
   const queued = hopJobId(jobId, record.hop) + (retries ? `.r${retries}` : '');
-  await p.queues.get(target.target.provider).remove(queued);
+  await p.queues.forTarget(target.target).remove(queued);
   return true;
 }

@@ -1,11 +1,13 @@
-import type { Config, ProviderId } from '@mana/config';
+import { type Config, type ProviderId, isLocalProvider } from '@mana/config';
 import { HealthCache } from './health.js';
 import { Keys } from './keys.js';
 import { NO_TRACING, type Pipeline, type PipelineTracing } from './pipeline.js';
 import { Queues } from './queues.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { loadUsableGpus } from './availability.js';
-import { loadOllamaBacklog } from './overflow.js';
+import { loadLocalBacklog, loadTimes } from './overflow.js';
+import { type GpuSpec, loadFleet } from './fleet.js';
+import type { LocalBacklog } from './pipeline.js';
 import { JobRecords } from './record.js';
 import { BatchLedger } from './batches.js';
 import { FileStore } from './files.js';
@@ -20,16 +22,17 @@ const DISPATCH_CACHE_MS = 50;
 export function createPipeline(config: Readonly<Config>, redis: RedisClient, tracing: PipelineTracing = NO_TRACING): Pipeline {
   const keys = new Keys(config.redis.prefix);
   const isConfigured = (provider: ProviderId): boolean => {
-    if (provider === 'ollama') return true;
+    if (isLocalProvider(provider)) return true;
     if (provider === 'google') return Boolean(config.google.apiKey);
     return Boolean(config.openaiCompatible[provider].apiKey);
   };
   const queues = new Queues(redis, keys, tracing.bullmq);
   const health = new HealthCache(redis, keys, { ttlMs: Math.max(5_000, config.healthIntervalMs * 2.5) });
+  const fleet: GpuSpec[] = config.ollama.hosts.map((h) => ({ name: h.name, slots: h.slots ?? config.ollama.maxConcurrent, engine: h.engine ?? 'ollama', loadMs: h.loadMs }));
   const options = {
     autoFallbackEnabled: config.autoFallbackEnabled,
-    gpus: config.ollama.hosts.map((h) => h.name),
-    slotsPerGpu: config.ollama.maxConcurrent,
+    gpus: fleet.map((g) => g.name),
+    fleet,
     batchReconcileMs: config.batchReconcileMs,
     isConfigured,
   };
@@ -55,9 +58,27 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
     queues,
     health,
     options,
-    cache: {
-      usableGpus: new SnapshotCache(DISPATCH_CACHE_MS, () => loadUsableGpus({ health, options })),
-      ollamaBacklog: new SnapshotCache(DISPATCH_CACHE_MS, () => loadOllamaBacklog({ queues, redis, keys })),
+    cache: dispatchCache({ health, options, queues, redis, keys }),
+  };
+}
+
+function dispatchCache(deps: { health: HealthCache; options: Pipeline['options']; queues: Queues; redis: RedisClient; keys: Keys }): Pipeline['cache'] {
+  const backlogs = new Map<string, SnapshotCache<LocalBacklog>>();
+  const usableGpus = new SnapshotCache(DISPATCH_CACHE_MS, () => loadUsableGpus(deps));
+  const fleet = new SnapshotCache(DISPATCH_CACHE_MS, () => loadFleet(deps, deps.options.fleet));
+  return {
+    usableGpus,
+    fleet,
+    backlog(model) {
+      let cache = backlogs.get(model);
+      if (!cache) backlogs.set(model, (cache = new SnapshotCache(DISPATCH_CACHE_MS, () => loadLocalBacklog(deps, model))));
+      return cache;
+    },
+    // Measured times change slowly (each is a moving average written once a second at most).
+    times: new SnapshotCache(1_000, () => loadTimes(deps)),
+    clearFleet() {
+      usableGpus.clear();
+      fleet.clear();
     },
   };
 }

@@ -3,12 +3,18 @@ import type { ProviderId } from '@mana/config';
 import type { ProviderError } from '@mana/errors';
 import { getMany } from './get-many.js';
 import type { Keys } from './keys.js';
+import { type Inventory, sameModel } from './fleet.js';
+
+/** A server's inventory outlives its health by this much: a model on a GPU that is down still exists. */
+const INVENTORY_TTL_MS = 24 * 3_600_000;
 
 export interface GpuHealth {
   ok: boolean;
   detail: string;
   at: number;
   loadedModels?: string[] | undefined;
+  /** Every model the server can serve, when it said. */
+  models?: string[] | undefined;
 }
 
 export interface BreakerState {
@@ -39,8 +45,48 @@ export class HealthCache {
     private readonly options: HealthOptions,
   ) {}
 
-  async setGpu(gpu: string, health: Omit<GpuHealth, 'at'>, now = Date.now()): Promise<void> {
-    await this.redis.set(this.keys.gpuHealth(gpu), JSON.stringify({ ...health, at: now }), 'PX', this.options.ttlMs);
+  /** `probedAt`: when the probe that learnt this began (a model switch noted since then wins over its list of loaded models). */
+  async setGpu(gpu: string, health: Omit<GpuHealth, 'at'>, probedAt = Date.now()): Promise<void> {
+    const { models, ...rest } = health;
+    const now = Date.now();
+    await this.redis.set(this.keys.gpuHealth(gpu), JSON.stringify({ ...rest, at: now }), 'PX', this.options.ttlMs);
+    if (models !== undefined || health.loadedModels !== undefined) {
+      const known = await this.inventory(gpu);
+      const stale = (known?.switchedAt ?? 0) > probedAt;
+      const loaded = stale ? known?.loaded : (health.loadedModels ?? known?.loaded);
+      const inventory: Inventory = { models: models ?? known?.models, loaded, at: now, switchedAt: known?.switchedAt };
+      await this.redis.set(this.keys.gpuInventory(gpu), JSON.stringify(inventory), 'PX', INVENTORY_TTL_MS);
+    }
+  }
+
+  async inventory(gpu: string): Promise<Inventory | undefined> {
+    const raw = await this.redis.get(this.keys.gpuInventory(gpu));
+    return raw ? (JSON.parse(raw) as Inventory) : undefined;
+  }
+
+  /**
+   * A GPU's scheduler started `model` there: it is loaded now (the next probe
+   * that began after this corrects it, and shows what else the server kept).
+   * Written only when it is news.
+   */
+  async noteLoaded(gpu: string, model: string): Promise<void> {
+    const known = await this.inventory(gpu);
+    if (known?.loaded?.some((m) => sameModel(m, model))) return;
+    // Loading may evict what the server held; until a probe says, it holds just this.
+    const inventory: Inventory = { ...known, loaded: [model], at: known?.at ?? Date.now(), switchedAt: Date.now() };
+    await this.redis.set(this.keys.gpuInventory(gpu), JSON.stringify(inventory), 'PX', INVENTORY_TTL_MS);
+  }
+
+  /**
+   * Claims the loading of `model` for one server for a while, so that two
+   * idle servers deciding at the same moment do not both load it (the second
+   * then sees it loaded on the first and chooses again). False when another
+   * server holds the claim.
+   */
+  async claimLoad(gpu: string, model: string, forMs: number): Promise<boolean> {
+    const key = this.keys.loadClaim(model);
+    if ((await this.redis.set(key, gpu, 'PX', Math.max(100, Math.round(forMs)), 'NX')) === 'OK') return true;
+    return (await this.redis.get(key)) === gpu;
   }
 
   /** Undefined when no probe result is fresh: the GPU is then given the benefit of the doubt. */

@@ -15,6 +15,37 @@ export class Keys {
     return `{${provider}}`;
   }
 
+  /**
+   * BullMQ queue name for one local model: each model has its own queue, so a
+   * GPU server pulls only work it can run. BullMQ forbids `:` in queue names
+   * (`gemma3:4b`), and bull-board's URLs mangle `%`, so every character but
+   * letters, digits, `.`, `-` and `_` is written `~` and two hex digits:
+   * `{local.gemma3~3a4b}`.
+   */
+  localQueueName(model: string): string {
+    return `{local.${[...model].map((c) => (/[A-Za-z0-9._-]/.test(c) ? c : `~${c.codePointAt(0)!.toString(16).padStart(2, '0')}`)).join('')}}`;
+  }
+
+  /** Every local model that ever had a queue (its GPU servers pull from these). */
+  localModels(): string {
+    return `${this.prefix}:local-models`;
+  }
+
+  /** The models a GPU server can serve and has loaded, as last probed (kept after it goes down). */
+  gpuInventory(gpu: string): string {
+    return `${this.prefix}:inventory:gpu:{${gpu}}`;
+  }
+
+  /** Held briefly by the one GPU server loading a model no server holds (see HealthCache.claimLoad). */
+  loadClaim(model: string): string {
+    return `${this.prefix}:load-claim:{${model}}`;
+  }
+
+  /** Pub/sub channel that wakes idle GPU schedulers when local work is queued. */
+  localWorkChannel(): string {
+    return `${this.prefix}:local-work`;
+  }
+
   jobRecord(jobId: string): string {
     return `${this.prefix}:job:{${jobId}}`;
   }
@@ -126,14 +157,19 @@ export class Keys {
     return `${this.prefix}:breaker:{${provider}}`;
   }
 
-  /** Waiting Ollama hops by the time they may spill to their next target. */
+  /** Waiting local hops by the time they may spill to their next target (member: `model hopJobId`, model URI-encoded). */
   spillIndex(): string {
     return `${this.prefix}:spill`;
   }
 
-  /** Recent Ollama service times, for estimating the wait at dispatch. */
+  /** Recent local service times by model (hash), for estimating the wait at dispatch. */
   serviceTimes(): string {
-    return `${this.prefix}:stats:ollama:service`;
+    return `${this.prefix}:stats:local:service`;
+  }
+
+  /** Measured model load times by model (hash, ms), the cost of making a GPU switch models. */
+  loadTimes(): string {
+    return `${this.prefix}:stats:local:load`;
   }
 
   /** Histograms of job wait, run and total time, cluster-wide (see JobStats). */

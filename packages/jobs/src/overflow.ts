@@ -1,34 +1,62 @@
+import { type Fleet, hasLoaded, holdersOf } from './fleet.js';
 import { BULLMQ_PRIORITY, type Priority } from './payloads.js';
-import type { OllamaBacklog, Pipeline } from './pipeline.js';
-import { readServiceTimeMs } from './service-time.js';
-import { usableGpus } from './availability.js';
+import type { LocalBacklog, Pipeline } from './pipeline.js';
+import { readTimes } from './service-time.js';
 
-/** Until a worker has measured real service times, assume a short generation. */
-const ASSUMED_SERVICE_MS = 1_000;
+/** Until a worker has measured a model's service time, assume a short generation. */
+export const ASSUMED_SERVICE_MS = 1_000;
+/** Until a load has been measured or configured, assume loading a model takes this long. */
+export const ASSUMED_LOAD_MS = 3_000;
 
-/**
- * How long a new Ollama job of this priority would wait for a slot: the jobs
- * ahead of it (same or higher priority) beyond the free slots, in rounds of
- * all usable slots, each round one average service time.
- */
-export async function estimateOllamaWaitMs(p: Pipeline, priority: Priority): Promise<number> {
-  const mine = BULLMQ_PRIORITY[priority];
-  const [backlog, gpus] = await Promise.all([p.cache.ollamaBacklog.get(), usableGpus(p)]);
-  const slots = Math.max(1, gpus.length * p.options.slotsPerGpu);
-  const ahead = Object.entries(backlog.waitingByPriority)
-    .filter(([level]) => Number(level) <= mine)
-    .reduce((sum, [, n]) => sum + n, 0);
-  const free = Math.max(0, slots - backlog.active);
-  if (ahead < free) return 0;
-  return Math.ceil((ahead - free + 1) / slots) * (backlog.serviceMs ?? ASSUMED_SERVICE_MS);
+/** What a wait estimate for one local model reads. */
+export interface WaitInputs {
+  fleet: Fleet;
+  backlog: LocalBacklog;
+  serviceMs: number | undefined;
+  loadMs: number | undefined;
 }
 
-export async function loadOllamaBacklog(p: Pick<Pipeline, 'queues' | 'redis' | 'keys'>): Promise<OllamaBacklog> {
-  const queue = p.queues.get('ollama');
-  const [waitingByPriority, active, serviceMs] = await Promise.all([
-    queue.getCountsPerPriority(Object.values(BULLMQ_PRIORITY)),
-    queue.getActiveCount(),
-    readServiceTimeMs(p.redis, p.keys),
-  ]);
-  return { waitingByPriority, active, serviceMs };
+/**
+ * How long a new job for local `model` at this priority would wait to start:
+ * the work ahead of it in its model's queue beyond the free slots of the
+ * usable servers that have the model, in rounds of those servers' capacity,
+ * each round one service time of this model; plus a load when no such server
+ * holds the model in memory. Pure, so the policy is tested without Redis.
+ */
+export function estimateWaitMs(model: string, priority: Priority, inputs: WaitInputs): number {
+  const holders = holdersOf(inputs.fleet, model);
+  const capacity = holders.reduce((sum, g) => sum + g.slots, 0);
+  if (capacity === 0) return Number.POSITIVE_INFINITY;
+  const mine = BULLMQ_PRIORITY[priority];
+  const ahead = Object.entries(inputs.backlog.waitingByPriority)
+    .filter(([level]) => Number(level) <= mine)
+    .reduce((sum, [, n]) => sum + n, 0);
+  // Slots taken by this model's running hops, or by other models' on the same servers, whichever is more.
+  const busy = Math.max(inputs.backlog.active, holders.reduce((sum, g) => sum + Math.min(g.busy, g.slots), 0));
+  const free = Math.max(0, capacity - busy);
+  const load = holders.some((g) => hasLoaded(g, model)) ? 0 : (inputs.loadMs ?? ASSUMED_LOAD_MS);
+  if (ahead < free) return load;
+  return load + Math.ceil((ahead - free + 1) / capacity) * (inputs.serviceMs ?? ASSUMED_SERVICE_MS);
+}
+
+export async function estimateLocalWaitMs(p: Pipeline, model: string, priority: Priority): Promise<number> {
+  const [fleet, backlog, times] = await Promise.all([p.cache.fleet.get(), p.cache.backlog(model).get(), p.cache.times.get()]);
+  return estimateWaitMs(model, priority, { fleet, backlog, serviceMs: times.service[model], loadMs: times.load[model] ?? configuredLoadMs(fleet, model) });
+}
+
+function configuredLoadMs(fleet: Fleet, model: string): number | undefined {
+  const configured = holdersOf(fleet, model).map((g) => g.loadMs).filter((ms): ms is number => ms !== undefined);
+  return configured.length > 0 ? Math.min(...configured) : undefined;
+}
+
+export async function loadLocalBacklog(p: Pick<Pipeline, 'queues'>, model: string): Promise<LocalBacklog> {
+  const queue = p.queues.local(model);
+  // Priority 0 is BullMQ's plain wait list: where the stall check puts a hop back after its worker died.
+  const [waitingByPriority, counts] = await Promise.all([queue.getCountsPerPriority([0, ...Object.values(BULLMQ_PRIORITY)]), queue.getJobCounts('active', 'delayed')]);
+  return { waitingByPriority, active: counts.active ?? 0, delayed: counts.delayed ?? 0 };
+}
+
+export async function loadTimes(p: Pick<Pipeline, 'redis' | 'keys'>): Promise<{ service: Record<string, number>; load: Record<string, number> }> {
+  const [service, load] = await Promise.all([readTimes(p.redis, p.keys.serviceTimes()), readTimes(p.redis, p.keys.loadTimes())]);
+  return { service, load };
 }

@@ -9,30 +9,37 @@ import type { JobRecords } from './record.js';
 import type { BatchLedger } from './batches.js';
 import type { JobStats } from './job-stats.js';
 import type { FileStore } from './files.js';
+import type { Fleet, GpuSpec } from './fleet.js';
 
 export interface PipelineOptions {
   autoFallbackEnabled: boolean;
   /** The GPU servers' names (OLLAMA_HOSTS). */
   gpus: readonly string[];
-  /** OLLAMA_MAX_CONCURRENT: slots each GPU's Worker runs. */
-  slotsPerGpu: number;
+  /** The GPU servers with their capacity and engine (OLLAMA_HOSTS, OLLAMA_MAX_CONCURRENT as the default slots). */
+  fleet: readonly GpuSpec[];
   /** See Config.batchReconcileMs. */
   batchReconcileMs: number;
   /** Whether a cloud provider can be called at all (it has an API key). */
   isConfigured(provider: ProviderId): boolean;
 }
 
-/** The Ollama queue as dispatch sees it: jobs waiting at each priority, jobs running, service time. */
-export interface OllamaBacklog {
+/** One local model's queue as dispatch sees it: jobs waiting at each priority, jobs running. */
+export interface LocalBacklog {
   waitingByPriority: Record<number, number>;
   active: number;
-  serviceMs: number | undefined;
+  /** Hops due later (a pinned job's retry). */
+  delayed: number;
 }
 
 /** Short-lived, per-process copies of what every dispatch reads. */
 export interface DispatchCache {
   usableGpus: SnapshotCache<string[]>;
-  ollamaBacklog: SnapshotCache<OllamaBacklog>;
+  fleet: SnapshotCache<Fleet>;
+  backlog(model: string): SnapshotCache<LocalBacklog>;
+  /** Measured service and load times by local model. */
+  times: SnapshotCache<{ service: Record<string, number>; load: Record<string, number> }>;
+  /** Forget everything about the fleet (a GPU just went down, or was drained). */
+  clearFleet(): void;
 }
 
 /** Tracing as the pipeline uses it (see @mana/telemetry); a no-op when tracing is off. */

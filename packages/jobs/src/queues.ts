@@ -1,6 +1,7 @@
 import { Queue, type Telemetry } from 'bullmq';
 import type { RedisClient } from './redis.js';
-import { PROVIDER_IDS, type ProviderId } from '@mana/config';
+import { CLOUD_PROVIDER_IDS, LOCAL_PROVIDER, type ProviderId, isLocalProvider } from '@mana/config';
+import type { Target } from '@mana/aliases';
 import type { Keys } from './keys.js';
 
 /**
@@ -16,9 +17,15 @@ export const FINISHED_HOP_RETENTION = {
   removeOnFail: { age: 24 * 3_600, count: 10_000 },
 } as const;
 
-/** One BullMQ queue per provider, created on first use and shared by everything in the process. */
+/**
+ * The BullMQ queues: one per cloud provider, and one per local model (a GPU
+ * server pulls only from the queues of models it has). Created on first use
+ * and shared by everything in the process.
+ */
 export class Queues {
-  private readonly queues = new Map<ProviderId, Queue>();
+  private readonly queues = new Map<string, Queue>();
+  /** Local models this process has already registered in Redis. */
+  private readonly registered = new Set<string>();
 
   constructor(
     private readonly connection: RedisClient,
@@ -26,23 +33,52 @@ export class Queues {
     private readonly telemetry?: Telemetry,
   ) {}
 
+  /** A cloud provider's queue (or, for the local provider, the queue older versions shared by every GPU). */
   get(provider: ProviderId): Queue {
-    let queue = this.queues.get(provider);
+    return this.named(this.keys.queueName(provider));
+  }
+
+  /** The queue of one local model. */
+  local(model: string): Queue {
+    return this.named(this.keys.localQueueName(model));
+  }
+
+  /** Where a hop for this target waits. */
+  forTarget(target: Target): Queue {
+    return isLocalProvider(target.provider) ? this.local(target.model) : this.get(target.provider);
+  }
+
+  /** Records that a local model has a queue, once per process, so GPU servers that have it pull from it. */
+  async registerLocal(model: string): Promise<void> {
+    if (this.registered.has(model)) return;
+    await this.connection.sadd(this.keys.localModels(), model);
+    this.registered.add(model);
+  }
+
+  /** Every local model that has a queue. */
+  async localModels(): Promise<string[]> {
+    return (await this.connection.smembers(this.keys.localModels())).sort();
+  }
+
+  /** Every queue: the cloud providers' and each local model's. */
+  async all(): Promise<Array<{ provider: ProviderId; model?: string; queue: Queue }>> {
+    const local = (await this.localModels()).map((model) => ({ provider: LOCAL_PROVIDER, model, queue: this.local(model) }));
+    return [...CLOUD_PROVIDER_IDS.map((provider) => ({ provider, queue: this.get(provider) })), ...local];
+  }
+
+  private named(name: string): Queue {
+    let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(this.keys.queueName(provider), {
+      queue = new Queue(name, {
         connection: this.connection,
         prefix: this.keys.prefix,
         ...(this.telemetry ? { telemetry: this.telemetry } : {}),
       });
       // Connection trouble is reported by the connection itself (createRedis); commands fail to their callers.
       queue.on('error', () => {});
-      this.queues.set(provider, queue);
+      this.queues.set(name, queue);
     }
     return queue;
-  }
-
-  all(): Queue[] {
-    return PROVIDER_IDS.map((p) => this.get(p));
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,14 @@ export interface RedisConnectionOptions {
   /** BullMQ's blocking connections wait forever by design. */
   blocking?: boolean;
   /**
+   * A connection for SUBSCRIBE only. Without ioredis's ready check: it sends
+   * INFO after connecting, and a SUBSCRIBE issued meanwhile (Redis lets it run
+   * while loading, so ioredis writes it at once) puts the connection in
+   * subscriber mode first, where INFO fails and the error escapes. No
+   * auto-pipelining either, for the same reason.
+   */
+  subscriber?: boolean;
+  /**
    * Commands wait for Redis to come back instead of failing after a few
    * reconnect attempts: for worker processes, whose writes (a hop's result,
    * its streamed deltas, in order) must land, not fail the job. The API
@@ -29,13 +37,13 @@ export interface RedisConnectionOptions {
 export function createRedis(resolved: RedisTarget, options: RedisConnectionOptions = {}): RedisClient {
   const redisOptions: RedisOptions = {
     maxRetriesPerRequest: options.blocking || options.waitThroughOutages ? null : 3,
-    enableReadyCheck: true,
+    enableReadyCheck: !options.subscriber,
     connectionName: options.name,
     // Reconnect with a capped backoff: a Redis restart costs seconds, not the process.
     retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
   };
   // Commands issued in the same tick go out in one write: far fewer syscalls under load.
-  const enableAutoPipelining = !options.blocking;
+  const enableAutoPipelining = !options.blocking && !options.subscriber;
   const redis =
     resolved.kind === 'single'
       ? new Redis(resolved.url, { ...redisOptions, enableAutoPipelining })
@@ -44,7 +52,7 @@ export function createRedis(resolved: RedisTarget, options: RedisConnectionOptio
           // argument (for EVAL, the script) and, seen here, can hand back fewer replies than
           // commands ("results[i] is not iterable": redis/ioredis#1931, #2109).
           enableAutoPipelining: false,
-          enableReadyCheck: true,
+          enableReadyCheck: !options.subscriber,
           clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
           redisOptions: {
             ...redisOptions,

@@ -1,0 +1,77 @@
+import { ManaError, ProviderError, type SerializedError, serializeError } from '@mana/errors';
+import { isLocalProvider } from '@mana/config';
+import type { Decision, JobView, RoutingEvent, RoutingPolicy, TargetState } from './types.js';
+
+/** A pinned hop's tries are spaced 1 s, 2 s, 4 s … apart, at most a minute. */
+export const RETRY_BASE_MS = 1_000;
+export const RETRY_MAX_MS = 60_000;
+/** When a provider says 429 without saying how long, back off this long. */
+export const DEFAULT_RATE_LIMIT_MS = 5_000;
+
+/**
+ * The job's next step, given what happened. Pure: every routing rule of the
+ * gateway is here, and carrying a decision out (checked Lua transitions,
+ * BullMQ) is done in one place (@mana/jobs `carryOut`). See docs/job-life.md.
+ */
+export function decide(job: JobView, event: RoutingEvent, policy: RoutingPolicy): Decision {
+  const target = job.chain[job.hop];
+  if (!target) throw new Error(`the job has no hop ${job.hop}`);
+  const hasNext = policy.autoFallback && job.chain[job.hop + 1] !== undefined;
+  switch (event.type) {
+    case 'dispatch':
+      return onDispatch(job, event.target, hasNext);
+    case 'hop-failed':
+      return onFailure(job, event.error, event.now, hasNext);
+    case 'waited-too-long':
+      return hasNext ? moveOn('spilled', 'overflow', `${target.id} ${event.because}`) : { action: 'stay' };
+    case 'no-usable-gpu':
+      return hasNext ? moveOn('skipped', 'failover', `${target.id} ${event.because}`) : { action: 'stay' };
+  }
+}
+
+function onDispatch(job: JobView, state: TargetState, hasNext: boolean): Decision {
+  const target = job.chain[job.hop]!;
+  switch (state.state) {
+    case 'ready':
+      return { action: 'queue' };
+    case 'unavailable':
+      // The last target is queued anyway: the job runs when it is back, or fails there with its reason.
+      if (!hasNext) return { action: 'queue' };
+      return { action: 'move-on', status: 'skipped', reason: 'failover', error: unavailable(job, `${target.id} skipped: ${state.reason}`) };
+    case 'missing':
+      // No server would ever pull it: waiting would be forever.
+      if (!hasNext) return { action: 'fail', error: unavailable(job, `${target.id}: ${state.reason}`), exhausted: job.hop > 0 };
+      return { action: 'move-on', status: 'skipped', reason: 'failover', error: unavailable(job, `${target.id} skipped: ${state.reason}`) };
+    case 'backlogged':
+      if (!hasNext || job.maxWaitMs === null || state.waitMs <= job.maxWaitMs) return { action: 'queue' };
+      return moveOn('spilled', 'overflow', `${target.id} passed over: estimated wait ${Math.round(state.waitMs)} ms exceeds the tolerance of ${job.maxWaitMs} ms`);
+  }
+}
+
+function onFailure(job: JobView, error: SerializedError, now: number, hasNext: boolean): Decision {
+  const target = job.chain[job.hop]!;
+  // A cloud provider asking us to slow down: the hop waits its turn on the same queue.
+  if (error.code === 'provider_rate_limited' && !isLocalProvider(target.provider)) {
+    return { action: 'rate-limit', delayMs: error.retryAfterMs ?? DEFAULT_RATE_LIMIT_MS };
+  }
+  if (!error.retryable) return { action: 'fail', error, exhausted: false };
+  if (hasNext) return { action: 'move-on', status: 'failed', reason: 'failover', error };
+  if (job.retryUntil !== undefined) {
+    const attempt = (job.attempt ?? 0) + 1;
+    const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
+    if (now + delayMs < job.retryUntil) return { action: 'retry', delayMs, attempt, error };
+    const why = `${target.id} still failed when its batch's completion window closed (${attempt} tries; pinned to this model, so no other was asked): ${error.message}`;
+    const code = error.code === 'provider_timeout' ? 'provider_timeout' : 'provider_unavailable';
+    return { action: 'fail', error: serializeError(new ProviderError(code, why, { provider: target.provider, target: target.id })), exhausted: false };
+  }
+  return { action: 'fail', error, exhausted: job.hop > 0 };
+}
+
+function moveOn(status: 'skipped' | 'spilled', reason: 'failover' | 'overflow', message: string): Decision {
+  return { action: 'move-on', status, reason, error: serializeError(new ManaError('provider_unavailable', message)) };
+}
+
+function unavailable(job: JobView, message: string): SerializedError {
+  const target = job.chain[job.hop]!;
+  return serializeError(new ProviderError('provider_unavailable', message, { provider: target.provider, target: target.id }));
+}
