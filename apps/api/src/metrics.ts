@@ -1,6 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PROVIDER_IDS } from '@mana/config';
+import type { AliasStore } from '@mana/aliases';
+import { CLOUD_PROVIDER_IDS } from '@mana/config';
+import { missingTargets } from './fleet/fleet-report.js';
 import { DURATION_BUCKETS_S, type JobEvent, type Pipeline, getMany } from '@mana/jobs';
 
 export interface ApiMetrics {
@@ -18,7 +20,7 @@ export interface ApiMetrics {
  * job timings are this process's own, as Prometheus expects of counters and
  * histograms.
  */
-export function createMetrics(pipeline: Pipeline): ApiMetrics {
+export function createMetrics(pipeline: Pipeline, aliases?: AliasStore): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mana_process_' });
   const { keys, redis, options } = pipeline;
@@ -37,14 +39,14 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
     });
   new Gauge({
     name: 'mana_queue_jobs',
-    help: 'Jobs in each provider queue by state (cluster-wide).',
+    help: 'Jobs in each queue by state (cluster-wide): one queue per cloud provider, one per local model (queue="ollama/<model>").',
     labelNames: ['queue', 'state'],
     registers: [registry],
     async collect() {
       this.reset();
-      for (const provider of PROVIDER_IDS) {
-        const counts = await pipeline.queues.get(provider).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed');
-        for (const [state, n] of Object.entries(counts)) this.set({ queue: provider, state }, n);
+      for (const { provider, model, queue } of await pipeline.queues.all()) {
+        const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed');
+        for (const [state, n] of Object.entries(counts)) this.set({ queue: model ? `${provider}/${model}` : provider, state }, n);
       }
     },
   });
@@ -83,11 +85,33 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
   });
   new Gauge({
     name: 'mana_gpu_utilisation_ratio',
-    help: 'Busy slots over OLLAMA_MAX_CONCURRENT, per GPU.',
+    help: 'Busy slots over the GPU server\'s slots (its slots= setting, else OLLAMA_MAX_CONCURRENT).',
     labelNames: ['gpu'],
     registers: [registry],
     async collect() {
-      for (const { gpu, busy } of await busySlots()) this.set({ gpu }, busy / options.slotsPerGpu);
+      const slots = new Map(options.fleet.map((g) => [g.name, g.slots]));
+      for (const { gpu, busy } of await busySlots()) this.set({ gpu }, busy / (slots.get(gpu) ?? 1));
+    },
+  });
+  new Gauge({
+    name: 'mana_gpu_model_loaded',
+    help: '1 for each model a GPU server holds in memory (last probe, or last model switch).',
+    labelNames: ['gpu', 'model'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const gpu of (await pipeline.cache.fleet.get()).gpus) for (const model of gpu.loaded) this.set({ gpu: gpu.name, model }, 1);
+    },
+  });
+  new Gauge({
+    name: 'mana_alias_target_missing',
+    help: '1 for each local alias target no GPU server has (its hops move on at once).',
+    labelNames: ['alias', 'target'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!aliases) return;
+      for (const { alias, target } of missingTargets(aliases.current(), await pipeline.cache.fleet.get())) this.set({ alias, target }, 1);
     },
   });
   fromRedis('mana_fallbacks_total', 'Jobs moved from one target to the next, by reason (failover, overflow); cluster-wide and monotonic.', ['from', 'to', 'reason'], async () =>
@@ -102,7 +126,7 @@ export function createMetrics(pipeline: Pipeline): ApiMetrics {
     labelNames: ['provider'],
     registers: [registry],
     async collect() {
-      for (const provider of PROVIDER_IDS.filter((p) => p !== 'ollama')) this.set({ provider }, (await pipeline.health.breaker(provider)).open ? 1 : 0);
+      for (const provider of CLOUD_PROVIDER_IDS) this.set({ provider }, (await pipeline.health.breaker(provider)).open ? 1 : 0);
     },
   });
 

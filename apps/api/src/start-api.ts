@@ -11,6 +11,7 @@ import { createMetrics } from './metrics.js';
 import { ApiKeyStore } from './api-key-store.js';
 import { ReloadBroadcast } from './control/reload-broadcast.js';
 import { watchQuietBatchReaders } from './batches/resume-ingest.js';
+import { reportMissingTargetsOnce } from './fleet/fleet-report.js';
 
 export interface ApiProcess {
   url: string;
@@ -23,7 +24,7 @@ export interface ApiProcess {
 export async function startApi(config: Readonly<Config>, log: Logger): Promise<ApiProcess> {
   const aliases = await AliasStore.open(config.aliasesPath, log);
   const redis = createRedis(config.redis.target, { name: 'mana-api' });
-  const subscriber = createRedis(config.redis.target, { name: 'mana-api-events' });
+  const subscriber = createRedis(config.redis.target, { name: 'mana-api-events', subscriber: true });
   const tracing = startTracing({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName ?? 'mana-api' });
   const pipeline = createPipeline(config, redis, tracing);
   await refuseEvictingRedis(redis, log).catch(async (err: unknown) => {
@@ -36,9 +37,10 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
   const hub = await JobEventHub.start(subscriber, redis, pipeline.keys, instanceId);
   const apiKeys = new ApiKeyStore(config.auth);
   const reloads = await ReloadBroadcast.start({ redis, subscriber, keys: pipeline.keys, instanceId, aliases, apiKeys, log });
-  const deps = { config, log, pipeline, hub, aliases, apiKeys, reloads, metrics: createMetrics(pipeline), instanceId };
+  const deps = { config, log, pipeline, hub, aliases, apiKeys, reloads, metrics: createMetrics(pipeline, aliases), instanceId };
   const app = createApp(deps);
   const stopIngestWatch = watchQuietBatchReaders(deps);
+  const stopFleetReport = reportMissingTargetsOnce(deps, log);
   // SIGHUP reloads this process's aliases and keys; the admin call reloads every API process.
   const onSighup = () => void reloads.reloadHere('sighup').catch((err: unknown) => log.error({ err }, 'reload failed'));
   process.on('SIGHUP', onSighup);
@@ -58,6 +60,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
     async close(graceMs = config.shutdownGraceMs) {
       stopSighup();
       stopIngestWatch();
+      stopFleetReport();
       await reloads.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -1,7 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { type AliasTable, type Capability, type Resolution, type Target, resolveModel } from '@mana/aliases';
-import { ValidationError, serializeError } from '@mana/errors';
-import { type HopPayload, type JobEvent, type NewJob, type Priority, type Work, admitTenantJob, dispatchHop, dispatchMany, releaseTenantJob } from '@mana/jobs';
+import { isLocalProvider } from '@mana/config';
+import { NotFoundError, ValidationError, serializeError } from '@mana/errors';
+import {
+  type HopPayload,
+  type JobEvent,
+  type NewJob,
+  type Priority,
+  type Work,
+  admitTenantJob,
+  dispatchHop,
+  dispatchMany,
+  fleetKnows,
+  fleetModels,
+  releaseTenantJob,
+} from '@mana/jobs';
 import type { ApiDeps } from './deps.js';
 
 export interface Submission {
@@ -42,7 +55,7 @@ export interface Accepted {
  */
 export async function submitJob(deps: ApiDeps, submission: Submission, listener?: (event: JobEvent) => void): Promise<Accepted> {
   const { pipeline, config } = deps;
-  const plan = planJob(deps, submission);
+  const plan = await planJob(deps, submission);
   const { id, chain } = plan;
   const limit = config.auth.tenantMaxQueued;
   const counted = limit > 0 && submission.tenant !== undefined && !submission.batch;
@@ -76,13 +89,15 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
 export async function submitMany(deps: ApiDeps, submissions: readonly Submission[]): Promise<Array<{ id: string } | { error: unknown }>> {
   const { pipeline } = deps;
   type Item = { ok: true; submission: Submission; plan: Plan; queue: boolean } | { ok: false; error: unknown };
-  const planned = submissions.map((submission): Item => {
-    try {
-      return { ok: true, submission, plan: planJob(deps, submission), queue: true };
-    } catch (error) {
-      return { ok: false, error };
-    }
-  });
+  const planned = await Promise.all(
+    submissions.map(async (submission): Promise<Item> => {
+      try {
+        return { ok: true, submission, plan: await planJob(deps, submission), queue: true };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
   const created = await Promise.all(
     planned.map(async (item): Promise<Item> => {
       if (!item.ok) return item;
@@ -116,14 +131,40 @@ interface Plan {
 }
 
 /** Resolves the model to a chain with the aliases in force now: the job keeps that chain whatever reloads follow. */
-function planJob(deps: ApiDeps, submission: Submission): Plan {
+async function planJob(deps: ApiDeps, submission: Submission): Promise<Plan> {
   const { config } = deps;
   const table = deps.aliases.current();
   const resolution = resolveModel(table, submission.model, { kind: submission.work.kind, googleDefaultModel: config.google.defaultModel });
+  await refuseUnknownBareModel(deps, table, resolution);
   const capable = withCapabilities(table, resolution, needs(submission.work));
   const chain = config.autoFallbackEnabled && !submission.pinned ? capable : capable.slice(0, 1);
   const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
   return { id: submission.id ?? `job_${randomUUID().replaceAll('-', '')}`, resolution, chain, maxWaitMs };
+}
+
+/**
+ * A bare model name (no alias, no `provider/`) that aliases.yaml does not
+ * describe and no GPU server has is a mistake (a typo, a model not pulled,
+ * `gpt-4o` sent to the wrong gateway): 404 naming what exists, rather than
+ * a paid cloud answer that hides it. Until every server has said what it
+ * has, a name is given the benefit of the doubt.
+ */
+async function refuseUnknownBareModel(deps: ApiDeps, table: AliasTable, resolution: Resolution): Promise<void> {
+  const first = resolution.chain[0];
+  if (resolution.alias !== null || !first || !isLocalProvider(first.provider) || resolution.requested.startsWith(`${first.provider}/`)) return;
+  const described =
+    table.models[first.id] !== undefined ||
+    table.modelMap[first.model] !== undefined ||
+    table.modelMap[first.model.replace(/:latest$/, '')] !== undefined ||
+    Object.values(table.aliases).some((a) => a.chain.some((t) => t.id === first.id));
+  if (described) return;
+  const fleet = await deps.pipeline.cache.fleet.get();
+  if (fleetKnows(fleet, first.model)) return;
+  const models = fleetModels(fleet);
+  throw new NotFoundError(
+    `model "${resolution.requested}" is not an alias, a target aliases.yaml describes, nor a model any GPU server has; aliases: ${Object.keys(table.aliases).join(', ')}; GPU models: ${models.length > 0 ? models.join(', ') : 'none'}`,
+    'model_not_found',
+  );
 }
 
 function newJob(submission: Submission, plan: Plan, replyTo: string | undefined): NewJob {

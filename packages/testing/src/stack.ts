@@ -10,6 +10,9 @@ import {
   startGeminiEmulator,
   startOllamaEmulator,
   startOpenAICompatibleEmulator,
+  type EmulatedModel,
+  type TimingOptions,
+  shippedModels,
 } from '@mana/emulators';
 import { type JobRecord, JobRecords, Keys, type Pipeline, createPipeline, createRedis } from '@mana/jobs';
 import { createLogger } from '@mana/logging';
@@ -18,9 +21,26 @@ import { deletePrefix, scanPrefix, testPrefix, testRedisEnv } from './redis.js';
 
 export const SHIPPED_ALIASES = fileURLToPath(new URL('../../../aliases.yaml', import.meta.url));
 
+/** One emulated GPU server of a fleet: its engine, its models, its capacity as OLLAMA_HOSTS says. */
+export interface FleetServer {
+  name: string;
+  /** @defaultValue 'ollama' */
+  engine?: 'ollama' | 'openai';
+  /** Model names it has (pulled, or served). */
+  models: string[];
+  /** Its `slots=` in OLLAMA_HOSTS (and the emulator's own slots). */
+  slots: number;
+  /** More emulator options (VRAM, load times, per-model timings). */
+  ollama?: OllamaEmulatorOptions;
+  /** Timings of an openai engine, per model. */
+  modelTimings?: Record<string, TimingOptions>;
+}
+
 export interface StackOptions {
   /** Emulated GPU servers. @defaultValue 1 */
   gpus?: number;
+  /** A fleet of unlike GPU servers, instead of `gpus` identical ones (the Ollama ones are `gpus`, the others `engines`, in order). */
+  fleet?: FleetServer[];
   /** OLLAMA_MAX_CONCURRENT. @defaultValue 2 */
   maxConcurrent?: number;
   ollama?: OllamaEmulatorOptions;
@@ -48,6 +68,8 @@ export interface Stack {
   api: ApiProcess;
   workers: WorkerProcess[];
   gpus: OllamaEmulator[];
+  /** The fleet's OpenAI-compatible engines (vLLM-style), in order. */
+  engines: OpenAICompatibleEmulator[];
   gemini: GeminiEmulator;
   openai: OpenAICompatibleEmulator;
   /** `${api.url}/v1`, for the openai SDK. */
@@ -68,12 +90,13 @@ export interface Stack {
  * HTTP, real Redis, real BullMQ, real SDKs; only the providers are emulated.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const gpus = await Promise.all(
-    Array.from({ length: options.gpus ?? 1 }, () => startOllamaEmulator({ slots: options.maxConcurrent ?? 2, ...options.ollama })),
-  );
+  const { gpus, engines, hosts } = options.fleet
+    ? await startFleet(options.fleet)
+    : { gpus: await Promise.all(Array.from({ length: options.gpus ?? 1 }, () => startOllamaEmulator({ slots: options.maxConcurrent ?? 2, ...options.ollama }))), engines: [], hosts: undefined };
   const gemini = await startGeminiEmulator({ apiKey: 'test-google-key', ...options.gemini });
   const openai = await startOpenAICompatibleEmulator({ apiKey: 'test-cloud-key' });
-  const env = stackEnv({ gpus, gemini, openai, maxConcurrent: options.maxConcurrent ?? 2, extra: { ...ownRedisEnv(options), ...options.env } });
+  const extra = { ...(hosts ? { OLLAMA_HOSTS: hosts } : {}), ...ownRedisEnv(options), ...options.env };
+  const env = stackEnv({ gpus, gemini, openai, maxConcurrent: options.maxConcurrent ?? 2, extra });
   const config = loadConfig(env);
   const log = createLogger(process.env.MANA_TEST_LOG ?? 'silent', 'mana-test');
   const workers = await Promise.all(Array.from({ length: options.workers ?? 1 }, () => startWorkers(config, log)));
@@ -88,6 +111,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     api,
     workers,
     gpus,
+    engines,
     gemini,
     openai,
     baseURL: `${api.url}/v1`,
@@ -111,10 +135,31 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       inspector.disconnect();
       await api.close(0);
       await Promise.all(workers.map((w) => w.close(0)));
-      await Promise.all([...gpus, gemini, openai].map((e) => e.close()));
+      await Promise.all([...gpus, ...engines, gemini, openai].map((e) => e.close()));
       await deletePrefix(config.redis.prefix, config.redis.target).catch(() => {});
     },
   };
+}
+
+async function startFleet(fleet: readonly FleetServer[]) {
+  const gpus: OllamaEmulator[] = [];
+  const engines: OpenAICompatibleEmulator[] = [];
+  const hosts: string[] = [];
+  const all = shippedModels('ollama');
+  const described = (name: string): EmulatedModel => all.find((m) => m.name === name) ?? { name, kind: name.includes('embed') ? 'embedding' : 'chat' };
+  for (const server of fleet) {
+    const models = server.models.map(described);
+    if (server.engine === 'openai') {
+      const engine = await startOpenAICompatibleEmulator({ localEngine: { models, slots: server.slots * 4, ...(server.modelTimings ? { modelTimings: server.modelTimings } : {}) } });
+      engines.push(engine);
+      hosts.push(`${server.name}=${engine.url};engine=openai;slots=${server.slots}`);
+    } else {
+      const gpu = await startOllamaEmulator({ slots: server.slots, models, ...server.ollama });
+      gpus.push(gpu);
+      hosts.push(`${server.name}=${gpu.url};slots=${server.slots}`);
+    }
+  }
+  return { gpus, engines, hosts: hosts.join(',') };
 }
 
 function ownRedisEnv(options: StackOptions): Record<string, string> {

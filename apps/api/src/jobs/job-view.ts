@@ -46,7 +46,7 @@ function resultBody(record: JobRecord) {
 async function queuePosition(p: Pipeline, record: JobRecord): Promise<number | null> {
   const target = parseTarget(record.chain[record.hop] ?? '');
   if (!target.ok) return null;
-  const { prioritized } = p.queues.get(target.target.provider).keys;
+  const { prioritized } = p.queues.forTarget(target.target).keys;
   // Every hop is queued with a priority, so waiting hops sit in BullMQ's prioritized set, in order.
   return prioritized ? p.redis.zrank(prioritized, hopJobId(record.id, record.hop)) : null;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { PROVIDER_IDS, type ProviderId } from '@mana/config';
+import { PROVIDER_IDS, isLocalProvider, isProviderId } from '@mana/config';
 import { NotFoundError } from '@mana/errors';
 import type { ApiDeps } from '../deps.js';
 
@@ -34,18 +34,20 @@ export function adminRouter(deps: ApiDeps): Router {
       const name = req.params.name as string;
       if (!pipeline.options.gpus.includes(name)) throw new NotFoundError(`no GPU named ${name}; GPUs: ${pipeline.options.gpus.join(', ')}`);
       await pipeline.health.setDrained(name, drained);
-      pipeline.cache.usableGpus.clear();
+      pipeline.cache.clearFleet();
       res.json({ name, drained });
     });
   }
   for (const action of ['pause', 'resume'] as const) {
+    // A provider's queue, or with ?model= one local model's (the local provider pauses every model's).
     router.post(`/admin/queues/:provider/${action}`, async (req, res) => {
       const provider = req.params.provider as string;
-      if (!(PROVIDER_IDS as readonly string[]).includes(provider)) throw new NotFoundError(`no provider queue ${provider}; queues: ${PROVIDER_IDS.join(', ')}`);
-      const queue = pipeline.queues.get(provider as ProviderId);
-      if (action === 'pause') await queue.pause();
-      else await queue.resume();
-      res.json({ provider, paused: await queue.isPaused() });
+      if (!isProviderId(provider)) throw new NotFoundError(`no provider queue ${provider}; queues: ${PROVIDER_IDS.join(', ')}`);
+      const model = typeof req.query.model === 'string' ? req.query.model : undefined;
+      const queues = isLocalProvider(provider) ? (model ? [model] : await pipeline.queues.localModels()).map((m) => pipeline.queues.local(m)) : [pipeline.queues.get(provider)];
+      await Promise.all(queues.map((q) => (action === 'pause' ? q.pause() : q.resume())));
+      const paused = await Promise.all(queues.map((q) => q.isPaused()));
+      res.json({ provider, ...(model ? { model } : {}), paused: action === 'pause' ? paused.every(Boolean) : paused.some(Boolean) });
     });
   }
   return router;

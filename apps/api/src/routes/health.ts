@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import { PROVIDER_IDS } from '@mana/config';
+import { CLOUD_PROVIDER_IDS, PROVIDER_IDS } from '@mana/config';
+import { fleetStatus } from '../fleet/fleet-report.js';
 import type { ApiDeps } from '../deps.js';
 
 /** Well inside the 1–2 s timeouts load balancers give a readiness probe. */
@@ -41,6 +42,23 @@ export function healthRouter(deps: ApiDeps): Router {
   return router;
 }
 
+const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
+
+/** Counts by provider (the local provider's summed over its models' queues), and by local model. */
+async function queueCounts(pipeline: ApiDeps['pipeline']) {
+  const all = await pipeline.queues.all();
+  const counted = await Promise.all(all.map(async (q) => ({ ...q, counts: await q.queue.getJobCounts(...STATES) })));
+  const queues: Record<string, Record<string, number>> = {};
+  const localQueues: Record<string, Record<string, number>> = {};
+  for (const { provider, model, counts } of counted) {
+    const sum = (queues[provider] ??= Object.fromEntries(STATES.map((s) => [s, 0])));
+    for (const state of STATES) sum[state] = (sum[state] ?? 0) + (counts[state] ?? 0);
+    if (model) localQueues[model] = counts;
+  }
+  for (const provider of PROVIDER_IDS) queues[provider] ??= Object.fromEntries(STATES.map((s) => [s, 0]));
+  return { queues, localQueues };
+}
+
 /** GET /status: operators only once keys are configured (it shows provider configuration). */
 export function statusRouter(deps: ApiDeps): Router {
   const router = Router();
@@ -50,22 +68,21 @@ export function statusRouter(deps: ApiDeps): Router {
     const drained = await pipeline.health.drained(pipeline.options.gpus);
     const providers = Object.fromEntries(
       await Promise.all(
-        PROVIDER_IDS.filter((p) => p !== 'ollama').map(async (p) => {
+        CLOUD_PROVIDER_IDS.map(async (p) => {
           const breaker = await pipeline.health.breaker(p);
           return [p, { configured: pipeline.options.isConfigured(p), breakerOpen: breaker.open, ...(breaker.reason ? { reason: breaker.reason } : {}) }] as const;
         }),
       ),
     );
-    const queues = Object.fromEntries(
-      await Promise.all(
-        PROVIDER_IDS.map(async (p) => [p, await pipeline.queues.get(p).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed')] as const),
-      ),
-    );
+    const { queues, localQueues } = await queueCounts(pipeline);
     const fallbacks = await pipeline.redis.hgetall(pipeline.keys.fallbackCounters());
+    const fleet = fleetStatus(await pipeline.cache.fleet.get(), deps.aliases.current());
     res.json({
       gpus: Object.fromEntries(
-        pipeline.options.gpus.map((g) => [g, { ...(gpus.get(g) ?? { ok: null, detail: 'not probed yet' }), drained: drained.has(g) }]),
+        pipeline.options.gpus.map((g) => [g, { ...(gpus.get(g) ?? { ok: null, detail: 'not probed yet' }), drained: drained.has(g), ...fleet.gpus[g] }]),
       ),
+      fleet: { models: fleet.models, missingTargets: fleet.missingTargets },
+      localQueues,
       providers,
       queues,
       fallbacks: Object.fromEntries(Object.entries(fallbacks).map(([k, v]) => [k, Number(v)])),
