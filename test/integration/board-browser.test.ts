@@ -50,14 +50,14 @@ describe('bull-board in a real browser', () => {
     const context = await browser.newContext({ httpCredentials: { username: 'operator', password: ADMIN } });
     const page = await context.newPage();
     await page.goto(`${stack.api.url}/admin/queues`);
-    await expect.poll(() => page.getByText('{ollama}', { exact: true }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.getByText('{local.gemma3~3a4b}', { exact: true }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByText('{google}', { exact: true }).count()).toBeGreaterThan(0);
-    // The ollama card counts its two hops (one failed, one completed); no cloud queue got any.
+    // The local model's card counts its two hops (one failed, one completed); no cloud queue got any.
     const card = (name: string) => page.locator('div').filter({ hasText: new RegExp(`^${name}`) }).filter({ hasText: /\d+ Jobs/ }).last();
-    await expect.poll(async () => (await card('ollama').innerText()).replace(/\s+/g, ' '), { timeout: 15_000 }).toContain('2 Jobs');
+    await expect.poll(async () => (await card('ollama/gemma3:4b').innerText()).replace(/\s+/g, ' '), { timeout: 15_000 }).toContain('2 Jobs');
     expect((await card('google').innerText()).replace(/\s+/g, ' ')).toContain('0 Jobs');
     // As an operator would: open the queue from the menu, then its Failed tab.
-    await page.getByRole('link', { name: '{ollama}', exact: true }).click();
+    await page.getByRole('link', { name: '{local.gemma3~3a4b}', exact: true }).click();
     await page.getByRole('link', { name: /failed/i }).first().click();
     await expect.poll(() => page.getByText(`${failedJobId} · hop 0 · ollama/gemma3:4b`).count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByText('the model rejected the prompt').count(), { timeout: 15_000 }).toBeGreaterThan(0);

@@ -60,16 +60,16 @@ describe('GET /metrics', () => {
 
     // BullMQ settles a hop's own state just after the client has its answer: wait for the counts.
     const scrape = async () => (await fetch(`${stack!.api.url}/metrics`)).text();
-    await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'ollama', state: 'failed' })).toBe(1);
+    await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'ollama/gemma3:4b', state: 'failed' })).toBe(1);
     await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'google', state: 'completed' })).toBe(2);
-    await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'ollama', state: 'completed' })).toBe(2);
+    await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'ollama/gemma3:4b', state: 'completed' })).toBe(2);
     const text = await scrape();
     const edge = { from: 'ollama/gemma3:4b', to: 'google/gemini-2.0-flash' };
     expect(sample(text, 'mana_fallbacks_total', { ...edge, reason: 'failover' })).toBe(1);
     expect(sample(text, 'mana_fallbacks_total', { ...edge, reason: 'overflow' })).toBe(1);
     expect(sample(text, 'mana_gpu_up', { gpu: 'gpu0' })).toBe(1);
-    expect(sample(text, 'mana_queue_jobs', { queue: 'ollama', state: 'completed' })).toBe(2);
-    expect(sample(text, 'mana_queue_jobs', { queue: 'ollama', state: 'failed' })).toBe(1);
+    expect(sample(text, 'mana_queue_jobs', { queue: 'ollama/gemma3:4b', state: 'completed' })).toBe(2);
+    expect(sample(text, 'mana_queue_jobs', { queue: 'ollama/gemma3:4b', state: 'failed' })).toBe(1);
     expect(sample(text, 'mana_queue_jobs', { queue: 'google', state: 'completed' })).toBe(2);
     expect(sample(text, 'mana_job_duration_seconds_count', { kind: 'chat', alias: 'mana/fast-text', provider: 'ollama', outcome: 'done' })).toBe(2);
     expect(sample(text, 'mana_job_duration_seconds_count', { kind: 'chat', alias: 'mana/fast-text', provider: 'google', outcome: 'done' })).toBe(2);
@@ -93,7 +93,7 @@ describe('GET /metrics', () => {
     try {
       const second = await (await fetch(`${other.url}/metrics`)).text();
       expect(sample(second, 'mana_fallbacks_total', { ...edge, reason: 'overflow' })).toBe(1);
-      expect(sample(second, 'mana_queue_jobs', { queue: 'ollama', state: 'completed' })).toBe(2);
+      expect(sample(second, 'mana_queue_jobs', { queue: 'ollama/gemma3:4b', state: 'completed' })).toBe(2);
       expect(sample(second, 'mana_job_phase_seconds_count', gpuRun)).toBe(2);
       expect(sample(second, 'mana_provider_errors_total', { provider: 'ollama', code: 'provider_unavailable' })).toBe(1);
       expect(sample(second, 'mana_tokens_total', { provider: 'ollama', direction: 'out' })).toBe(sample(text, 'mana_tokens_total', { provider: 'ollama', direction: 'out' }));

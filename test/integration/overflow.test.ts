@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spillMember } from '@mana/jobs';
 import { type Stack, startStack, testRedis } from '@mana/testing';
 
 let stack: Stack | undefined;
@@ -49,8 +50,8 @@ describe('overflow: saturated GPUs spill interactive work, batch work waits', ()
     const hopId = `${answered.headers.get('x-mana-job-id')}.0`;
     const deadline = Date.now() + 300;
     // Started hops leave the spill index at once, so no later spill pass can touch them.
-    expect(await stack.pipeline.redis.zscore(stack.keys.spillIndex(), hopId)).toBeNull();
-    const queue = stack.pipeline.queues.get('ollama');
+    expect(await stack.pipeline.redis.zscore(stack.keys.spillIndex(), spillMember('gemma3:4b', hopId))).toBeNull();
+    const queue = stack.pipeline.queues.local('gemma3:4b');
     await expect.poll(() => queue.getJobState(hopId)).toBe('completed');
     // Several spill passes (every 250 ms) after the deadline, the hop is still there.
     await expect.poll(() => Date.now() > deadline + 1_000, { timeout: 5_000 }).toBe(true);
@@ -80,7 +81,7 @@ describe('overflow: saturated GPUs spill interactive work, batch work waits', ()
     stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 150 } });
     // Dispatch believes the GPU is fast, so the job is queued on it; then it waits too long.
     const redis = testRedis();
-    await redis.set(stack.keys.serviceTimes(), '1');
+    await redis.hset(stack.keys.serviceTimes(), 'gemma3:4b', '1');
     redis.disconnect();
     const first = chat(stack, 'slow one two three', { 'x-mana-priority': 'batch' });
     await expect.poll(() => stack!.gpus[0]!.stats.snapshot().busySlots).toBe(1);
