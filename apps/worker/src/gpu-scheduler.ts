@@ -118,7 +118,7 @@ export class GpuScheduler {
     const served = mine.filter((m) => (this.emptyUntil.get(m) ?? 0) <= now);
     const demands = await Promise.all(served.map((model) => this.demandFor(model, me, fleet.gpus, times)));
     await this.addUrgency(demands);
-    const model = pickModel(demands, this.options.index, this.inFlight.size > 0);
+    const model = pickModel(demands, this.options.index, { busy: this.inFlight.size > 0, holds: spec.engine !== 'openai' && me.loaded.length > 0 });
     if (!model) return false;
     const demand = demands.find((d) => d.model === model)!;
     const wasLoaded = demand.loadedHere;
@@ -153,6 +153,7 @@ export class GpuScheduler {
       loadedHere: alwaysLoaded || hasLoaded(me, model),
       loadedElsewhereSlots: gpus.filter((g) => g.name !== me.name && g.usable && hasModel(g, model) && (g.engine === 'openai' || hasLoaded(g, model))).reduce((sum, g) => sum + g.slots, 0),
       idleElsewhere: gpus.some((g) => g.name !== me.name && g.usable && hasModel(g, model) && g.busy === 0),
+      emptyElsewhere: gpus.some((g) => g.name !== me.name && g.usable && g.engine !== 'openai' && hasModel(g, model) && g.busy === 0 && g.loaded.length === 0),
       serviceMs: times.service[model] ?? ASSUMED_SERVICE_MS,
       loadMs: alwaysLoaded ? 0 : (times.load[model] ?? me.loadMs ?? ASSUMED_LOAD_MS),
     };
