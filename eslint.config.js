@@ -11,16 +11,22 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       // One config module reads the environment; everything else is handed a Config.
-      'no-restricted-properties': [
-        'error',
-        { object: 'process', property: 'env', message: 'Read configuration through @mana/config (loadConfig) instead.' },
-      ],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through @mana/config (loadConfig) instead.' }],
     },
   },
   {
     // The places allowed to touch process.env: the config module, each
     // process entry point, and test/benchmark harnesses.
-    files: ['packages/config/src/**', 'apps/*/src/main.ts', 'apps/demo/src/**', 'apps/cli/src/main.ts', 'packages/emulators/src/cli.ts', 'packages/testing/src/**', 'test/**', '*.config.ts'],
+    files: [
+      'packages/config/src/**',
+      'apps/*/src/main.ts',
+      'apps/demo/src/**',
+      'apps/cli/src/main.ts',
+      'packages/emulators/src/cli.ts',
+      'packages/testing/src/**',
+      'test/**',
+      '*.config.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -6,7 +6,10 @@ import { loadConfig } from '@mana/config';
 // No Docker engine runs here: the compose file is checked, not run.
 const root = new URL('..', import.meta.url).pathname;
 const compose = parse(readFileSync(`${root}docker-compose.yml`, 'utf8'), { merge: true }) as {
-  services: Record<string, { command?: string[]; environment?: Record<string, string>; profiles?: string[]; build?: string; image?: string; healthcheck?: unknown; volumes?: string[] }>;
+  services: Record<
+    string,
+    { command?: string[]; environment?: Record<string, string>; profiles?: string[]; build?: string; image?: string; healthcheck?: unknown; volumes?: string[] }
+  >;
 };
 
 /** What an operator must put in .env: the variables compose marks required (`${VAR:?…}`). */
@@ -45,7 +48,7 @@ describe('docker-compose.yml', () => {
     expect(config.auth.keys.map((k) => k.tenant)).toEqual(['team']);
   });
 
-  it('keeps each Ollama server\'s parallelism equal to the gateway\'s cap', () => {
+  it("keeps each Ollama server's parallelism equal to the gateway's cap", () => {
     const ollama = compose.services['ollama-gpu0']!;
     expect(ollama.environment?.OLLAMA_NUM_PARALLEL).toBe('${OLLAMA_MAX_CONCURRENT:-3}');
     expect(compose.services.worker?.environment?.OLLAMA_MAX_CONCURRENT).toBe('${OLLAMA_MAX_CONCURRENT:-3}');

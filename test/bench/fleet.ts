@@ -86,7 +86,9 @@ export async function benchFleet(bench: BenchEnv): Promise<void> {
         ['wall time (s)', wallMs / 1000, best.makespanMs / 1000, wallMs / best.makespanMs, '—'],
       ],
     );
-    console.log(`held after warm-up: ${SERVERS.map((s, i) => `${s.name}=${held[i] ?? 'nothing'}`).join(', ')}; best static placement from there: ${best.placement}; loads in the burst by server: ${SERVERS.map((s, i) => `${s.name} ${JSON.stringify(burstLoads[i])}`).join(', ')}`);
+    console.log(
+      `held after warm-up: ${SERVERS.map((s, i) => `${s.name}=${held[i] ?? 'nothing'}`).join(', ')}; best static placement from there: ${best.placement}; loads in the burst by server: ${SERVERS.map((s, i) => `${s.name} ${JSON.stringify(burstLoads[i])}`).join(', ')}`,
+    );
   } finally {
     await gateway.stop();
     await Promise.all([...queues.values()].map((q) => q.close()));
@@ -171,7 +173,8 @@ export function bestStaticPlacement(held: ReadonlyArray<Model | undefined>): { s
   const choose = (i: number, chosen: Array<Model | undefined>): void => {
     if (i === SERVERS.length) {
       const result = simulate(chosen, held);
-      const better = result.spilled < best.spilled || (result.spilled === best.spilled && (result.loads < best.loads || (result.loads === best.loads && result.makespanMs < best.makespanMs)));
+      const better =
+        result.spilled < best.spilled || (result.spilled === best.spilled && (result.loads < best.loads || (result.loads === best.loads && result.makespanMs < best.makespanMs)));
       if (better) best = { ...result, placement: SERVERS.map((s, k) => `${s.name}=${chosen[k] ?? 'idle'}`).join(', ') };
       return;
     }

@@ -17,7 +17,9 @@ export async function benchIngest(bench: BenchEnv, lines = Number(process.env.BE
   const redis = new Redis(bench.redisUrl);
   try {
     await fetch(`${gateway.url}/admin/gpus/gpu0/drain`, { method: 'POST' });
-    const content = Array.from({ length: lines }, (_, i) => JSON.stringify({ custom_id: `l${i}`, method: 'POST', url: '/v1/embeddings', body: { model: 'mana/embed', input: `text number ${i}` } })).join('\n');
+    const content = Array.from({ length: lines }, (_, i) =>
+      JSON.stringify({ custom_id: `l${i}`, method: 'POST', url: '/v1/embeddings', body: { model: 'mana/embed', input: `text number ${i}` } }),
+    ).join('\n');
     const form = new FormData();
     form.append('purpose', 'batch');
     form.append('file', new Blob([content]), 'ingest.jsonl');
@@ -26,7 +28,11 @@ export async function benchIngest(bench: BenchEnv, lines = Number(process.env.BE
     const rssSamples: number[] = [];
     const started = performance.now();
     const batch = (await (
-      await fetch(`${gateway.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' }) })
+      await fetch(`${gateway.url}/v1/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' }),
+      })
     ).json()) as { id: string };
     for (;;) {
       const now = (await (await fetch(`${gateway.url}/v1/batches/${batch.id}`)).json()) as { status: string; request_counts: { total: number } };
@@ -36,9 +42,11 @@ export async function benchIngest(bench: BenchEnv, lines = Number(process.env.BE
     }
     const seconds = (performance.now() - started) / 1000;
     const perItem = ((await usedMemory(redis)) - memoryBefore) / lines;
-    table(`Batch ingest — ${lines} embedding lines, GPU drained (goals: ≥ 10,000 lines/s, ≤ 2 KB Redis per item)`, ['lines', 'seconds', 'lines/s', 'API peak RSS MB', 'Redis bytes per queued item'], [
-      [lines, seconds, lines / seconds, Math.max(...rssSamples) / 1e6, perItem],
-    ]);
+    table(
+      `Batch ingest — ${lines} embedding lines, GPU drained (goals: ≥ 10,000 lines/s, ≤ 2 KB Redis per item)`,
+      ['lines', 'seconds', 'lines/s', 'API peak RSS MB', 'Redis bytes per queued item'],
+      [[lines, seconds, lines / seconds, Math.max(...rssSamples) / 1e6, perItem]],
+    );
   } finally {
     redis.disconnect();
     await gateway.stop();

@@ -25,13 +25,19 @@ export async function benchIsolation(bench: BenchEnv, items = Number(process.env
     await closedLoop(20, 1, interactive);
     const alone = await closedLoop(requests, 1, interactive);
 
-    const lines = Array.from({ length: items }, (_, i) => JSON.stringify({ custom_id: `b${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'mana/fast-text', messages: [{ role: 'user', content: `batch ${i}` }] } }));
+    const lines = Array.from({ length: items }, (_, i) =>
+      JSON.stringify({ custom_id: `b${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'mana/fast-text', messages: [{ role: 'user', content: `batch ${i}` }] } }),
+    );
     const form = new FormData();
     form.append('purpose', 'batch');
     form.append('file', new Blob([lines.join('\n')]), 'batch.jsonl');
     const file = await json<{ id: string }>(await fetch(`${gateway.url}/v1/files`, { method: 'POST', body: form }));
     const batch = await json<BatchView>(
-      await fetch(`${gateway.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) }),
+      await fetch(`${gateway.url}/v1/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+      }),
     );
     // Measure once the batch is fully queued and its items keep every slot busy.
     for (;;) {
@@ -51,7 +57,15 @@ export async function benchIsolation(bench: BenchEnv, items = Number(process.env
       ['interactive', 'p50 ms', 'p99 ms', 'p99 ratio', 'GPU busy %', 'batch items done meanwhile', 'spilled to Gemini'],
       [
         ['alone', median(alone.latencies), p99(alone.latencies), 1, '', '', ''],
-        ['with batch', median(during.latencies), p99(during.latencies), p99(during.latencies) / p99(alone.latencies), (100 * busyDuring) / (gpus * cap * during.wallMs), progress.request_counts.completed, gemini.stats.snapshot().total - geminiBefore],
+        [
+          'with batch',
+          median(during.latencies),
+          p99(during.latencies),
+          p99(during.latencies) / p99(alone.latencies),
+          (100 * busyDuring) / (gpus * cap * during.wallMs),
+          progress.request_counts.completed,
+          gemini.stats.snapshot().total - geminiBefore,
+        ],
       ],
     );
   } finally {

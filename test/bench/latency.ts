@@ -27,7 +27,10 @@ export async function benchLatency(bench: BenchEnv): Promise<void> {
     await closedLoop(300, 10, viaMana);
     await closedLoop(300, 10, viaOllama);
     const rows: Array<Array<string | number>> = [];
-    for (const [label, count, inFlight] of [['1 in flight', 400, 1], ['50 in flight', 4000, 50]] as const) {
+    for (const [label, count, inFlight] of [
+      ['1 in flight', 400, 1],
+      ['50 in flight', 4000, 50],
+    ] as const) {
       const base = await closedLoop(count, inFlight, viaOllama);
       const mana = await closedLoop(count, inFlight, viaMana);
       const [b50, b99, m50, m99] = [percentile(base.latencies, 50), percentile(base.latencies, 99), percentile(mana.latencies, 50), percentile(mana.latencies, 99)];

@@ -60,7 +60,10 @@ export async function startGateway(env: Record<string, string>): Promise<Gateway
   const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`))));
   const ready = (async () => {
     for (;;) {
-      const ok = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
@@ -112,7 +115,6 @@ export async function startEmulatedGpus(bench: BenchEnv, gpus: number, cap: numb
     },
   };
 }
-
 
 export function table(title: string, headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): void {
   const cells = [headers, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? format(c) : c)))];

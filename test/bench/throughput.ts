@@ -20,10 +20,14 @@ export async function benchThroughput(bench: BenchEnv): Promise<void> {
     await closedLoop(500, 50, call);
     const mana = await closedLoop(count, 50, call);
     const manaRps = count / (mana.wallMs / 1000);
-    table('Throughput at 50 in flight (req/s; goal: Mana ≥ 1,000 and ≥ 50 % of bare BullMQ)', ['path', 'requests', 'req/s', 'vs bare BullMQ'], [
-      ['bare BullMQ add → process → completed', count, bare, 1],
-      ['Mana HTTP API (job record, events, worker, SDK)', count, manaRps, manaRps / bare],
-    ]);
+    table(
+      'Throughput at 50 in flight (req/s; goal: Mana ≥ 1,000 and ≥ 50 % of bare BullMQ)',
+      ['path', 'requests', 'req/s', 'vs bare BullMQ'],
+      [
+        ['bare BullMQ add → process → completed', count, bare, 1],
+        ['Mana HTTP API (job record, events, worker, SDK)', count, manaRps, manaRps / bare],
+      ],
+    );
   } finally {
     await gateway.stop();
     await gpu.close();

@@ -35,7 +35,9 @@ export async function benchUtilisation(bench: BenchEnv): Promise<void> {
     const jobs = Math.round(count * 0.8);
     const maxInFlight = Math.max(...emulators.map((e) => e.stats.snapshot().maxInFlight));
     const status = (await (await fetch(`${gateway.url}/status`)).json()) as { fallbacks: Record<string, number> };
-    const spilled = Object.entries(status.fallbacks).filter(([k]) => k.endsWith('>overflow')).reduce((n, [, v]) => n + v, 0);
+    const spilled = Object.entries(status.fallbacks)
+      .filter(([k]) => k.endsWith('>overflow'))
+      .reduce((n, [, v]) => n + v, 0);
     // Idle slot time per job: what the gateway costs between one generation and the next.
     const gapMs = (gpus * cap * windowMs - busyMs) / jobs;
     table(

@@ -34,10 +34,15 @@ describe('operator controls', () => {
     expect(chats(stack, 0) + chats(stack, 1)).toBe(8);
 
     expect((await admin(stack, '/admin/gpus/gpu0/resume')).status).toBe(200);
-    await expect.poll(async () => {
-      await Promise.all(Array.from({ length: 4 }, (_, i) => chat(stack!, `after ${i}`)));
-      return chats(stack!, 0);
-    }, { timeout: 10_000 }).toBeGreaterThan(atDrain);
+    await expect
+      .poll(
+        async () => {
+          await Promise.all(Array.from({ length: 4 }, (_, i) => chat(stack!, `after ${i}`)));
+          return chats(stack!, 0);
+        },
+        { timeout: 10_000 },
+      )
+      .toBeGreaterThan(atDrain);
   });
 
   it('a drained GPU takes nothing queued after the drain, even the job its idle worker was already waiting for', async () => {
@@ -61,10 +66,12 @@ describe('operator controls', () => {
     stack = await startStack({ gpus: 1 });
     expect(((await (await admin(stack, '/admin/queues/google/pause')).json()) as { paused: boolean }).paused).toBe(true);
     const waiting = chat(stack, 'to gemini', 'google/gemini-2.0-flash');
-    await expect.poll(async () => {
-      const google = (await stack!.status()).queues.google;
-      return (google?.waiting ?? 0) + (google?.prioritized ?? 0);
-    }).toBe(1);
+    await expect
+      .poll(async () => {
+        const google = (await stack!.status()).queues.google;
+        return (google?.waiting ?? 0) + (google?.prioritized ?? 0);
+      })
+      .toBe(1);
     expect((await stack.jobs())[0]?.status).toBe('queued');
     expect(stack.gemini.stats.snapshot().total).toBe(0);
     await admin(stack, '/admin/queues/google/resume');

@@ -31,7 +31,23 @@ describe('bad input gets a 4xx naming the field, and no job', () => {
     ['an unknown role', '/chat/completions', { messages: [{ role: 'robot', content: 'x' }] }, 'messages.0.role', 'invalid_request'],
     ['n > 1', '/chat/completions', { messages: hi, n: 3 }, 'n', 'invalid_request'],
     ['a temperature out of range', '/chat/completions', { messages: hi, temperature: 7 }, 'temperature', 'invalid_request'],
-    ['a remote image URL', '/chat/completions', { messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }] }, 'messages.0.content.1.image_url', 'invalid_request'],
+    [
+      'a remote image URL',
+      '/chat/completions',
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'x' },
+              { type: 'image_url', image_url: { url: 'https://example.com/a.png' } },
+            ],
+          },
+        ],
+      },
+      'messages.0.content.1.image_url',
+      'invalid_request',
+    ],
     ['an embedding alias for chat', '/chat/completions', { model: 'mana/embed', messages: hi }, 'model', 'invalid_request'],
     ['a chat alias for embeddings', '/embeddings', { model: 'mana/fast-text', input: 'x' }, 'model', 'invalid_request'],
     ['token arrays as embedding input', '/embeddings', { input: [[1, 2, 3]] }, 'input', 'invalid_request'],
@@ -69,7 +85,9 @@ describe('bad input gets a 4xx naming the field, and no job', () => {
     const images = await post('/chat/completions', { messages: [{ role: 'user', content: Array.from({ length: 17 }, () => image) }] });
     expect(images.status).toBe(400);
     expect(images.body.error.message).toContain('at most 16 images');
-    const huge = await post('/chat/completions', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(14 * 1024 * 1024)}` } }] }] });
+    const huge = await post('/chat/completions', {
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(14 * 1024 * 1024)}` } }] }],
+    });
     expect(huge.status).toBe(413);
     expect(huge.body.error.message).toContain('messages.0.content.0.image_url: the image is');
     const inputs = await post('/embeddings', { input: Array.from({ length: 2049 }, () => 'x') });
@@ -88,7 +106,15 @@ describe('requests that need capabilities', () => {
   it('sends images to a vision target', async () => {
     const answer = await client.chat.completions.create({
       model: 'mana/vision',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'what is it' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } },
+          ],
+        },
+      ],
     });
     expect(answer.choices[0]?.message.content).toBe('Echo from llava:7b: what is it [saw 1 image]');
   });
@@ -105,7 +131,11 @@ describe('requests that need capabilities', () => {
   });
 
   it('returns JSON when asked for a JSON object', async () => {
-    const answer = await client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'json please' }], response_format: { type: 'json_object' } });
+    const answer = await client.chat.completions.create({
+      model: 'mana/fast-text',
+      messages: [{ role: 'user', content: 'json please' }],
+      response_format: { type: 'json_object' },
+    });
     expect(JSON.parse(answer.choices[0]?.message.content ?? '')).toEqual({ model: 'gemma3:4b', echo: 'json please', images: 0 });
   });
 

@@ -27,7 +27,7 @@ async function submitAs(key: string): Promise<string> {
 }
 
 describe('API keys and tenants', () => {
-  it('refuses requests without a key, or with a wrong one, in OpenAI\'s error shape', async () => {
+  it("refuses requests without a key, or with a wrong one, in OpenAI's error shape", async () => {
     const none = await fetch(`${stack.baseURL}/models`);
     expect(none.status).toBe(401);
     expect(((await none.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
@@ -56,14 +56,26 @@ describe('API keys and tenants', () => {
   it("shows another tenant's files and batches as missing", async () => {
     const form = new FormData();
     form.append('purpose', 'batch');
-    form.append('file', new Blob([JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: 'x' }] } }) + '\n']), 'in.jsonl');
+    form.append(
+      'file',
+      new Blob([JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: 'x' }] } }) + '\n']),
+      'in.jsonl',
+    );
     const upload = await fetch(`${stack.api.url}/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${ALICE}` }, body: form });
     const file = (await upload.json()) as { id: string };
     expect((await fetch(`${stack.api.url}/v1/files/${file.id}`, { headers: as(BOB) })).status).toBe(404);
     expect((await fetch(`${stack.api.url}/v1/files/${file.id}/content`, { headers: as(BOB) })).status).toBe(404);
-    const asBob = await fetch(`${stack.api.url}/v1/batches`, { method: 'POST', headers: as(BOB), body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) });
+    const asBob = await fetch(`${stack.api.url}/v1/batches`, {
+      method: 'POST',
+      headers: as(BOB),
+      body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+    });
     expect(asBob.status).toBe(404);
-    const created = await fetch(`${stack.api.url}/v1/batches`, { method: 'POST', headers: as(ALICE), body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) });
+    const created = await fetch(`${stack.api.url}/v1/batches`, {
+      method: 'POST',
+      headers: as(ALICE),
+      body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+    });
     const batch = (await created.json()) as { id: string };
     expect((await fetch(`${stack.api.url}/v1/batches/${batch.id}`, { headers: as(BOB) })).status).toBe(404);
     expect((await fetch(`${stack.api.url}/v1/batches/${batch.id}/cancel`, { method: 'POST', headers: as(BOB) })).status).toBe(404);

@@ -49,7 +49,11 @@ describe('kill -9 of the API process while it reads a batch file', () => {
     await expect.poll(async () => (await survivor.batches.retrieve(created.id)).status, { timeout: 90_000, interval: 250 }).toBe('completed');
     const batch = await survivor.batches.retrieve(created.id);
     expect(batch.request_counts).toEqual({ total: LINES, completed: input.valid, failed: LINES - input.valid });
-    const read = async (id: string) => (await (await survivor.files.content(id)).text()).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string | null; error: { message: string; line: number } | null });
+    const read = async (id: string) =>
+      (await (await survivor.files.content(id)).text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { custom_id: string | null; error: { message: string; line: number } | null });
     const output = await read(batch.output_file_id!);
     const errors = await read(batch.error_file_id!);
     // Each valid line answered exactly once, under its own custom_id.

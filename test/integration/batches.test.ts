@@ -22,13 +22,23 @@ async function runBatch(content: string, endpoint: '/v1/chat/completions' | '/v1
   await expect.poll(async () => (await client.batches.retrieve(batch.id)).status, { timeout: 20_000 }).toBe('completed');
   const done = await client.batches.retrieve(batch.id);
   const read = async (id: string | null | undefined) =>
-    id ? (await (await client.files.content(id)).text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>) : [];
+    id
+      ? (await (await client.files.content(id)).text())
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, any>)
+      : [];
   return { batch: done, output: await read(done.output_file_id), errors: await read(done.error_file_id) };
 }
 
 describe('the OpenAI Batch API, through the official client', () => {
   it('runs a chat batch: files.create → batches.create → poll → files.content, keyed by custom_id', async () => {
-    const rows = Array.from({ length: 12 }, (_, i) => ({ custom_id: `q${i}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'mana/fast-text', messages: [{ role: 'user', content: `question ${i}` }] } }));
+    const rows = Array.from({ length: 12 }, (_, i) => ({
+      custom_id: `q${i}`,
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'mana/fast-text', messages: [{ role: 'user', content: `question ${i}` }] },
+    }));
     const { batch, output, errors } = await runBatch(jsonl(rows), '/v1/chat/completions');
     expect(batch.request_counts).toEqual({ total: 12, completed: 12, failed: 0 });
     expect(errors).toEqual([]);
@@ -86,7 +96,9 @@ describe('the OpenAI Batch API, through the official client', () => {
     expect(list.data.length).toBeGreaterThanOrEqual(3);
     await expect(client.batches.create({ input_file_id: 'file-nope', endpoint: '/v1/chat/completions', completion_window: '24h' })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     const file = await client.files.create({ file: await toFile(Buffer.from('{}\n'), 'x.jsonl'), purpose: 'batch' });
-    await expect(client.batches.create({ input_file_id: file.id, endpoint: '/v1/completions' as '/v1/chat/completions', completion_window: '24h' })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+    await expect(client.batches.create({ input_file_id: file.id, endpoint: '/v1/completions' as '/v1/chat/completions', completion_window: '24h' })).rejects.toBeInstanceOf(
+      OpenAI.BadRequestError,
+    );
   });
 });
 
@@ -100,7 +112,10 @@ describe('embedding batches stay on one model', () => {
     await expect.poll(async () => (await client.batches.retrieve(pinned.id)).status, { timeout: 20_000 }).toBe('completed');
     const pinnedDone = await client.batches.retrieve(pinned.id);
     expect(pinnedDone.request_counts).toMatchObject({ completed: 2, failed: 0 });
-    const pinnedModels = (await (await client.files.content(pinnedDone.output_file_id!)).text()).trim().split('\n').map((l) => (JSON.parse(l) as { response: { body: { model: string } } }).response.body.model);
+    const pinnedModels = (await (await client.files.content(pinnedDone.output_file_id!)).text())
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { response: { body: { model: string } } }).response.body.model);
     expect(pinnedModels).toEqual(['ollama/nomic-embed-text', 'ollama/nomic-embed-text']);
     expect(stack.gemini.stats.snapshot().requests['/v1beta/models/text-embedding-004:batchEmbedContents text-embedding-004']).toBeUndefined();
     const retried = (await stack.jobs()).filter((j) => j.batch?.id === pinned.id && j.hops[0]?.retries);
@@ -108,11 +123,19 @@ describe('embedding batches stay on one model', () => {
     expect(retried.every((j) => j.hops.length === 1 && j.status === 'succeeded')).toBe(true);
 
     stack.gpus[0]!.faults.add({ mode: 'error', status: 500, route: '/api/embed', times: 1 });
-    const mixed = await client.batches.create({ input_file_id: (await upload()).id, endpoint: '/v1/embeddings', completion_window: '24h', metadata: { mana_mixed_models: 'true' } });
+    const mixed = await client.batches.create({
+      input_file_id: (await upload()).id,
+      endpoint: '/v1/embeddings',
+      completion_window: '24h',
+      metadata: { mana_mixed_models: 'true' },
+    });
     await expect.poll(async () => (await client.batches.retrieve(mixed.id)).status, { timeout: 20_000 }).toBe('completed');
     const done = await client.batches.retrieve(mixed.id);
     expect(done.request_counts).toMatchObject({ completed: 2, failed: 0 });
-    const models = (await (await client.files.content(done.output_file_id!)).text()).trim().split('\n').map((l) => (JSON.parse(l) as { response: { body: { model: string } } }).response.body.model);
+    const models = (await (await client.files.content(done.output_file_id!)).text())
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { response: { body: { model: string } } }).response.body.model);
     // The failed item moved to Gemini (the GPU, marked down by its failure, may be skipped for the other too).
     expect(models).toContain('google/text-embedding-004');
     for (const model of models) expect(['google/text-embedding-004', 'ollama/nomic-embed-text']).toContain(model);
@@ -126,7 +149,12 @@ describe('completion windows', () => {
     try {
       const local = new OpenAI({ baseURL: slow.baseURL, apiKey: 'unused', maxRetries: 0 });
       const run = async (count: number, window: string) => {
-        const rows = Array.from({ length: count }, (_, i) => ({ custom_id: `w${i}`, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: `item ${i}` }] } }));
+        const rows = Array.from({ length: count }, (_, i) => ({
+          custom_id: `w${i}`,
+          method: 'POST',
+          url: '/v1/chat/completions',
+          body: { messages: [{ role: 'user', content: `item ${i}` }] },
+        }));
         const file = await local.files.create({ file: await toFile(Buffer.from(jsonl(rows)), 'in.jsonl'), purpose: 'batch' });
         const batch = await local.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: window as '24h' });
         await expect.poll(async () => (await local.batches.retrieve(batch.id)).status, { timeout: 30_000 }).toBe('completed');
@@ -152,7 +180,10 @@ describe('completion windows', () => {
   });
 
   it('refuses a completion_window it cannot parse, naming the field', async () => {
-    const file = await client.files.create({ file: await toFile(Buffer.from(jsonl([{ custom_id: 'x', method: 'POST', url: '/v1/embeddings', body: { input: 'x' } }])), 'w.jsonl'), purpose: 'batch' });
+    const file = await client.files.create({
+      file: await toFile(Buffer.from(jsonl([{ custom_id: 'x', method: 'POST', url: '/v1/embeddings', body: { input: 'x' } }])), 'w.jsonl'),
+      purpose: 'batch',
+    });
     const refused = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '2 weeks' as '24h' }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     expect((refused as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('completion_window');
@@ -170,7 +201,10 @@ describe('a pinned embedding batch whose GPU keeps failing', () => {
       await expect.poll(async () => (await client.batches.retrieve(batch.id)).status, { timeout: 20_000 }).toBe('completed');
       const done = await client.batches.retrieve(batch.id);
       expect(done.request_counts).toMatchObject({ completed: 0, failed: 2 });
-      const errors = (await (await client.files.content(done.error_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l) as { response: { body: { error: { message: string } } } });
+      const errors = (await (await client.files.content(done.error_file_id!)).text())
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { response: { body: { error: { message: string } } } });
       for (const line of errors) expect(line.response.body.error.message).toMatch(/still failed when its batch's completion window closed \(\d+ tries/);
       expect(stack.gemini.stats.snapshot().total).toBe(geminiBefore);
     } finally {
@@ -212,13 +246,26 @@ describe('an API process dying while it reads a batch file', () => {
     const own = await startStack({ gpus: 1, env: { MANA_BATCH_READER_QUIET_MS: '300' } });
     try {
       const local = new OpenAI({ baseURL: own.baseURL, apiKey: 'unused', maxRetries: 0 });
-      const file = await local.files.create({ file: await toFile(Buffer.from(jsonl([{ custom_id: 'z', method: 'POST', url: '/v1/embeddings', body: { input: 'z' } }])), 'z.jsonl'), purpose: 'batch' });
+      const file = await local.files.create({
+        file: await toFile(Buffer.from(jsonl([{ custom_id: 'z', method: 'POST', url: '/v1/embeddings', body: { input: 'z' } }])), 'z.jsonl'),
+        purpose: 'batch',
+      });
       // What a process leaves behind when it dies right after creating a batch, before reading a line.
       const id = 'batch_0123456789abcdef0123456789abcdef';
       const common = { tenant: 'default', createdAt: Date.now(), purpose: 'batch_output' };
       await own.pipeline.files.createEmpty({ ...common, id: `file-${id}-output`, filename: 'o.jsonl' });
       await own.pipeline.files.createEmpty({ ...common, id: `file-${id}-errors`, filename: 'e.jsonl' });
-      await own.pipeline.batches.create({ id, tenant: 'default', endpoint: '/v1/embeddings', inputFileId: file.id, completionWindow: '24h', createdAt: Date.now(), outputFileId: `file-${id}-output`, errorFileId: `file-${id}-errors`, metadata: {} });
+      await own.pipeline.batches.create({
+        id,
+        tenant: 'default',
+        endpoint: '/v1/embeddings',
+        inputFileId: file.id,
+        completionWindow: '24h',
+        createdAt: Date.now(),
+        outputFileId: `file-${id}-output`,
+        errorFileId: `file-${id}-errors`,
+        metadata: {},
+      });
       expect((await local.batches.retrieve(id)).status).toBe('validating');
       await expect.poll(async () => (await local.batches.retrieve(id)).status, { timeout: 10_000 }).toBe('completed');
       const done = await local.batches.retrieve(id);
@@ -238,7 +285,17 @@ describe('an API process dying while it reads a batch file', () => {
       const common = { tenant: 'default', createdAt: Date.now(), purpose: 'batch_output' };
       await own.pipeline.files.createEmpty({ ...common, id: `file-${id}-output`, filename: 'o.jsonl' });
       await own.pipeline.files.createEmpty({ ...common, id: `file-${id}-errors`, filename: 'e.jsonl' });
-      await own.pipeline.batches.create({ id, tenant: 'default', endpoint: '/v1/embeddings', inputFileId: 'file-expired', completionWindow: '24h', createdAt: Date.now(), outputFileId: `file-${id}-output`, errorFileId: `file-${id}-errors`, metadata: {} });
+      await own.pipeline.batches.create({
+        id,
+        tenant: 'default',
+        endpoint: '/v1/embeddings',
+        inputFileId: 'file-expired',
+        completionWindow: '24h',
+        createdAt: Date.now(),
+        outputFileId: `file-${id}-output`,
+        errorFileId: `file-${id}-errors`,
+        metadata: {},
+      });
       await expect.poll(async () => (await local.batches.retrieve(id)).status, { timeout: 10_000 }).toBe('completed');
       const errors = (await (await local.files.content((await local.batches.retrieve(id)).error_file_id!)).text()).trim();
       expect(errors).toContain('the input file file-expired is gone');
@@ -253,7 +310,12 @@ describe('cancelling a batch', () => {
     const slow = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 100 } });
     try {
       const local = new OpenAI({ baseURL: slow.baseURL, apiKey: 'unused', maxRetries: 0 });
-      const rows = Array.from({ length: 8 }, (_, i) => ({ custom_id: `c${i}`, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: `slow ${i} a b c d` }] } }));
+      const rows = Array.from({ length: 8 }, (_, i) => ({
+        custom_id: `c${i}`,
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { messages: [{ role: 'user', content: `slow ${i} a b c d` }] },
+      }));
       const file = await local.files.create({ file: await toFile(Buffer.from(jsonl(rows)), 'in.jsonl'), purpose: 'batch' });
       const batch = await local.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
       await expect.poll(async () => (await local.batches.retrieve(batch.id)).status).toBe('in_progress');

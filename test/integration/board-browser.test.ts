@@ -4,7 +4,16 @@ import { type Stack, startStack } from '@mana/testing';
 
 // Debian's chromium (installed by .ci/run), driven by playwright-core: no browser download.
 const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ADMIN = 'admin-key-0123456789';
 const CLIENT = 'client-key-0123456789';
 
@@ -53,12 +62,20 @@ describe('bull-board in a real browser', () => {
     await expect.poll(() => page.getByText('{local.gemma3~3a4b}', { exact: true }).count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByText('{google}', { exact: true }).count()).toBeGreaterThan(0);
     // The local model's card counts its two hops (one failed, one completed); no cloud queue got any.
-    const card = (name: string) => page.locator('div').filter({ hasText: new RegExp(`^${name}`) }).filter({ hasText: /\d+ Jobs/ }).last();
+    const card = (name: string) =>
+      page
+        .locator('div')
+        .filter({ hasText: new RegExp(`^${name}`) })
+        .filter({ hasText: /\d+ Jobs/ })
+        .last();
     await expect.poll(async () => (await card('ollama/gemma3:4b').innerText()).replace(/\s+/g, ' '), { timeout: 15_000 }).toContain('2 Jobs');
     expect((await card('google').innerText()).replace(/\s+/g, ' ')).toContain('0 Jobs');
     // As an operator would: open the queue from the menu, then its Failed tab.
     await page.getByRole('link', { name: '{local.gemma3~3a4b}', exact: true }).click();
-    await page.getByRole('link', { name: /failed/i }).first().click();
+    await page
+      .getByRole('link', { name: /failed/i })
+      .first()
+      .click();
     await expect.poll(() => page.getByText(`${failedJobId} · hop 0 · ollama/gemma3:4b`).count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.getByText('the model rejected the prompt').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await page.screenshot({ path: '/tmp/mana-board-failed.png', fullPage: true });

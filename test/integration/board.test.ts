@@ -46,7 +46,9 @@ describe('bull-board at /admin/queues', () => {
     // The client hears of the failure before BullMQ has moved the hop to failed: wait for the board.
     const failedHops = async () => {
       const board = (await (
-        await fetch(`${stack.api.url}/admin/queues/api/queues?activeQueue=${encodeURIComponent('{local.gemma3~3a4b}')}&status=failed&page=1&jobsPerPage=10`, { headers: basic(ADMIN) })
+        await fetch(`${stack.api.url}/admin/queues/api/queues?activeQueue=${encodeURIComponent('{local.gemma3~3a4b}')}&status=failed&page=1&jobsPerPage=10`, {
+          headers: basic(ADMIN),
+        })
       ).json()) as BoardQueues;
       return board.queues.find((q) => q.displayName === 'ollama/gemma3:4b');
     };

@@ -41,10 +41,12 @@ describe('a client that disconnects cancels its job', () => {
     await expect.poll(async () => (await stack!.jobs())[1]?.status).toBe('cancelled');
     expect((await busy)?.status).toBe(200);
     // The record is cancelled a moment before the hop leaves its queue.
-    await expect.poll(async () => {
-      const queue = (await stack!.status()).queues.ollama;
-      return (queue?.waiting ?? 0) + (queue?.prioritized ?? 0);
-    }).toBe(0);
+    await expect
+      .poll(async () => {
+        const queue = (await stack!.status()).queues.ollama;
+        return (queue?.waiting ?? 0) + (queue?.prioritized ?? 0);
+      })
+      .toBe(0);
     const bodies = stack.gpus[0]!.stats.snapshot().recent.map((r) => JSON.stringify(r.body ?? null));
     expect(bodies.some((b) => b.includes('never run me'))).toBe(false);
   });

@@ -42,13 +42,16 @@ describe('mana batch submit', () => {
     expect(stdout).toMatch(/batch batch_[0-9a-f]+ created from .*in\.jsonl \(\/v1\/chat\/completions\)/);
     expect(stderr).toMatch(/\[#{24}\] 10\/10 done \(0 failed\) .* completed/);
     expect(stdout).toContain('all 10 items succeeded');
-    const results = (await readFile(output, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; response: { body: { model: string } } });
+    const results = (await readFile(output, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { custom_id: string; response: { body: { model: string } } });
     expect(results.map((r) => r.custom_id).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `r${i}`).sort());
     // --model applied to every line: mana/long-form starts on gemma3:12b.
     expect(new Set(results.map((r) => r.response.body.model))).toEqual(new Set(['ollama/gemma3:12b']));
   });
 
-  it('passes --window as the completion window, and a bad one comes back as the gateway\'s error naming the field', async () => {
+  it("passes --window as the completion window, and a bad one comes back as the gateway's error naming the field", async () => {
     const input = join(dir, 'w.jsonl');
     await writeFile(input, line('w', 'short window'));
     const ok = await mana('batch', 'submit', input, '--window', '2h', '--wait');

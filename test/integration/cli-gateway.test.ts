@@ -64,7 +64,7 @@ describe('mana CLI against a running gateway', () => {
     expect((await mana('admin', 'reload-aliases')).stdout).toContain('"ok": true');
   });
 
-  it('says what went wrong, with the gateway\'s message, and exits 1', async () => {
+  it("says what went wrong, with the gateway's message, and exits 1", async () => {
     const missing = await mana('jobs', 'get', 'job_nope');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('mana: 404: no job job_nope');

@@ -30,7 +30,9 @@ describe('Mana on a 3-master Redis Cluster', () => {
     const chats = Array.from({ length: 24 }, (_, i) => client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: `spread ${i}` }] }));
     const answers = await Promise.all(chats);
     expect(answers.every((a) => a.choices[0]?.message.content?.includes(`spread`))).toBe(true);
-    const rows = Array.from({ length: 6 }, (_, i) => JSON.stringify({ custom_id: `b${i}`, method: 'POST', url: '/v1/embeddings', body: { model: 'mana/embed', input: `item ${i}` } }));
+    const rows = Array.from({ length: 6 }, (_, i) =>
+      JSON.stringify({ custom_id: `b${i}`, method: 'POST', url: '/v1/embeddings', body: { model: 'mana/embed', input: `item ${i}` } }),
+    );
     const file = await client.files.create({ file: await toFile(Buffer.from(rows.join('\n')), 'in.jsonl'), purpose: 'batch' });
     const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' });
     await expect.poll(async () => (await client.batches.retrieve(batch.id)).status, { timeout: 20_000 }).toBe('completed');

@@ -40,7 +40,10 @@ describe('the README commands', () => {
     const answer = await ask(`${url}/v1`);
     expect(answer.model).toBe('ollama/gemma3:4b');
     // One structured line per request, with the job it made, and never the prompt.
-    const logged = JSON.parse(await proc.waitForLine((l) => l.includes('"request completed"'))) as { req: { id: string; url: string }; res: { status: number; jobId: string; provider: string } };
+    const logged = JSON.parse(await proc.waitForLine((l) => l.includes('"request completed"'))) as {
+      req: { id: string; url: string };
+      res: { status: number; jobId: string; provider: string };
+    };
     expect(logged.req.url).toBe('/v1/chat/completions');
     expect(logged.req.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(logged.res).toMatchObject({ status: 200, provider: 'ollama' });

@@ -66,7 +66,7 @@ describe('failover from the GPU to Gemini', () => {
     expect(stack.gemini.stats.snapshot().total).toBe(0);
   });
 
-  it('fails with every hop\'s error when the whole chain fails', async () => {
+  it("fails with every hop's error when the whole chain fails", async () => {
     stack.gpus[0]!.faults.add({ mode: 'error', status: 500, message: 'gpu exploded', times: 1 });
     stack.gemini.faults.add({ mode: 'error', status: 503, message: 'gemini overloaded', times: 1 });
     const err = await ask('doomed').catch((e: unknown) => e);

@@ -33,8 +33,16 @@ describe('a fleet of GPU servers with different models', () => {
     });
     await fleetKnown(stack);
     const openai = client(stack);
-    const chat = (model: string, i: number) => openai.chat.completions.create({ model, messages: [{ role: 'user', content: `light traffic ${i}` }] }).withResponse().then((r) => r.response.headers.get('x-mana-provider'));
-    const embed = (i: number) => openai.embeddings.create({ model: 'mana/embed', input: `text ${i}` }).withResponse().then((r) => r.response.headers.get('x-mana-provider'));
+    const chat = (model: string, i: number) =>
+      openai.chat.completions
+        .create({ model, messages: [{ role: 'user', content: `light traffic ${i}` }] })
+        .withResponse()
+        .then((r) => r.response.headers.get('x-mana-provider'));
+    const embed = (i: number) =>
+      openai.embeddings
+        .create({ model: 'mana/embed', input: `text ${i}` })
+        .withResponse()
+        .then((r) => r.response.headers.get('x-mana-provider'));
     const providers: Array<string | null> = [];
     // Light traffic in waves, well under the fleet's capacity.
     for (let wave = 0; wave < 4; wave++) {
@@ -43,8 +51,12 @@ describe('a fleet of GPU servers with different models', () => {
     expect(providers).toEqual(Array(16).fill('ollama'));
     expect(stack.gemini.stats.snapshot().total).toBe(0);
     const [a, b] = [requestsOf(stack, 0), requestsOf(stack, 1)];
-    expect(Object.keys(a).filter((k) => k.startsWith('/api/') && !k.includes('gemma3:4b') && !k.includes('nomic-embed-text') && !['/api/version', '/api/ps', '/api/tags'].includes(k))).toEqual([]);
-    expect(Object.keys(b).filter((k) => k.startsWith('/api/') && !k.includes('qwen3:8b') && !k.includes('llava:7b') && !['/api/version', '/api/ps', '/api/tags'].includes(k))).toEqual([]);
+    expect(
+      Object.keys(a).filter((k) => k.startsWith('/api/') && !k.includes('gemma3:4b') && !k.includes('nomic-embed-text') && !['/api/version', '/api/ps', '/api/tags'].includes(k)),
+    ).toEqual([]);
+    expect(
+      Object.keys(b).filter((k) => k.startsWith('/api/') && !k.includes('qwen3:8b') && !k.includes('llava:7b') && !['/api/version', '/api/ps', '/api/tags'].includes(k)),
+    ).toEqual([]);
     expect(a['/api/chat gemma3:4b']).toBe(4);
     expect(a['/api/embed nomic-embed-text']).toBe(4);
     expect(b['/api/chat qwen3:8b']).toBe(4);
@@ -54,7 +66,9 @@ describe('a fleet of GPU servers with different models', () => {
   it('moves a job whose model no server has to its next target at once, and says so in /status and /metrics', async () => {
     stack = await startStack({ fleet: [{ name: 'gpuA', models: ['gemma3:4b'], slots: 2 }] });
     await fleetKnown(stack);
-    const res = await client(stack).chat.completions.create({ model: 'mana/structured', messages: [{ role: 'user', content: 'needs qwen' }] }).withResponse();
+    const res = await client(stack)
+      .chat.completions.create({ model: 'mana/structured', messages: [{ role: 'user', content: 'needs qwen' }] })
+      .withResponse();
     expect(res.response.headers.get('x-mana-provider')).toBe('google');
     const [job] = await stack.jobs();
     expect(job?.hops.map((h) => [h.target, h.status])).toEqual([
@@ -64,7 +78,12 @@ describe('a fleet of GPU servers with different models', () => {
     expect(job?.hops[0]?.error?.message).toContain('no GPU has qwen3:8b');
     expect(requestsOf(stack, 0)['/api/chat qwen3:8b']).toBeUndefined();
     const status = (await stack.status()) as unknown as { fleet: { missingTargets: Array<{ alias: string; target: string }>; models: string[] } };
-    expect(status.fleet.missingTargets).toEqual(expect.arrayContaining([{ alias: 'mana/structured', target: 'ollama/qwen3:8b' }, { alias: 'mana/embed', target: 'ollama/nomic-embed-text' }]));
+    expect(status.fleet.missingTargets).toEqual(
+      expect.arrayContaining([
+        { alias: 'mana/structured', target: 'ollama/qwen3:8b' },
+        { alias: 'mana/embed', target: 'ollama/nomic-embed-text' },
+      ]),
+    );
     expect(status.fleet.models).toEqual(['gemma3:4b']);
     const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
     expect(metrics).toContain('mana_alias_target_missing{alias="mana/structured",target="ollama/qwen3:8b"} 1');
@@ -88,7 +107,9 @@ describe('a fleet of GPU servers with different models', () => {
     expect(Object.keys(requestsOf(stack, 0)).filter((k) => k.startsWith('/api/chat'))).toEqual([]);
     expect(await stack.jobs()).toEqual([]);
     // A bare name some server has is served; so is a described target named explicitly.
-    const bare = await client(stack).chat.completions.create({ model: 'gemma3:4b', messages: [{ role: 'user', content: 'bare' }] }).withResponse();
+    const bare = await client(stack)
+      .chat.completions.create({ model: 'gemma3:4b', messages: [{ role: 'user', content: 'bare' }] })
+      .withResponse();
     expect(bare.response.headers.get('x-mana-provider')).toBe('ollama');
   });
 
@@ -103,7 +124,9 @@ describe('a fleet of GPU servers with different models', () => {
     const openai = client(stack);
     const answers = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
-        openai.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: `burst ${i} a b c d e` }] }, { headers: { 'x-mana-priority': 'batch' } }).withResponse(),
+        openai.chat.completions
+          .create({ model: 'mana/fast-text', messages: [{ role: 'user', content: `burst ${i} a b c d e` }] }, { headers: { 'x-mana-priority': 'batch' } })
+          .withResponse(),
       ),
     );
     expect(answers.every((a) => a.response.headers.get('x-mana-provider') === 'ollama')).toBe(true);
@@ -121,10 +144,12 @@ describe('model affinity', () => {
     for (let wave = 0; wave < 3; wave++) {
       const answers = await Promise.all(
         Array.from({ length: 16 }, (_, i) =>
-          openai.chat.completions.create(
-            { model: i % 2 === 0 ? 'gemma3:4b' : 'qwen3:8b', messages: [{ role: 'user', content: `alternating ${wave} ${i}` }] },
-            { headers: { 'x-mana-priority': 'async', 'x-mana-max-wait-ms': '60000' } },
-          ).withResponse(),
+          openai.chat.completions
+            .create(
+              { model: i % 2 === 0 ? 'gemma3:4b' : 'qwen3:8b', messages: [{ role: 'user', content: `alternating ${wave} ${i}` }] },
+              { headers: { 'x-mana-priority': 'async', 'x-mana-max-wait-ms': '60000' } },
+            )
+            .withResponse(),
         ),
       );
       expect(answers.every((a) => a.response.headers.get('x-mana-provider') === 'ollama')).toBe(true);
@@ -148,17 +173,24 @@ describe('an OpenAI-compatible local engine (vLLM-style) in the fleet', () => {
     // Batch work waits for the engine however long: capped at 2 at once.
     const batch = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        openai.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: `engine ${i} a b c` }] }, { headers: { 'x-mana-priority': 'batch' } }).withResponse(),
+        openai.chat.completions
+          .create({ model: 'mana/fast-text', messages: [{ role: 'user', content: `engine ${i} a b c` }] }, { headers: { 'x-mana-priority': 'batch' } })
+          .withResponse(),
       ),
     );
     expect(batch.every((a) => a.response.headers.get('x-mana-provider') === 'ollama')).toBe(true);
     expect(stack.engines[0]!.stats.snapshot().maxInFlight).toBe(2);
     // With the engine busy, an impatient interactive request spills to the next target.
     const running = Array.from({ length: 6 }, (_, i) =>
-      openai.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: `keep busy ${i} a b c d e f g h` }] }, { headers: { 'x-mana-priority': 'batch' } }),
+      openai.chat.completions.create(
+        { model: 'mana/fast-text', messages: [{ role: 'user', content: `keep busy ${i} a b c d e f g h` }] },
+        { headers: { 'x-mana-priority': 'batch' } },
+      ),
     );
     await expect.poll(() => stack!.engines[0]!.stats.snapshot().busySlots).toBe(2);
-    const impatient = await openai.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'now please' }] }, { headers: { 'x-mana-max-wait-ms': '100' } }).withResponse();
+    const impatient = await openai.chat.completions
+      .create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'now please' }] }, { headers: { 'x-mana-max-wait-ms': '100' } })
+      .withResponse();
     expect(impatient.response.headers.get('x-mana-provider')).toBe('google');
     await Promise.all(running);
     expect(stack.engines[0]!.stats.snapshot().maxInFlight).toBe(2);

@@ -87,7 +87,8 @@ describe('a hostile client', () => {
         const answer = await send(next.value);
         const status = answer === 'cut' ? 'cut' : answer.status;
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
-        if (answer !== 'cut' && answer.status >= 500) failures.push(`case ${index} ${next.value.method} ${next.value.path.slice(0, 80)} → ${answer.status} ${answer.body.slice(0, 200)}`);
+        if (answer !== 'cut' && answer.status >= 500)
+          failures.push(`case ${index} ${next.value.method} ${next.value.path.slice(0, 80)} → ${answer.status} ${answer.body.slice(0, 200)}`);
       }
     };
     await Promise.all(Array.from({ length: IN_FLIGHT }, runOne));
@@ -101,7 +102,12 @@ describe('a hostile client', () => {
   }, 180_000);
 
   it('a body over the limit is a 413, a body cut inside a file part a 400, and the process lives', async () => {
-    const huge = await send({ method: 'POST', path: '/v1/chat/completions', headers: { authorization: `Bearer ${CLIENT}`, 'content-type': 'application/json' }, body: Buffer.alloc(21 * 1024 * 1024, 0x20) });
+    const huge = await send({
+      method: 'POST',
+      path: '/v1/chat/completions',
+      headers: { authorization: `Bearer ${CLIENT}`, 'content-type': 'application/json' },
+      body: Buffer.alloc(21 * 1024 * 1024, 0x20),
+    });
     expect(huge).toMatchObject({ status: 413 });
     for (let i = 0; i < 20; i++) {
       const cut = fuzzCut(i);
@@ -133,6 +139,17 @@ describe('bad input named in the hardening report', () => {
 /** The exact request of the crash report: a POST /v1/files whose multipart body stops inside the file part. */
 function fuzzCut(i: number): FuzzCase {
   const boundary = `----cut${i}`;
-  const body = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="in.jsonl"\r\n\r\n{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{}}\n`.padEnd(4096, 'x'));
-  return { method: 'POST', path: '/v1/files', headers: { authorization: `Bearer ${CLIENT}`, 'content-type': `multipart/form-data; boundary=${boundary}` }, body, cutShort: 100 + i };
+  const body = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="in.jsonl"\r\n\r\n{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{}}\n`.padEnd(
+      4096,
+      'x',
+    ),
+  );
+  return {
+    method: 'POST',
+    path: '/v1/files',
+    headers: { authorization: `Bearer ${CLIENT}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    body,
+    cutShort: 100 + i,
+  };
 }

@@ -46,7 +46,11 @@ async function readEvents(id: string, lastEventId?: number, stopAfter = Infinity
       while ((end = buffer.indexOf('\n\n')) !== -1) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2) ?? '';
+        const field = (name: string) =>
+          block
+            .split('\n')
+            .find((l) => l.startsWith(`${name}: `))
+            ?.slice(name.length + 2) ?? '';
         events.push({ id: Number(field('id')), type: field('event'), data: JSON.parse(field('data')) as Record<string, unknown> });
         // Hanging up mid-stream, as a client that loses its connection would.
         if (events.length >= stopAfter) controller.abort();
@@ -98,7 +102,12 @@ describe('native job API', () => {
     await expect.poll(async () => (await get(job.id)).status, { timeout: 10_000 }).toBe('succeeded');
     const events = await readEvents(job.id);
     expect(events[0]?.type).toBe('queued');
-    expect(events.filter((e) => e.type === 'delta').map((e) => e.data.content).join('')).toBe(answer('late reader'));
+    expect(
+      events
+        .filter((e) => e.type === 'delta')
+        .map((e) => e.data.content)
+        .join(''),
+    ).toBe(answer('late reader'));
   });
 
   it('shows a waiting job its place in line, which shrinks as work drains; DELETE cancels waiting and running jobs', async () => {
@@ -125,7 +134,11 @@ describe('native job API', () => {
 
   it('answers unknown jobs with 404 and bad bodies with 400 naming the field', async () => {
     expect((await fetch(`${stack.api.url}/v1/jobs/job_nope`)).status).toBe(404);
-    const bad = await fetch(`${stack.api.url}/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'chat', request: { messages: 'hi' } }) });
+    const bad = await fetch(`${stack.api.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'chat', request: { messages: 'hi' } }),
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { param: string } }).error.param).toBe('request.messages');
   });

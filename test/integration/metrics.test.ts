@@ -20,19 +20,25 @@ function chat(s: Stack, text: string, headers: Record<string, string> = {}) {
 /** The value of one sample line, e.g. `mana_gpu_up{gpu="gpu0"}`. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `) ? wanted.every((w) => l.includes(w)) : false);
+  const line = text.split('\n').find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `) ? wanted.every((w) => l.includes(w)) : false));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 describe('GET /metrics', () => {
   it('shows an unfinished batch with its progress, and drops it once it completes', async () => {
     stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 40 } });
-    const rows = Array.from({ length: 6 }, (_, i) => JSON.stringify({ custom_id: `m${i}`, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: `item ${i} a b` }] } }));
+    const rows = Array.from({ length: 6 }, (_, i) =>
+      JSON.stringify({ custom_id: `m${i}`, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: `item ${i} a b` }] } }),
+    );
     const form = new FormData();
     form.append('purpose', 'batch');
     form.append('file', new Blob([rows.join('\n')]), 'm.jsonl');
     const file = (await (await fetch(`${stack.baseURL}/files`, { method: 'POST', body: form })).json()) as { id: string };
-    const created = await fetch(`${stack.baseURL}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }) });
+    const created = await fetch(`${stack.baseURL}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+    });
     const { id } = (await created.json()) as { id: string };
     const scrape = async () => (await fetch(`${stack!.api.url}/metrics`)).text();
     await expect.poll(async () => sample(await scrape(), 'mana_batch_items', { batch: id, state: 'total' })).toBe(6);

@@ -16,9 +16,7 @@ const echo = (model: string, text: string) => replyText({ model, lastUserText: t
 
 describe('the official openai client, pointed at Mana', () => {
   it('chats through an alias, served by the GPU', async () => {
-    const { data, response } = await client.chat.completions
-      .create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'hello gateway' }] })
-      .withResponse();
+    const { data, response } = await client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'hello gateway' }] }).withResponse();
     expect(data.choices[0]?.message.content).toBe(echo('gemma3:4b', 'hello gateway'));
     expect(data.model).toBe('ollama/gemma3:4b');
     expect(data.usage?.completion_tokens).toBeGreaterThan(0);
@@ -81,9 +79,7 @@ describe('the official openai client, pointed at Mana', () => {
   });
 
   it('answers bad input with 400 naming the field', async () => {
-    const err = await client.chat.completions
-      .create({ model: 'mana/fast-text', messages: [{ role: 'wizard' as 'user', content: 'x' }] })
-      .catch((e: unknown) => e);
+    const err = await client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'wizard' as 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('messages.0.role');
   });

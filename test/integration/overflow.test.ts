@@ -20,7 +20,9 @@ describe('priority: interactive work overtakes a draining batch', () => {
   it('runs an interactive request next on the GPU, ahead of every batch item still waiting', async () => {
     stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 20 } });
     const client = (body: unknown) => fetch(`${stack!.baseURL}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const rows = Array.from({ length: 30 }, (_, i) => JSON.stringify({ custom_id: `b${i}`, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: `batch item ${i}` }] } }));
+    const rows = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({ custom_id: `b${i}`, method: 'POST', url: '/v1/chat/completions', body: { messages: [{ role: 'user', content: `batch item ${i}` }] } }),
+    );
     const form = new FormData();
     form.append('purpose', 'batch');
     form.append('file', new Blob([rows.join('\n')]), 'b.jsonl');

@@ -73,7 +73,10 @@ describe('Redis goes away under load (AOF on) and comes back', () => {
       await redis.restart();
 
       await expect
-        .poll(async () => (await Promise.all(ids.map((id) => view(url, id)))).filter((v) => v && ['succeeded', 'failed', 'cancelled'].includes(v.status)).length, { timeout: 60_000, interval: 250 })
+        .poll(async () => (await Promise.all(ids.map((id) => view(url, id)))).filter((v) => v && ['succeeded', 'failed', 'cancelled'].includes(v.status)).length, {
+          timeout: 60_000,
+          interval: 250,
+        })
         .toBe(JOBS);
       const views = await Promise.all(ids.map((id) => view(url, id)));
       views.forEach((v, i) => {

@@ -14,7 +14,7 @@ const submit = (text: string) =>
     body: JSON.stringify({ type: 'chat', priority: 'batch', request: { messages: [{ role: 'user', content: text }] } }),
   });
 
-it('refuses a tenant\'s job over its limit of unfinished jobs with 429 naming the limit, and admits again once they finish', async () => {
+it("refuses a tenant's job over its limit of unfinished jobs with 429 naming the limit, and admits again once they finish", async () => {
   const first = (await (await submit('one a b c d')).json()) as { id: string };
   expect((await submit('two a b c d')).status).toBe(202);
   const third = await submit('three');

@@ -27,7 +27,10 @@ describe('worker processes', () => {
     const first = startWorkerProcess(stack);
     await first.waitForLine(servingGpu);
     const client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
-    const answer = client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'survive a crash a b c' }] }, { headers: { 'x-mana-priority': 'batch' } });
+    const answer = client.chat.completions.create(
+      { model: 'mana/fast-text', messages: [{ role: 'user', content: 'survive a crash a b c' }] },
+      { headers: { 'x-mana-priority': 'batch' } },
+    );
     await expect.poll(() => stack!.gpus[0]!.stats.snapshot().busySlots).toBe(1);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
@@ -47,7 +50,10 @@ describe('worker processes', () => {
     const worker = startWorkerProcess(stack);
     await worker.waitForLine(servingGpu);
     const client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
-    const answer = client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'finish me please' }] }, { headers: { 'x-mana-priority': 'batch' } });
+    const answer = client.chat.completions.create(
+      { model: 'mana/fast-text', messages: [{ role: 'user', content: 'finish me please' }] },
+      { headers: { 'x-mana-priority': 'batch' } },
+    );
     await expect.poll(() => stack!.gpus[0]!.stats.snapshot().busySlots).toBe(1);
     worker.child.kill('SIGTERM');
     expect((await answer).choices[0]?.message.content).toContain('finish me please');
@@ -58,7 +64,10 @@ describe('worker processes', () => {
   it('a hop whose workers keep dying is given up on that target and served by the next one', async () => {
     stack = await startStack({ gpus: 1, maxConcurrent: 1, workers: 0, ollama: { perTokenMs: 300 } });
     const client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
-    const answer = client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'cursed a b c d e f g' }] }, { headers: { 'x-mana-priority': 'batch' } });
+    const answer = client.chat.completions.create(
+      { model: 'mana/fast-text', messages: [{ role: 'user', content: 'cursed a b c d e f g' }] },
+      { headers: { 'x-mana-priority': 'batch' } },
+    );
     // Three workers die under the hop (BullMQ's stall limit is 2), then a fourth gives up on the GPU.
     for (let death = 1; death <= 3; death++) {
       const worker = startWorkerProcess(stack);

@@ -71,7 +71,10 @@ export function createMetrics(pipeline: Pipeline, aliases?: AliasStore): ApiMetr
     },
   });
   const busySlots = async () => {
-    const raw = await getMany(redis, options.gpus.map((g) => keys.gpuBusy(g)));
+    const raw = await getMany(
+      redis,
+      options.gpus.map((g) => keys.gpuBusy(g)),
+    );
     return options.gpus.map((gpu, i) => ({ gpu, busy: Number(raw[i] ?? 0) }));
   };
   new Gauge({
@@ -85,7 +88,7 @@ export function createMetrics(pipeline: Pipeline, aliases?: AliasStore): ApiMetr
   });
   new Gauge({
     name: 'mana_gpu_utilisation_ratio',
-    help: 'Busy slots over the GPU server\'s slots (its slots= setting, else OLLAMA_MAX_CONCURRENT).',
+    help: "Busy slots over the GPU server's slots (its slots= setting, else OLLAMA_MAX_CONCURRENT).",
     labelNames: ['gpu'],
     registers: [registry],
     async collect() {
@@ -140,7 +143,9 @@ export function createMetrics(pipeline: Pipeline, aliases?: AliasStore): ApiMetr
     async () => (await pipeline.stats.providerErrors()).map(({ provider, code, count }) => [{ provider, code }, count]),
   );
   fromRedis('mana_batch_items', 'Items of each unfinished batch by state (total, completed, failed).', ['batch', 'state'], async () =>
-    (await pipeline.batches.unfinished()).flatMap((batch) => (['total', 'completed', 'failed'] as const).map((state): [Record<'batch' | 'state', string>, number] => [{ batch: batch.id, state }, batch[state]])),
+    (await pipeline.batches.unfinished()).flatMap((batch) =>
+      (['total', 'completed', 'failed'] as const).map((state): [Record<'batch' | 'state', string>, number] => [{ batch: batch.id, state }, batch[state]]),
+    ),
   );
   registry.registerMetric(phaseHistogram(pipeline) as unknown as Parameters<Registry['registerMetric']>[0]);
 
@@ -181,7 +186,8 @@ function routeOf(req: Request): string {
  */
 function phaseHistogram(pipeline: Pipeline) {
   const name = 'mana_job_phase_seconds';
-  const help = 'Every job (sync, async, batch item): time waiting (queued, failed attempts included), running on the target that finished it, and in all; by kind, alias, provider and outcome (cluster-wide).';
+  const help =
+    'Every job (sync, async, batch item): time waiting (queued, failed attempts included), running on the target that finished it, and in all; by kind, alias, provider and outcome (cluster-wide).';
   return {
     name,
     help,

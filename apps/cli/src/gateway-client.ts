@@ -25,7 +25,10 @@ export async function call(target: GatewayTarget, method: string, path: string, 
       body: options.body ? JSON.stringify(options.body) : undefined,
     });
   } catch (err) {
-    throw new GatewayError(0, `cannot reach the gateway at ${target.url} (${(err as Error).cause ? String((err as { cause: { code?: string } }).cause.code) : (err as Error).message}); set --url or MANA_URL`);
+    throw new GatewayError(
+      0,
+      `cannot reach the gateway at ${target.url} (${(err as Error).cause ? String((err as { cause: { code?: string } }).cause.code) : (err as Error).message}); set --url or MANA_URL`,
+    );
   }
   const text = await response.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;

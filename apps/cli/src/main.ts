@@ -47,12 +47,22 @@ async function main(argv: readonly string[]): Promise<number> {
     if (group === 'status') return await statusCommand(target, out);
     if (group === 'batch' && command === 'submit') {
       // A live bar on a terminal; one line per update otherwise (logs, CI).
-      const progress = (line: string, final: boolean) =>
-        process.stderr.isTTY ? process.stderr.write(`\r${line}${final ? '\n' : ''}`) : console.error(line);
-      return await batchSubmit(target, rest[0], { model: values.model, endpoint: values.endpoint, window: values.window, wait: values.wait ?? false, out: values.out }, out, progress);
+      const progress = (line: string, final: boolean) => (process.stderr.isTTY ? process.stderr.write(`\r${line}${final ? '\n' : ''}`) : console.error(line));
+      return await batchSubmit(
+        target,
+        rest[0],
+        { model: values.model, endpoint: values.endpoint, window: values.window, wait: values.wait ?? false, out: values.out },
+        out,
+        progress,
+      );
     }
     if (group === 'jobs') return await jobsCommand(target, command, rest[0], out);
-    if (group === 'admin') return await adminCommand(target, [command, ...rest].filter((a): a is string => a !== undefined), out);
+    if (group === 'admin')
+      return await adminCommand(
+        target,
+        [command, ...rest].filter((a): a is string => a !== undefined),
+        out,
+      );
   } catch (err) {
     if (err instanceof GatewayError) {
       console.error(`mana: ${err.message}`);

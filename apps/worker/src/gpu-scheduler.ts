@@ -151,7 +151,9 @@ export class GpuScheduler {
       model,
       waiting: Object.values(backlog.waitingByPriority).reduce((a, b) => a + b, 0) + backlog.delayed,
       loadedHere: alwaysLoaded || hasLoaded(me, model),
-      loadedElsewhereSlots: gpus.filter((g) => g.name !== me.name && g.usable && hasModel(g, model) && (g.engine === 'openai' || hasLoaded(g, model))).reduce((sum, g) => sum + g.slots, 0),
+      loadedElsewhereSlots: gpus
+        .filter((g) => g.name !== me.name && g.usable && hasModel(g, model) && (g.engine === 'openai' || hasLoaded(g, model)))
+        .reduce((sum, g) => sum + g.slots, 0),
       idleElsewhere: gpus.some((g) => g.name !== me.name && g.usable && hasModel(g, model) && g.busy === 0),
       emptyElsewhere: gpus.some((g) => g.name !== me.name && g.usable && g.engine !== 'openai' && hasModel(g, model) && g.busy === 0 && g.loaded.length === 0),
       serviceMs: times.service[model] ?? ASSUMED_SERVICE_MS,

@@ -8,12 +8,7 @@ import type { ProviderAdapter } from '@mana/providers';
  * Every worker process runs this loop, but a per-host lock lets only one
  * probe per host per interval through, however many processes there are.
  */
-export function startHealthProbes(
-  pipeline: Pipeline,
-  hosts: ReadonlyArray<{ host: OllamaHost; adapter: ProviderAdapter }>,
-  intervalMs: number,
-  log: Logger,
-): () => void {
+export function startHealthProbes(pipeline: Pipeline, hosts: ReadonlyArray<{ host: OllamaHost; adapter: ProviderAdapter }>, intervalMs: number, log: Logger): () => void {
   const last = new Map<string, boolean>();
   const probe = async ({ host, adapter }: { host: OllamaHost; adapter: ProviderAdapter }) => {
     if (!(await pipeline.health.claimProbe(host.name, intervalMs))) return;

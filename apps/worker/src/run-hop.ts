@@ -52,7 +52,8 @@ export function createHopProcessor(options: HopRunnerOptions) {
     marked.catch(() => {});
     // A started hop can no longer spill; left in the index, the spill pass would later remove
     // it from BullMQ's finished history, where operators look for it.
-    if (isLocalProvider(payload.target.provider)) void options.pipeline.redis.zrem(options.pipeline.keys.spillIndex(), spillMember(payload.target.model, job.id ?? '')).catch(() => {});
+    if (isLocalProvider(payload.target.provider))
+      void options.pipeline.redis.zrem(options.pipeline.keys.spillIndex(), spillMember(payload.target.model, job.id ?? '')).catch(() => {});
     const proceed = async () => ['ok', 'restart'].includes(await marked);
     const startedAt = performance.now();
     try {
@@ -97,13 +98,21 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
   const { work, target } = payload;
   if (work.kind === 'embedding') {
     const result = await adapter.embed({ model: target.model, input: work.input, dimensions: work.dimensions }, call);
-    const success = { result: { embeddings: result.embeddings }, usage: { promptTokens: result.usage.promptTokens, completionTokens: 0 }, model: result.model, provider: target.provider };
+    const success = {
+      result: { embeddings: result.embeddings },
+      usage: { promptTokens: result.usage.promptTokens, completionTokens: 0 },
+      model: result.model,
+      provider: target.provider,
+    };
     return { success, loadMs: result.loadMs ?? 0 };
   }
   const request = { model: target.model, messages: work.messages, params: work.params };
   if (!work.stream) {
     const result = await adapter.chat(request, call);
-    return { success: { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider }, loadMs: result.loadMs ?? 0 };
+    return {
+      success: { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider },
+      loadMs: result.loadMs ?? 0,
+    };
   }
   // Deltas are sent without waiting for each: one connection keeps them in order.
   const published: Array<Promise<boolean>> = [];
@@ -116,7 +125,10 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
     }
     await Promise.all(published);
     const { result } = event;
-    return { success: { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider }, loadMs: result.loadMs ?? 0 };
+    return {
+      success: { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider },
+      loadMs: result.loadMs ?? 0,
+    };
   }
   throw new ProviderError('provider_unavailable', `${target.id} ended its stream without a result`, { provider: target.provider, target: target.id });
 }

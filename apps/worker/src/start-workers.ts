@@ -91,10 +91,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
       stopProbes();
       stopSpill();
       const orderly = (async () => {
-        await Promise.all([
-          ...gpuWorkers.map((w) => w.close(graceMs)),
-          ...cloudWorkers.map((w) => closeWithin(w, graceMs, running)),
-        ]);
+        await Promise.all([...gpuWorkers.map((w) => w.close(graceMs)), ...cloudWorkers.map((w) => closeWithin(w, graceMs, running))]);
         await pipeline.queues.close();
         await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       })();

@@ -143,9 +143,7 @@ describe('parseAliasFile rejects, naming the alias and the YAML path', () => {
   });
 
   it('a target lacking a capability the alias requires', () => {
-    const { line } = onlyIssue(
-      withExtraAlias('mana/json', 'capabilities: [structured_output]\nchain: [ollama/gemma3:4b, google/gemini-2.0-flash]'),
-    );
+    const { line } = onlyIssue(withExtraAlias('mana/json', 'capabilities: [structured_output]\nchain: [ollama/gemma3:4b, google/gemini-2.0-flash]'));
     expect(line).toContain('aliases.mana/json.chain[0]: alias "mana/json": target "ollama/gemma3:4b" lacks structured_output');
   });
 

@@ -6,9 +6,7 @@ import { type AliasTable, buildAliasTable } from './table.js';
 import { validateAliasFile } from './validate.js';
 import { LineCounter, findDuplicateKeys, locate } from './yaml-locate.js';
 
-export type AliasLoadResult =
-  | { ok: true; table: AliasTable; warnings: AliasIssue[] }
-  | { ok: false; issues: AliasIssue[] };
+export type AliasLoadResult = { ok: true; table: AliasTable; warnings: AliasIssue[] } | { ok: false; issues: AliasIssue[] };
 
 /**
  * YAML → structure (zod) → cross-field rules → immutable table. Every issue

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ManaError} from '@mana/errors';
+import type { ManaError } from '@mana/errors';
 import { NotFoundError, ValidationError } from '@mana/errors';
 import { parseAliasFile } from './load.js';
 import { type ResolveOptions, resolveModel } from './resolve.js';
@@ -56,12 +56,9 @@ describe('resolveModel', () => {
     expect(ids('library/gemma3:4b')[0]).toBe('ollama/library/gemma3:4b');
   });
 
-  it.each(['google/gemini-2.5-pro', 'groq/llama-3.3-70b-versatile', 'openrouter/deepseek/deepseek-r1'])(
-    'never adds a fallback to a directly named cloud target %s',
-    (model) => {
-      expect(ids(model)).toEqual([model]);
-    },
-  );
+  it.each(['google/gemini-2.5-pro', 'groq/llama-3.3-70b-versatile', 'openrouter/deepseek/deepseek-r1'])('never adds a fallback to a directly named cloud target %s', (model) => {
+    expect(ids(model)).toEqual([model]);
+  });
 
   it('rejects an unknown alias with 404, listing the known aliases', () => {
     const call = () => resolveModel(table, 'mana/fastest', chat);

@@ -44,10 +44,7 @@ export function resolveModel(table: AliasTable, requested: string | undefined, o
 function resolveAlias(table: AliasTable, name: string, kind: Kind): Resolution {
   const alias = table.aliases[name];
   if (!alias) {
-    throw new NotFoundError(
-      `model "${name}" is not a known alias; known aliases: ${Object.keys(table.aliases).join(', ')}`,
-      'model_not_found',
-    );
+    throw new NotFoundError(`model "${name}" is not a known alias; known aliases: ${Object.keys(table.aliases).join(', ')}`, 'model_not_found');
   }
   if (alias.kind !== kind) {
     throw new ValidationError(`model "${name}" is a ${alias.kind} alias and cannot serve ${kind} requests`, 'model');

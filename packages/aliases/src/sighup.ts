@@ -5,10 +5,7 @@ import type { AliasStore, ReloadOutcome } from './store.js';
  * leaves the old aliases in force, so a typo never takes the process down.
  * Returns a function that removes the handler.
  */
-export function reloadOnSighup(
-  store: AliasStore,
-  onReload: (outcome: ReloadOutcome) => void = () => {},
-): () => void {
+export function reloadOnSighup(store: AliasStore, onReload: (outcome: ReloadOutcome) => void = () => {}): () => void {
   const handler = () => {
     void store.reload().then(onReload);
   };

@@ -24,9 +24,7 @@ export interface AliasStoreStatus {
   lastReloadError: ReloadError | null;
 }
 
-export type ReloadOutcome =
-  | { ok: true; version: string; changed: boolean }
-  | { ok: false; version: string; issues: string[] };
+export type ReloadOutcome = { ok: true; version: string; changed: boolean } | { ok: false; version: string; issues: string[] };
 
 /**
  * Holds the aliases in force. Readers take `current()` once per request and

@@ -75,11 +75,7 @@ function servesProblem(alias: AliasSpec, model: ModelSpec): string | undefined {
   return undefined;
 }
 
-function checkDimensions(
-  name: string,
-  targets: ReadonlyArray<{ target: Target; model: ModelSpec; index: number }>,
-  report: Report,
-): void {
+function checkDimensions(name: string, targets: ReadonlyArray<{ target: Target; model: ModelSpec; index: number }>, report: Report): void {
   const first = targets[0];
   if (!first) return;
   for (const { target, model, index } of targets.slice(1)) {

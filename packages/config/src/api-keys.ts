@@ -17,7 +17,10 @@ export function hashKey(key: string): Buffer {
 
 /** `tenant:key,tenant:key` (MANA_API_KEYS) or one `tenant:key` per line (MANA_API_KEYS_FILE, # comments). */
 export function parseApiKeys(raw: string, separator: RegExp = /,/): ParseResult<ApiKey[]> {
-  const entries = raw.split(separator).map((e) => e.trim()).filter((e) => e !== '' && !e.startsWith('#'));
+  const entries = raw
+    .split(separator)
+    .map((e) => e.trim())
+    .filter((e) => e !== '' && !e.startsWith('#'));
   const keys: ApiKey[] = [];
   for (const [index, entry] of entries.entries()) {
     const colon = entry.indexOf(':');

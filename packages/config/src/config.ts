@@ -114,7 +114,14 @@ function loadAuth(env: Env): Config['auth'] {
     issues.push({ key: 'HOST', message: `refusing to listen on ${env.HOST} without API keys: set MANA_API_KEYS (or MANA_API_KEYS_FILE), or listen on 127.0.0.1` });
   }
   if (issues.length > 0) throw new ConfigError(issues, 'invalid environment');
-  return { keys, envKeys, keysFile: env.MANA_API_KEYS_FILE, adminKeyHash: env.MANA_ADMIN_KEY ? hashKey(env.MANA_ADMIN_KEY) : undefined, tenantRpm: env.MANA_TENANT_RPM, tenantMaxQueued: env.MANA_TENANT_MAX_QUEUED };
+  return {
+    keys,
+    envKeys,
+    keysFile: env.MANA_API_KEYS_FILE,
+    adminKeyHash: env.MANA_ADMIN_KEY ? hashKey(env.MANA_ADMIN_KEY) : undefined,
+    tenantRpm: env.MANA_TENANT_RPM,
+    tenantMaxQueued: env.MANA_TENANT_MAX_QUEUED,
+  };
 }
 
 function isLoopback(host: string): boolean {

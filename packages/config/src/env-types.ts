@@ -18,7 +18,12 @@ export function intEnv(min: number) {
     .trim()
     .regex(/^\d+$/, { error: `expected a whole number ≥ ${min}` })
     .transform(Number)
-    .pipe(z.number().int().min(min, { error: `expected a whole number ≥ ${min}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { error: `expected a whole number ≥ ${min}` }),
+    );
 }
 
 /** An absolute http(s) URL; a trailing slash is dropped so paths join cleanly. */

@@ -88,7 +88,7 @@ describe('loadConfig reads the carried-over and new variables', () => {
     ]);
   });
 
-  it('reads each GPU server\'s capacity, engine and load cost', () => {
+  it("reads each GPU server's capacity, engine and load cost", () => {
     const config = loadConfig({ OLLAMA_HOSTS: 'gpuA=http://10.0.0.5:11434;slots=4, gpuB=http://10.0.0.6:8000;engine=openai;slots=8;load_ms=0', OLLAMA_MAX_CONCURRENT: '2' });
     expect(config.ollama.hosts).toEqual([
       { name: 'gpuA', url: 'http://10.0.0.5:11434', engine: 'ollama', slots: 4 },

@@ -24,7 +24,9 @@ const OllamaHostsEnv = z.string().transform((raw, ctx): OllamaHost[] => {
  * over from the original service keep their meaning and defaults.
  */
 export const EnvSchema = z.object({
-  PORT: intEnv(0).pipe(z.number().max(65535, { error: 'expected a port number ≤ 65535' })).default(8080),
+  PORT: intEnv(0)
+    .pipe(z.number().max(65535, { error: 'expected a port number ≤ 65535' }))
+    .default(8080),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   REDIS_URL: RedisUrlEnv.default('redis://127.0.0.1:6379'),
   /** Seed nodes of a Redis Cluster (`host:port,…`); when set, Mana uses the ioredis Cluster client. */
@@ -93,9 +95,7 @@ export type EnvSource = Readonly<Record<string, string | undefined>>;
  * Throws a ConfigError with one issue per bad variable.
  */
 export function parseEnv(source: EnvSource): Env {
-  const present = Object.fromEntries(
-    Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
-  );
+  const present = Object.fromEntries(Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
   const issues: ConfigIssue[] = unknownOwnVariables(present);
   const result = EnvSchema.safeParse(present);
   if (result.success && issues.length === 0) return result.data;
@@ -119,7 +119,10 @@ function unknownOwnVariables(present: Record<string, string>): ConfigIssue[] {
   return Object.keys(present)
     .filter((key) => key.startsWith(OWN_PREFIX) && !known.includes(key))
     .map((key) => {
-      const guess = closestName(key, known.filter((k) => k.startsWith(OWN_PREFIX)));
+      const guess = closestName(
+        key,
+        known.filter((k) => k.startsWith(OWN_PREFIX)),
+      );
       return { key, message: `unknown variable${guess ? ` (did you mean ${guess}?)` : ''}` };
     });
 }

@@ -31,7 +31,10 @@ const HOST_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
  * `load_ms=N` (the cost of loading a model, until one is measured). One entry per GPU server.
  */
 export function parseOllamaHosts(raw: string): ParseResult<OllamaHost[]> {
-  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   if (entries.length === 0) return { ok: false, error: 'expected at least one Ollama host' };
   const hosts: OllamaHost[] = [];
   for (const [index, entry] of entries.entries()) {

@@ -5,16 +5,21 @@
  * cluster offerings hand out one set of credentials.
  */
 export type RedisTarget =
-  | { kind: 'single'; url: string }
-  | { kind: 'cluster'; nodes: ReadonlyArray<{ host: string; port: number }>; username?: string; password?: string; tls: boolean };
+  { kind: 'single'; url: string } | { kind: 'cluster'; nodes: ReadonlyArray<{ host: string; port: number }>; username?: string; password?: string; tls: boolean };
 
 const NODE = /^\[?([A-Za-z0-9.:-]+?)\]?:(\d{1,5})$/;
 
 /** `host:port,host:port` (redis:// URLs also accepted) → nodes, or a message naming the bad entry. */
 export function parseClusterNodes(raw: string): { ok: true; value: Array<{ host: string; port: number }> } | { ok: false; error: string } {
   const nodes: Array<{ host: string; port: number }> = [];
-  for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const bare = entry.replace(/^rediss?:\/\//, '').replace(/\/.*$/, '').replace(/^.*@/, '');
+  for (const entry of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const bare = entry
+      .replace(/^rediss?:\/\//, '')
+      .replace(/\/.*$/, '')
+      .replace(/^.*@/, '');
     const match = NODE.exec(bare);
     const port = Number(match?.[2]);
     if (!match || port < 1 || port > 65535) return { ok: false, error: `expected host:port entries separated by commas; "${entry}" is not one` };

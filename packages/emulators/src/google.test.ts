@@ -21,7 +21,10 @@ describe('gemini emulator: the wire', () => {
     const text = await res.text();
     expect(text.endsWith('\r\n\r\n')).toBe(true);
     expect(text).not.toContain('[DONE]');
-    const events = text.split('\r\n\r\n').filter(Boolean).map((e) => JSON.parse(e.replace(/^data: /, '')) as Record<string, any>);
+    const events = text
+      .split('\r\n\r\n')
+      .filter(Boolean)
+      .map((e) => JSON.parse(e.replace(/^data: /, '')) as Record<string, any>);
     expect(events.length).toBeGreaterThan(1);
     expect(events.at(-1)?.candidates[0].finishReason).toBe('STOP');
     expect(events.at(-1)?.usageMetadata.candidatesTokenCount).toBe(events.length);

@@ -184,7 +184,11 @@ class GeminiProtocol implements ProviderProtocol {
 function toPrompt(body: GeminiBody, model: string): Prompt {
   const contents = body.contents ?? [];
   const lastUser = [...contents].reverse().find((c) => c.role !== 'model');
-  const text = (parts: GeminiPart[] | undefined) => (parts ?? []).map((p) => p.text ?? '').filter(Boolean).join('\n');
+  const text = (parts: GeminiPart[] | undefined) =>
+    (parts ?? [])
+      .map((p) => p.text ?? '')
+      .filter(Boolean)
+      .join('\n');
   return {
     model,
     lastUserText: text(lastUser?.parts),

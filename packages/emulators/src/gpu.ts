@@ -18,7 +18,10 @@ export class Gpu {
   private free: number;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(options: GpuOptions, private readonly busyError: () => HttpError) {
+  constructor(
+    options: GpuOptions,
+    private readonly busyError: () => HttpError,
+  ) {
     this.slots = options.slots ?? 1;
     this.maxQueue = options.maxQueue;
     this.free = this.slots;

@@ -14,8 +14,7 @@ async function start(options: OllamaEmulatorOptions = {}): Promise<OllamaEmulato
   return emulator;
 }
 
-const chat = (url: string, body: object) =>
-  fetch(`${url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const chat = (url: string, body: object) => fetch(`${url}/api/chat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('ollama emulator: the wire', () => {
   it('streams NDJSON when stream is absent (the server default), ending with done:true and metrics', async () => {
@@ -24,7 +23,10 @@ describe('ollama emulator: the wire', () => {
     expect(res.headers.get('content-type')).toBe('application/x-ndjson');
     const text = await res.text();
     expect(text.endsWith('\n')).toBe(true);
-    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const last = lines.at(-1)!;
     expect(last).toMatchObject({ done: true, done_reason: 'stop', model: 'gemma3:4b', message: { role: 'assistant', content: '' } });
     expect(typeof last.total_duration).toBe('number');
@@ -62,9 +64,7 @@ describe('ollama emulator: the wire', () => {
   it('serves the shipped aliases.yaml ollama models by default', async () => {
     const e = await start();
     const tags = (await (await fetch(`${e.url}/api/tags`)).json()) as { models: Array<{ name: string }> };
-    expect(tags.models.map((m) => m.name)).toEqual(
-      expect.arrayContaining(['gemma3:4b', 'gemma3:12b', 'qwen3:8b', 'llava:7b', 'nomic-embed-text:latest']),
-    );
+    expect(tags.models.map((m) => m.name)).toEqual(expect.arrayContaining(['gemma3:4b', 'gemma3:12b', 'qwen3:8b', 'llava:7b', 'nomic-embed-text:latest']));
   });
 
   it('writes a mid-stream error as an {"error"} line on a 200', async () => {
@@ -81,9 +81,7 @@ describe('ollama emulator: one simulated GPU', () => {
   it('runs at most `slots` requests at once; the rest wait, without bound by default', async () => {
     const e = await start({ slots: 2, perTokenMs: 5 });
     const client = new Ollama({ host: e.url });
-    const results = await Promise.all(
-      Array.from({ length: 7 }, (_, i) => client.chat({ model: 'gemma3:4b', messages: [{ role: 'user', content: `request ${i} a b c` }] })),
-    );
+    const results = await Promise.all(Array.from({ length: 7 }, (_, i) => client.chat({ model: 'gemma3:4b', messages: [{ role: 'user', content: `request ${i} a b c` }] })));
     expect(results.map((r) => r.message.content)).toEqual(Array.from({ length: 7 }, (_, i) => `Echo from gemma3:4b: request ${i} a b c`));
     const stats = e.stats.snapshot();
     expect(stats.maxBusySlots).toBe(2);
@@ -146,8 +144,24 @@ describe('ollama emulator: admin routes', () => {
   it('goes down over HTTP (connection refused) and comes back by itself', async () => {
     const e = await start();
     await fetch(`${e.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ mode: 'down', forMs: 300 }) });
-    await expect.poll(async () => fetch(`${e.url}/api/version`).then(() => 'up', (err: Error) => (err.cause as { code?: string })?.code)).toBe('ECONNREFUSED');
-    await expect.poll(async () => fetch(`${e.url}/api/version`).then((r) => r.status, () => 0), { timeout: 5_000 }).toBe(200);
+    await expect
+      .poll(async () =>
+        fetch(`${e.url}/api/version`).then(
+          () => 'up',
+          (err: Error) => (err.cause as { code?: string })?.code,
+        ),
+      )
+      .toBe('ECONNREFUSED');
+    await expect
+      .poll(
+        async () =>
+          fetch(`${e.url}/api/version`).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe(200);
   });
 
   it('fails only the given fraction of requests, repeatably with a seed', async () => {

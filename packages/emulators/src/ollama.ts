@@ -103,8 +103,7 @@ class OllamaProtocol implements ProviderProtocol {
       'POST /api/embed': (ctx) => this.embed(ctx, 'embed'),
       'POST /api/embeddings': (ctx) => this.embed(ctx, 'embeddings'),
       'GET /api/tags': async ({ res }) => sendJson(res, 200, { models: this.models.map((m) => this.describe(m)) }),
-      'GET /api/ps': async ({ res }) =>
-        sendJson(res, 200, { models: this.models.filter((m) => this.isLoaded(m.name)).map((m) => this.describe(m, true)) }),
+      'GET /api/ps': async ({ res }) => sendJson(res, 200, { models: this.models.filter((m) => this.isLoaded(m.name)).map((m) => this.describe(m, true)) }),
       'GET /api/version': async ({ res }) => sendJson(res, 200, { version: this.options.version ?? '0.12.6' }),
       'HEAD /': async ({ res }) => void res.writeHead(200).end(),
       'GET /': async ({ res }) => void res.writeHead(200, { 'content-type': 'text/plain' }).end('Ollama is running'),

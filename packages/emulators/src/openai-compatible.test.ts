@@ -19,7 +19,10 @@ describe('openai-compatible emulator: the wire', () => {
     const text = await res.text();
     expect(text.startsWith(': OPENROUTER PROCESSING\n\n')).toBe(true);
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
-    const chunks = text.split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)) as Record<string, any>);
+    const chunks = text
+      .split('\n\n')
+      .filter((l) => l.startsWith('data: {'))
+      .map((l) => JSON.parse(l.slice(6)) as Record<string, any>);
     expect(chunks.at(-1)?.usage.completion_tokens).toBeGreaterThan(0);
     expect(chunks.at(-2)?.choices[0].finish_reason).toBe('stop');
   });
@@ -46,6 +49,8 @@ describe('openai-compatible emulator: the wire', () => {
   it('checks the bearer key', async () => {
     emulator = await startOpenAICompatibleEmulator({ apiKey: 'right' });
     const client = new OpenAI({ apiKey: 'wrong', baseURL: emulator.baseUrlFor('groq'), maxRetries: 0 });
-    await expect(client.chat.completions.create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    await expect(client.chat.completions.create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(
+      OpenAI.AuthenticationError,
+    );
   });
 });

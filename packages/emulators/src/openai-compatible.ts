@@ -173,15 +173,20 @@ class OpenAIProtocol implements ProviderProtocol {
     if (!body.stream) {
       await pause(generationMs(gen.tokens.length, this.timing(model)), ctx.signal);
       if (ctx.signal.aborted) return;
-      return sendJson(ctx.res, 200, {
-        id,
-        object: 'chat.completion',
-        created,
-        model: model.name,
-        choices: [{ index: 0, message: { role: 'assistant', content: gen.tokens.join(''), refusal: null }, logprobs: null, finish_reason: finish }],
-        usage,
-        system_fingerprint: 'fp_emulator',
-      }, { 'x-request-id': `req_${id}` });
+      return sendJson(
+        ctx.res,
+        200,
+        {
+          id,
+          object: 'chat.completion',
+          created,
+          model: model.name,
+          choices: [{ index: 0, message: { role: 'assistant', content: gen.tokens.join(''), refusal: null }, logprobs: null, finish_reason: finish }],
+          usage,
+          system_fingerprint: 'fp_emulator',
+        },
+        { 'x-request-id': `req_${id}` },
+      );
     }
     const chunk = (delta: object, finishReason: string | null, extra: object = {}) => ({
       id,
@@ -232,7 +237,12 @@ class OpenAIProtocol implements ProviderProtocol {
 function toPrompt(body: ChatBody, model: string): Prompt {
   const messages = body.messages ?? [];
   const text = (content: string | ContentPart[] | undefined) =>
-    typeof content === 'string' ? content : (content ?? []).filter((p) => p.type === 'text').map((p) => (p as { text: string }).text).join('\n');
+    typeof content === 'string'
+      ? content
+      : (content ?? [])
+          .filter((p) => p.type === 'text')
+          .map((p) => (p as { text: string }).text)
+          .join('\n');
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   return {
     model,

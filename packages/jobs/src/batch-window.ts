@@ -135,7 +135,8 @@ async function localModelOf(p: Pipeline, jobId: string | undefined): Promise<str
 
 async function spillNewest(p: Pipeline, batchId: string, wanted: number, scanned: number, timeLeftMs: number): Promise<number> {
   const ids = await p.redis.lrange(p.keys.batchJobs(batchId), -(scanned + SCAN_PER_PASS), -(scanned + 1));
-  const because = timeLeftMs > 0 ? `cannot finish its batch's items within the completion window (${Math.round(timeLeftMs / 1000)} s left)` : "passed its batch's completion window";
+  const because =
+    timeLeftMs > 0 ? `cannot finish its batch's items within the completion window (${Math.round(timeLeftMs / 1000)} s left)` : "passed its batch's completion window";
   let moved = 0;
   let examined = 0;
   for (const jobId of ids.reverse()) {

@@ -189,7 +189,13 @@ export class BatchLedger {
       completionWindow: raw.completionWindow ?? '24h',
       status: raw.status as BatchStatus,
       createdAt: Number(raw.createdAt),
-      ...definedTimes({ inProgressAt: at('inProgressAt'), completedAt: at('completedAt'), cancellingAt: at('cancellingAt'), cancelledAt: at('cancelledAt'), failedAt: at('failedAt') }),
+      ...definedTimes({
+        inProgressAt: at('inProgressAt'),
+        completedAt: at('completedAt'),
+        cancellingAt: at('cancellingAt'),
+        cancelledAt: at('cancelledAt'),
+        failedAt: at('failedAt'),
+      }),
       total: Number(raw.total ?? 0),
       completed: Number(raw.completed ?? 0),
       failed: Number(raw.failed ?? 0),
@@ -223,7 +229,12 @@ export class BatchLedger {
   async addItems(batchId: string, jobIds: readonly string[]): Promise<void> {
     if (jobIds.length === 0) return;
     const key = this.keys.batchJobs(batchId);
-    await this.redis.multi().rpush(key, ...jobIds).hincrby(this.keys.batch(batchId), 'total', jobIds.length).expire(key, this.retentionS).exec();
+    await this.redis
+      .multi()
+      .rpush(key, ...jobIds)
+      .hincrby(this.keys.batch(batchId), 'total', jobIds.length)
+      .expire(key, this.retentionS)
+      .exec();
   }
 
   itemJobs(batchId: string): Promise<string[]> {
@@ -266,7 +277,13 @@ export class BatchLedger {
    */
   async abandonIngest(batchId: string, linesRead: number, why: string): Promise<void> {
     const message = `reading the input file stopped after line ${linesRead}: ${why}`;
-    await this.run(batchId, 'line-error', JSON.stringify({ id: null, custom_id: null, response: null, error: { code: 'ingest_interrupted', message, line: linesRead + 1 } }), '', 'abandoned');
+    await this.run(
+      batchId,
+      'line-error',
+      JSON.stringify({ id: null, custom_id: null, response: null, error: { code: 'ingest_interrupted', message, line: linesRead + 1 } }),
+      '',
+      'abandoned',
+    );
     await this.ingested(batchId);
   }
 
@@ -297,8 +314,18 @@ export class BatchLedger {
     const out = batchFileId(batchId, 'output');
     const errors = batchFileId(batchId, 'errors');
     return this.account(
-      this.keys.batch(batchId), this.keys.fileData(out), this.keys.fileMeta(out), this.keys.fileData(errors), this.keys.fileMeta(errors), this.keys.batchAccounted(batchId),
-      kind, line, Date.now(), this.retentionS, ran, jobId,
+      this.keys.batch(batchId),
+      this.keys.fileData(out),
+      this.keys.fileMeta(out),
+      this.keys.fileData(errors),
+      this.keys.fileMeta(errors),
+      this.keys.batchAccounted(batchId),
+      kind,
+      line,
+      Date.now(),
+      this.retentionS,
+      ran,
+      jobId,
     );
   }
 }

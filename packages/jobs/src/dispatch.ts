@@ -70,7 +70,9 @@ export async function enqueueMany(p: Pipeline, payloads: readonly HopPayload[]):
   const spillable = data.filter((d) => d.maxWaitMs !== null && p.options.autoFallbackEnabled && d.chain[d.hop + 1]);
   const now = Date.now();
   await Promise.all([
-    spillable.length > 0 ? p.redis.zadd(p.keys.spillIndex(), ...spillable.flatMap((d) => [now + (d.maxWaitMs ?? 0), spillMember(d.target.model, hopJobId(d.jobId, d.hop))])) : undefined,
+    spillable.length > 0
+      ? p.redis.zadd(p.keys.spillIndex(), ...spillable.flatMap((d) => [now + (d.maxWaitMs ?? 0), spillMember(d.target.model, hopJobId(d.jobId, d.hop))]))
+      : undefined,
     p.redis.publish(p.keys.localWorkChannel(), first.target.model),
   ]);
 }

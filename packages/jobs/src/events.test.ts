@@ -42,7 +42,12 @@ it('delivers, after the subscriber reconnects, the events published while it was
   await records.startHop('job_a', 0, 'ollama:gpu0', target.id);
   await records.delta('job_a', 0, 'hello ');
   await records.delta('job_a', 0, 'world');
-  await records.succeed('job_a', 0, { result: { content: 'hello world', finishReason: 'stop' }, usage: { promptTokens: 1, completionTokens: 2 }, model: 'gemma3:4b', provider: 'ollama' });
+  await records.succeed('job_a', 0, {
+    result: { content: 'hello world', finishReason: 'stop' },
+    usage: { promptTokens: 1, completionTokens: 2 },
+    model: 'gemma3:4b',
+    provider: 'ollama',
+  });
   expect(seen).toHaveLength(1);
 
   await subscriber.connect();

@@ -12,7 +12,14 @@ export const JobEventSchema = z.discriminatedUnion('type', [
   z.object({ ...Base, type: z.literal('delta'), content: z.string() }),
   z.object({ ...Base, type: z.literal('hop'), target: z.string(), reason: z.string() }),
   z.object({ ...Base, type: z.literal('restart'), reason: z.string() }),
-  z.object({ ...Base, type: z.literal('done'), model: z.string(), provider: z.string(), usage: z.object({ promptTokens: z.number(), completionTokens: z.number() }), result: z.unknown() }),
+  z.object({
+    ...Base,
+    type: z.literal('done'),
+    model: z.string(),
+    provider: z.string(),
+    usage: z.object({ promptTokens: z.number(), completionTokens: z.number() }),
+    result: z.unknown(),
+  }),
   z.object({ ...Base, type: z.literal('error'), error: SerializedErrorShape }),
   z.object({ ...Base, type: z.literal('cancelled') }),
 ]);

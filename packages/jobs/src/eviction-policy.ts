@@ -25,7 +25,12 @@ export async function checkEvictionPolicy(redis: RedisClient): Promise<EvictionC
     if (maxmemory > 0 && policy !== 'noeviction') {
       const where = `${server.options.host ?? '?'}:${server.options.port ?? '?'}`;
       throw new ConfigError(
-        [{ key: 'REDIS_URL', message: `Redis at ${where} has maxmemory ${maxmemory} with maxmemory-policy ${policy}: it would evict queued jobs and records under memory pressure. Set maxmemory-policy noeviction (redis.conf, or CONFIG SET maxmemory-policy noeviction), or remove the memory limit` }],
+        [
+          {
+            key: 'REDIS_URL',
+            message: `Redis at ${where} has maxmemory ${maxmemory} with maxmemory-policy ${policy}: it would evict queued jobs and records under memory pressure. Set maxmemory-policy noeviction (redis.conf, or CONFIG SET maxmemory-policy noeviction), or remove the memory limit`,
+          },
+        ],
         'unsafe Redis configuration',
       );
     }

@@ -97,7 +97,10 @@ export class HealthCache {
 
   async gpus(names: readonly string[]): Promise<Map<string, GpuHealth | undefined>> {
     if (names.length === 0) return new Map();
-    const raws = await getMany(this.redis, names.map((n) => this.keys.gpuHealth(n)));
+    const raws = await getMany(
+      this.redis,
+      names.map((n) => this.keys.gpuHealth(n)),
+    );
     return new Map(names.map((n, i) => [n, raws[i] ? (JSON.parse(raws[i] as string) as GpuHealth) : undefined]));
   }
 
@@ -113,7 +116,10 @@ export class HealthCache {
 
   async drained(names: readonly string[]): Promise<Set<string>> {
     if (names.length === 0) return new Set();
-    const raws = await getMany(this.redis, names.map((n) => this.keys.gpuDrain(n)));
+    const raws = await getMany(
+      this.redis,
+      names.map((n) => this.keys.gpuDrain(n)),
+    );
     return new Set(names.filter((_, i) => raws[i] !== null));
   }
 

@@ -66,7 +66,10 @@ export class JobStats {
   async observe(job: FinishedJob): Promise<void> {
     const total = Math.max(0, job.finishedAt - job.createdAt) / 1000;
     const run = job.finalHopStartedAt === undefined ? undefined : Math.max(0, job.finishedAt - job.finalHopStartedAt) / 1000;
-    const phases: Array<[DurationPhase, number]> = [['total', total], ['wait', run === undefined ? total : Math.max(0, total - run)]];
+    const phases: Array<[DurationPhase, number]> = [
+      ['total', total],
+      ['wait', run === undefined ? total : Math.max(0, total - run)],
+    ];
     if (run !== undefined) phases.push(['run', run]);
     const labels = [job.kind, job.alias || 'none', job.provider || 'none', job.outcome].join(SEP);
     await Promise.all([

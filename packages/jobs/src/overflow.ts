@@ -32,7 +32,10 @@ export function estimateWaitMs(model: string, priority: Priority, inputs: WaitIn
     .filter(([level]) => Number(level) <= mine)
     .reduce((sum, [, n]) => sum + n, 0);
   // Slots taken by this model's running hops, or by other models' on the same servers, whichever is more.
-  const busy = Math.max(inputs.backlog.active, holders.reduce((sum, g) => sum + Math.min(g.busy, g.slots), 0));
+  const busy = Math.max(
+    inputs.backlog.active,
+    holders.reduce((sum, g) => sum + Math.min(g.busy, g.slots), 0),
+  );
   const free = Math.max(0, capacity - busy);
   const load = holders.some((g) => hasLoaded(g, model)) ? 0 : (inputs.loadMs ?? ASSUMED_LOAD_MS);
   if (ahead < free) return load;
@@ -45,7 +48,9 @@ export async function estimateLocalWaitMs(p: Pipeline, model: string, priority: 
 }
 
 function configuredLoadMs(fleet: Fleet, model: string): number | undefined {
-  const configured = holdersOf(fleet, model).map((g) => g.loadMs).filter((ms): ms is number => ms !== undefined);
+  const configured = holdersOf(fleet, model)
+    .map((g) => g.loadMs)
+    .filter((ms): ms is number => ms !== undefined);
   return configured.length > 0 ? Math.min(...configured) : undefined;
 }
 

@@ -113,8 +113,17 @@ export class JobRecords {
     const hop: HopRecord = { hop: nextHop, target: next.target.id, reason: next.reason, status: 'queued', queuedAt: now };
     const [record, stream, channel] = this.jobKeys(id);
     const moved = await this.scripts.advanceHop(
-      record, stream, channel, fromHop, now, from.status, from.error ? JSON.stringify(from.error) : '',
-      nextHop, JSON.stringify(hop), next.target.id, next.reason,
+      record,
+      stream,
+      channel,
+      fromHop,
+      now,
+      from.status,
+      from.error ? JSON.stringify(from.error) : '',
+      nextHop,
+      JSON.stringify(hop),
+      next.target.id,
+      next.reason,
     );
     return moved === 1 ? 'moved' : moved === -1 ? 'held' : 'over';
   }
@@ -132,8 +141,23 @@ export class JobRecords {
     const event = `{"type":"done","hop":${hop},"model":${JSON.stringify(success.model)},"provider":${JSON.stringify(success.provider)},"usage":${usage},"result":${result}}`;
     const [record, stream, channel] = this.jobKeys(id);
     const done = await this.scripts.finish(
-      record, stream, channel, hop, now, 'succeeded', this.retentionS, event, '',
-      'result', result, 'usage', usage, 'model', success.model, 'provider', success.provider,
+      record,
+      stream,
+      channel,
+      hop,
+      now,
+      'succeeded',
+      this.retentionS,
+      event,
+      '',
+      'result',
+      result,
+      'usage',
+      usage,
+      'model',
+      success.model,
+      'provider',
+      success.provider,
     );
     return this.finished(id, done);
   }
@@ -143,8 +167,17 @@ export class JobRecords {
     const json = JSON.stringify(error);
     const [record, stream, channel] = this.jobKeys(id);
     const done = await this.scripts.finish(
-      record, stream, channel, hop, now, 'failed', this.retentionS, `{"type":"error","hop":${hop},"error":${json}}`,
-      hopError ? JSON.stringify(hopError) : '', 'error', json,
+      record,
+      stream,
+      channel,
+      hop,
+      now,
+      'failed',
+      this.retentionS,
+      `{"type":"error","hop":${hop},"error":${json}}`,
+      hopError ? JSON.stringify(hopError) : '',
+      'error',
+      json,
     );
     return this.finished(id, done);
   }

@@ -32,7 +32,11 @@ export async function spillOnce(p: Pipeline, now = Date.now(), batch = 100): Pro
     if ((await p.redis.zrem(p.keys.spillIndex(), member)) !== 1) continue;
     const entry = parseSpillMember(member);
     const job = entry ? await p.queues.local(entry.model).getJob(entry.hopId) : undefined;
-    if (job && entry && (await spillWaitingHop(p, p.queues.local(entry.model), job, { type: 'waited-too-long', because: `waited past its tolerance of ${toleranceOf(job)} ms for a GPU` }))) {
+    if (
+      job &&
+      entry &&
+      (await spillWaitingHop(p, p.queues.local(entry.model), job, { type: 'waited-too-long', because: `waited past its tolerance of ${toleranceOf(job)} ms for a GPU` }))
+    ) {
       report.overflowed++;
     }
   }

@@ -8,7 +8,7 @@
 export function isStoreUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError') return true;
-  if (err.message === 'Connection is closed.' || err.message.startsWith('Stream isn\'t writeable')) return true;
+  if (err.message === 'Connection is closed.' || err.message.startsWith("Stream isn't writeable")) return true;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'ETIMEDOUT') return true;
   // Redis's own "try again": restarting with its AOF, or a cluster between masters.

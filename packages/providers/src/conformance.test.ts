@@ -1,15 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, ProviderError } from '@mana/errors';
-import {
-  type Emulator,
-  type Fault,
-  type TimingOptions,
-  embedText,
-  replyText,
-  startGeminiEmulator,
-  startOllamaEmulator,
-  startOpenAICompatibleEmulator,
-} from '@mana/emulators';
+import { type Emulator, type Fault, type TimingOptions, embedText, replyText, startGeminiEmulator, startOllamaEmulator, startOpenAICompatibleEmulator } from '@mana/emulators';
 import { createGoogleAdapter } from './google/index.js';
 import { createOllamaAdapter } from './ollama/index.js';
 import { createOpenAICompatibleAdapter } from './openai-compatible/index.js';
@@ -27,7 +18,6 @@ interface Case {
   /** The fault route that hits chat requests. */
   chatRoute: string;
 }
-
 
 const cases: Case[] = [
   {
@@ -48,17 +38,15 @@ const cases: Case[] = [
     dimensions: 768,
     chatRoute: 'Content',
   },
-  ...(['openrouter', 'groq', 'together'] as const).map(
-    (id): Case => ({
-      name: id,
-      start: (timing) => startOpenAICompatibleEmulator({ apiKey: 'test-key', ...timing }),
-      adapter: (e) => createOpenAICompatibleAdapter({ id, apiKey: 'test-key', baseUrl: `${e.url}/${id}/v1` }),
-      chatModel: { openrouter: 'deepseek/deepseek-r1', groq: 'llama-3.3-70b-versatile', together: 'meta-llama/Llama-3.3-70B-Instruct-Turbo' }[id],
-      embedModel: 'text-embedding-3-small',
-      dimensions: 1536,
-      chatRoute: '/chat/completions',
-    }),
-  ),
+  ...(['openrouter', 'groq', 'together'] as const).map((id): Case => ({
+    name: id,
+    start: (timing) => startOpenAICompatibleEmulator({ apiKey: 'test-key', ...timing }),
+    adapter: (e) => createOpenAICompatibleAdapter({ id, apiKey: 'test-key', baseUrl: `${e.url}/${id}/v1` }),
+    chatModel: { openrouter: 'deepseek/deepseek-r1', groq: 'llama-3.3-70b-versatile', together: 'meta-llama/Llama-3.3-70B-Instruct-Turbo' }[id],
+    embedModel: 'text-embedding-3-small',
+    dimensions: 1536,
+    chatRoute: '/chat/completions',
+  })),
 ];
 
 async function collect(stream: AsyncIterable<ChatStreamEvent>): Promise<ChatStreamEvent[]> {
@@ -66,7 +54,6 @@ async function collect(stream: AsyncIterable<ChatStreamEvent>): Promise<ChatStre
   for await (const event of stream) events.push(event);
   return events;
 }
-
 
 describe.each(cases)('$name adapter against its emulator', (c) => {
   let emulator: Emulator;
@@ -124,7 +111,15 @@ describe.each(cases)('$name adapter against its emulator', (c) => {
   it('sends images (vision) as the provider expects them', async () => {
     const result = await adapter.chat({
       model: c.chatModel,
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image', mimeType: 'image/png', data: IMAGE }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'what is this' },
+            { type: 'image', mimeType: 'image/png', data: IMAGE },
+          ],
+        },
+      ],
     });
     expect(result.content).toBe(expected('what is this', 1));
   });

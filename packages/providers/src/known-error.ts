@@ -7,11 +7,7 @@ import { toTransportError } from './transport-error.js';
  * we made ourselves, the call's own deadline or cancellation, or a network
  * failure. Undefined when only the SDK-specific rules can say.
  */
-export function toKnownError(
-  err: unknown,
-  context: { provider: string; target: string },
-  deadline: Deadline,
-): ProviderError | CancelledError | undefined {
+export function toKnownError(err: unknown, context: { provider: string; target: string }, deadline: Deadline): ProviderError | CancelledError | undefined {
   if (err instanceof ProviderError || err instanceof CancelledError) return err;
   return deadline.abortError(context, err) ?? toTransportError(err, context);
 }

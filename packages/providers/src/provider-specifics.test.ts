@@ -12,7 +12,15 @@ describe('provider specifics', () => {
       const adapter = createOllamaAdapter({ name: 'gpu0', url: emulator.url });
       await adapter.chat({
         model: 'llava:7b',
-        messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }, { type: 'image', mimeType: 'image/png', data: IMAGE }] }],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'hi' },
+              { type: 'image', mimeType: 'image/png', data: IMAGE },
+            ],
+          },
+        ],
       });
       const body = emulator.stats.snapshot().recent.at(-1)?.body as { messages: Array<{ images?: string[] }>; stream: boolean };
       expect(body.messages[0]?.images).toEqual([IMAGE]);
@@ -78,7 +86,7 @@ describe('provider specifics', () => {
     }
   });
 
-  it('google: a wrong API key is our misconfiguration (provider_auth), not the client\'s', async () => {
+  it("google: a wrong API key is our misconfiguration (provider_auth), not the client's", async () => {
     const emulator = await startGeminiEmulator({ apiKey: 'right' });
     try {
       const adapter = createGoogleAdapter({ apiKey: 'wrong', baseUrl: emulator.url });
@@ -108,7 +116,14 @@ describe('provider specifics', () => {
     const emulator = await startGeminiEmulator();
     try {
       const adapter = createGoogleAdapter({ apiKey: 'emulator-key', baseUrl: emulator.url });
-      await adapter.chat({ model: 'gemini-2.0-flash', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }], params: { temperature: 0.2 } });
+      await adapter.chat({
+        model: 'gemini-2.0-flash',
+        messages: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'hi' },
+        ],
+        params: { temperature: 0.2 },
+      });
       const body = emulator.stats.snapshot().recent.at(-1)?.body as Record<string, unknown>;
       expect(body.systemInstruction).toEqual({ parts: [{ text: 'be brief' }], role: 'user' });
       expect(body.generationConfig).toEqual({ temperature: 0.2 });

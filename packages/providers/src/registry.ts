@@ -15,8 +15,9 @@ export interface Providers {
 /** Every provider endpoint the configuration names. The only place providers are switched on. */
 export function createProviders(config: Pick<Config, 'ollama' | 'google' | 'openaiCompatible'>): Providers {
   const ollama = new Map(config.ollama.hosts.map((host) => [host.name, host.engine === 'openai' ? createLocalEngineAdapter(host) : createOllamaAdapter(host)]));
-  const openaiCompatible = Object.fromEntries(
-    CLOUD_OPENAI_COMPATIBLE.map((id) => [id, createOpenAICompatibleAdapter({ id, ...config.openaiCompatible[id] })]),
-  ) as Record<OpenAICompatibleId, ProviderAdapter>;
+  const openaiCompatible = Object.fromEntries(CLOUD_OPENAI_COMPATIBLE.map((id) => [id, createOpenAICompatibleAdapter({ id, ...config.openaiCompatible[id] })])) as Record<
+    OpenAICompatibleId,
+    ProviderAdapter
+  >;
   return { ollama, cloud: { google: createGoogleAdapter(config.google), ...openaiCompatible } };
 }

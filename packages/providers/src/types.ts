@@ -12,10 +12,7 @@ export interface ChatMessage {
   content: string | readonly ContentPart[];
 }
 
-export type ResponseFormat =
-  | { type: 'text' }
-  | { type: 'json_object' }
-  | { type: 'json_schema'; name?: string | undefined; schema: Record<string, unknown> };
+export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; name?: string | undefined; schema: Record<string, unknown> };
 
 export interface ChatParams {
   temperature?: number | undefined;

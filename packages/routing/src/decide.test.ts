@@ -25,12 +25,32 @@ type Row = [name: string, job: JobView, event: RoutingEvent, expected: Partial<D
 const rows: Row[] = [
   // Dispatch: where a hop is queued.
   ['ready target is queued', job(), { type: 'dispatch', target: { state: 'ready' } }, { action: 'queue' }],
-  ['down target with a next one is skipped', job(), { type: 'dispatch', target: { state: 'unavailable', reason: 'every GPU server is down' } }, { action: 'move-on', status: 'skipped', reason: 'failover' }],
+  [
+    'down target with a next one is skipped',
+    job(),
+    { type: 'dispatch', target: { state: 'unavailable', reason: 'every GPU server is down' } },
+    { action: 'move-on', status: 'skipped', reason: 'failover' },
+  ],
   ['down last target is queued anyway (it runs when back)', job({ hop: 1 }), { type: 'dispatch', target: { state: 'unavailable', reason: 'breaker open' } }, { action: 'queue' }],
   ['down target without fallback is queued', job(), { type: 'dispatch', target: { state: 'unavailable', reason: 'down' } }, { action: 'queue' }, { autoFallback: false }],
-  ['a model no GPU has moves on at once', job(), { type: 'dispatch', target: { state: 'missing', reason: 'no GPU has gemma3:4b' } }, { action: 'move-on', status: 'skipped', reason: 'failover' }],
-  ['a model no GPU has, as the only target, fails now', job({ chain: [LOCAL] }), { type: 'dispatch', target: { state: 'missing', reason: 'no GPU has gemma3:4b' } }, { action: 'fail', exhausted: false }],
-  ['a model no GPU has, last of a moved chain, fails exhausted', job({ chain: [CLOUD, LOCAL], hop: 1 }), { type: 'dispatch', target: { state: 'missing', reason: 'no GPU has it' } }, { action: 'fail', exhausted: true }],
+  [
+    'a model no GPU has moves on at once',
+    job(),
+    { type: 'dispatch', target: { state: 'missing', reason: 'no GPU has gemma3:4b' } },
+    { action: 'move-on', status: 'skipped', reason: 'failover' },
+  ],
+  [
+    'a model no GPU has, as the only target, fails now',
+    job({ chain: [LOCAL] }),
+    { type: 'dispatch', target: { state: 'missing', reason: 'no GPU has gemma3:4b' } },
+    { action: 'fail', exhausted: false },
+  ],
+  [
+    'a model no GPU has, last of a moved chain, fails exhausted',
+    job({ chain: [CLOUD, LOCAL], hop: 1 }),
+    { type: 'dispatch', target: { state: 'missing', reason: 'no GPU has it' } },
+    { action: 'fail', exhausted: true },
+  ],
   ['wait within tolerance is queued', job(), { type: 'dispatch', target: { state: 'backlogged', waitMs: 5_000 } }, { action: 'queue' }],
   ['wait past tolerance overflows', job(), { type: 'dispatch', target: { state: 'backlogged', waitMs: 5_001 } }, { action: 'move-on', status: 'spilled', reason: 'overflow' }],
   ['batch (no tolerance) never overflows', job({ maxWaitMs: null }), { type: 'dispatch', target: { state: 'backlogged', waitMs: 1e9 } }, { action: 'queue' }],
@@ -39,11 +59,31 @@ const rows: Row[] = [
   ['retryable failure moves on', job(), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'move-on', status: 'failed', reason: 'failover' }],
   ['client error fails, not rerouted', job(), { type: 'hop-failed', error: badRequest, now: NOW }, { action: 'fail', exhausted: false }],
   ['retryable failure at the end of a moved chain is exhausted', job({ hop: 1 }), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'fail', exhausted: true }],
-  ['retryable failure of a one-target chain fails with its own error', job({ chain: [LOCAL] }), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'fail', exhausted: false }],
+  [
+    'retryable failure of a one-target chain fails with its own error',
+    job({ chain: [LOCAL] }),
+    { type: 'hop-failed', error: unavailable, now: NOW },
+    { action: 'fail', exhausted: false },
+  ],
   ['no fallback: a retryable failure fails', job(), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'fail', exhausted: false }, { autoFallback: false }],
-  ['pinned job retries after 1 s', job({ chain: [LOCAL], retryUntil: NOW + 60_000 }), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'retry', delayMs: 1_000, attempt: 1 }],
-  ['pinned job backs off exponentially', job({ chain: [LOCAL], retryUntil: NOW + 600_000, attempt: 3 }), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'retry', delayMs: 8_000, attempt: 4 }],
-  ['pinned backoff is capped at a minute', job({ chain: [LOCAL], retryUntil: NOW + 9e9, attempt: 20 }), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'retry', delayMs: 60_000 }],
+  [
+    'pinned job retries after 1 s',
+    job({ chain: [LOCAL], retryUntil: NOW + 60_000 }),
+    { type: 'hop-failed', error: unavailable, now: NOW },
+    { action: 'retry', delayMs: 1_000, attempt: 1 },
+  ],
+  [
+    'pinned job backs off exponentially',
+    job({ chain: [LOCAL], retryUntil: NOW + 600_000, attempt: 3 }),
+    { type: 'hop-failed', error: unavailable, now: NOW },
+    { action: 'retry', delayMs: 8_000, attempt: 4 },
+  ],
+  [
+    'pinned backoff is capped at a minute',
+    job({ chain: [LOCAL], retryUntil: NOW + 9e9, attempt: 20 }),
+    { type: 'hop-failed', error: unavailable, now: NOW },
+    { action: 'retry', delayMs: 60_000 },
+  ],
   ['pinned job past its window fails', job({ chain: [LOCAL], retryUntil: NOW + 500 }), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'fail', exhausted: false }],
   ['cloud 429 waits the time asked on the same queue', job({ hop: 1 }), { type: 'hop-failed', error: rateLimited, now: NOW }, { action: 'rate-limit', delayMs: 7_000 }],
   ['cloud 429 without Retry-After waits 5 s', job({ hop: 1 }), { type: 'hop-failed', error: rateLimitedBare, now: NOW }, { action: 'rate-limit', delayMs: 5_000 }],
@@ -68,6 +108,6 @@ describe('decide: the job’s next step', () => {
 
   it('names the window in the error of a pinned job that ran out of it', () => {
     const decision = decide(job({ chain: [LOCAL], retryUntil: NOW + 10, attempt: 2 }), { type: 'hop-failed', error: unavailable, now: NOW }, on);
-    expect(decision).toMatchObject({ action: 'fail', error: { code: 'provider_unavailable', message: expect.stringContaining("completion window closed (3 tries") } });
+    expect(decision).toMatchObject({ action: 'fail', error: { code: 'provider_unavailable', message: expect.stringContaining('completion window closed (3 tries') } });
   });
 });

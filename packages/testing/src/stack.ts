@@ -92,7 +92,11 @@ export interface Stack {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const { gpus, engines, hosts } = options.fleet
     ? await startFleet(options.fleet)
-    : { gpus: await Promise.all(Array.from({ length: options.gpus ?? 1 }, () => startOllamaEmulator({ slots: options.maxConcurrent ?? 2, ...options.ollama }))), engines: [], hosts: undefined };
+    : {
+        gpus: await Promise.all(Array.from({ length: options.gpus ?? 1 }, () => startOllamaEmulator({ slots: options.maxConcurrent ?? 2, ...options.ollama }))),
+        engines: [],
+        hosts: undefined,
+      };
   const gemini = await startGeminiEmulator({ apiKey: 'test-google-key', ...options.gemini });
   const openai = await startOpenAICompatibleEmulator({ apiKey: 'test-cloud-key' });
   const extra = { ...(hosts ? { OLLAMA_HOSTS: hosts } : {}), ...ownRedisEnv(options), ...options.env };
@@ -150,7 +154,9 @@ async function startFleet(fleet: readonly FleetServer[]) {
   for (const server of fleet) {
     const models = server.models.map(described);
     if (server.engine === 'openai') {
-      const engine = await startOpenAICompatibleEmulator({ localEngine: { models, slots: server.slots * 4, ...(server.modelTimings ? { modelTimings: server.modelTimings } : {}) } });
+      const engine = await startOpenAICompatibleEmulator({
+        localEngine: { models, slots: server.slots * 4, ...(server.modelTimings ? { modelTimings: server.modelTimings } : {}) },
+      });
       engines.push(engine);
       hosts.push(`${server.name}=${engine.url};engine=openai;slots=${server.slots}`);
     } else {

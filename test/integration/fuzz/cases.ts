@@ -35,16 +35,75 @@ function randomValue(rand: Gen, depth = 0): unknown {
   const r = rand();
   if (depth > 3 || r < 0.2) return pick(rand, [null, true, false, 0, -1, 1e308, 'x', '', '\u0000', 'x'.repeat(100), 3.5, -0]);
   if (r < 0.5) return Array.from({ length: Math.floor(rand() * 4) }, () => randomValue(rand, depth + 1));
-  const keys = ['model', 'messages', 'input', 'role', 'content', 'type', 'request', 'stream', 'max_tokens', 'temperature', 'tools', 'image_url', 'url', 'purpose', 'input_file_id', 'endpoint', 'completion_window', 'metadata', 'priority', 'max_wait_ms', 'dimensions', 'encoding_format', 'response_format', '__proto__', 'constructor'];
+  const keys = [
+    'model',
+    'messages',
+    'input',
+    'role',
+    'content',
+    'type',
+    'request',
+    'stream',
+    'max_tokens',
+    'temperature',
+    'tools',
+    'image_url',
+    'url',
+    'purpose',
+    'input_file_id',
+    'endpoint',
+    'completion_window',
+    'metadata',
+    'priority',
+    'max_wait_ms',
+    'dimensions',
+    'encoding_format',
+    'response_format',
+    '__proto__',
+    'constructor',
+  ];
   return Object.fromEntries(Array.from({ length: Math.floor(rand() * 5) }, () => [pick(rand, keys), randomValue(rand, depth + 1)]));
 }
 
 /** Request bodies that are almost right: a valid shape with one field broken. */
 function nearlyValidBody(rand: Gen, path: string): unknown {
-  const message = () => pick(rand, [{ role: 'user', content: 'hi' }, { role: pick(rand, ['user', 'system', 'assistant', 'tool', 'bogus', 1]), content: randomValue(rand) }, { role: 'user', content: [{ type: pick(rand, ['text', 'image_url', 'audio', 7]), text: randomValue(rand), image_url: { url: pick(rand, ['data:image/png;base64,%%%', 'data:,', 'http://127.0.0.1/x.png', 'data:image/png;base64,iVBORw0KGgo=', randomValue(rand)]) } }] }]);
-  if (path.includes('embeddings')) return { model: pick(rand, MODELS), input: pick(rand, [[1, 2, 3], [[1, 2]], '', [], ['a', 2], 'x'.repeat(1000), randomValue(rand)]), dimensions: pick(rand, [undefined, 0, -5, 1e9, 'x', 3]), encoding_format: pick(rand, [undefined, 'float', 'base64', 'hex']) };
-  if (path.includes('jobs')) return { type: pick(rand, ['chat', 'embedding', 'x', undefined]), request: pick(rand, [{ messages: [message()] }, randomValue(rand), { input: 'x' }]), priority: pick(rand, [undefined, 'batch', 'urgent', 5]), max_wait_ms: pick(rand, [undefined, -1, 'soon', 1e12, 0]), metadata: pick(rand, [undefined, { a: 'b' }, { a: 1 }, 'x', Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v']))]) };
-  if (path.includes('batches')) return { input_file_id: pick(rand, ['file-x', '', 5, undefined, '%ZZ']), endpoint: pick(rand, ['/v1/chat/completions', '/v1/embeddings', '/v1/nope', undefined]), completion_window: pick(rand, ['24h', '0s', '99d', 'soon', 5, undefined]), metadata: randomValue(rand) };
+  const message = () =>
+    pick(rand, [
+      { role: 'user', content: 'hi' },
+      { role: pick(rand, ['user', 'system', 'assistant', 'tool', 'bogus', 1]), content: randomValue(rand) },
+      {
+        role: 'user',
+        content: [
+          {
+            type: pick(rand, ['text', 'image_url', 'audio', 7]),
+            text: randomValue(rand),
+            image_url: { url: pick(rand, ['data:image/png;base64,%%%', 'data:,', 'http://127.0.0.1/x.png', 'data:image/png;base64,iVBORw0KGgo=', randomValue(rand)]) },
+          },
+        ],
+      },
+    ]);
+  if (path.includes('embeddings'))
+    return {
+      model: pick(rand, MODELS),
+      input: pick(rand, [[1, 2, 3], [[1, 2]], '', [], ['a', 2], 'x'.repeat(1000), randomValue(rand)]),
+      dimensions: pick(rand, [undefined, 0, -5, 1e9, 'x', 3]),
+      encoding_format: pick(rand, [undefined, 'float', 'base64', 'hex']),
+    };
+  if (path.includes('jobs'))
+    return {
+      type: pick(rand, ['chat', 'embedding', 'x', undefined]),
+      request: pick(rand, [{ messages: [message()] }, randomValue(rand), { input: 'x' }]),
+      priority: pick(rand, [undefined, 'batch', 'urgent', 5]),
+      max_wait_ms: pick(rand, [undefined, -1, 'soon', 1e12, 0]),
+      metadata: pick(rand, [undefined, { a: 'b' }, { a: 1 }, 'x', Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v']))]),
+    };
+  if (path.includes('batches'))
+    return {
+      input_file_id: pick(rand, ['file-x', '', 5, undefined, '%ZZ']),
+      endpoint: pick(rand, ['/v1/chat/completions', '/v1/embeddings', '/v1/nope', undefined]),
+      completion_window: pick(rand, ['24h', '0s', '99d', 'soon', 5, undefined]),
+      metadata: randomValue(rand),
+    };
   return {
     model: pick(rand, [...MODELS, undefined, 5, null]),
     messages: pick(rand, [[message()], [], 'hi', [message(), message()], undefined, Array.from({ length: 3 }, message)]),
@@ -52,7 +111,13 @@ function nearlyValidBody(rand: Gen, path: string): unknown {
     max_tokens: pick(rand, [undefined, 0, -1, 1e12, 'ten', 4]),
     temperature: pick(rand, [undefined, -1, 3, 'hot', 0.5]),
     stop: pick(rand, [undefined, 'x', [], ['a', 'b', 'c', 'd', 'e'], 5]),
-    response_format: pick(rand, [undefined, { type: 'json_object' }, { type: 'json_schema' }, { type: 'json_schema', json_schema: { name: 'x', schema: randomValue(rand) } }, 'json']),
+    response_format: pick(rand, [
+      undefined,
+      { type: 'json_object' },
+      { type: 'json_schema' },
+      { type: 'json_schema', json_schema: { name: 'x', schema: randomValue(rand) } },
+      'json',
+    ]),
     stream_options: pick(rand, [undefined, { include_usage: 'yes' }, null]),
     n: pick(rand, [undefined, 2, 0]),
   };
@@ -133,7 +198,12 @@ function multipartBody(rand: Gen): { body: Buffer; contentType: string; cutShort
   if (mode === 'two-files') text = parts[0]! + parts[1]! + parts[1]! + parts[2]!;
   if (mode === 'garbage') text = `--${boundary}\r\nnonsense\r\n\r\n${'\u0000'.repeat(50)}`;
   const body = Buffer.from(text);
-  const contentType = pick(rand, [`multipart/form-data; boundary=${boundary}`, `multipart/form-data; boundary=${boundary}`, 'multipart/form-data', `multipart/form-data; boundary="${boundary}x"`]);
+  const contentType = pick(rand, [
+    `multipart/form-data; boundary=${boundary}`,
+    `multipart/form-data; boundary=${boundary}`,
+    'multipart/form-data',
+    `multipart/form-data; boundary="${boundary}x"`,
+  ]);
   if (mode === 'cut-in-file') {
     // The body stops inside the file part: what a dropped connection or a killed client sends.
     const cutAt = text.indexOf(line) + Math.floor(line.length / 2);
@@ -154,7 +224,13 @@ function jsonBody(rand: Gen, path: string): Buffer {
   if (r < 0.84) {
     // Deep inside a field the routes copy into the job (metadata, message content).
     const deep = deepJson(pick(rand, [2_000, 20_000]), pick(rand, ['array', 'object']));
-    return Buffer.from(pick(rand, [`{"type":"chat","request":{"messages":[{"role":"user","content":"x"}]},"metadata":${deep}}`, `{"messages":[{"role":"user","content":${deep}}]}`, `{"input":${deep}}`]));
+    return Buffer.from(
+      pick(rand, [
+        `{"type":"chat","request":{"messages":[{"role":"user","content":"x"}]},"metadata":${deep}}`,
+        `{"messages":[{"role":"user","content":${deep}}]}`,
+        `{"input":${deep}}`,
+      ]),
+    );
   }
   if (r < 0.9) return Buffer.from(Array.from({ length: 64 }, () => Math.floor(rand() * 256))); // random bytes
   if (r < 0.95) return Buffer.from(`{"messages":[{"role":"user","content":"${'\\ud800'.repeat(10)}${'\\u'}"}]}`); // bad escapes

@@ -112,9 +112,15 @@ async function ingestChunk(deps: ApiDeps, batch: BatchRecord, chunk: readonly Li
   const { batches } = deps.pipeline;
   const parsed = chunk.map((line) => parseLine(batch, line));
   const valid = parsed.filter((p) => 'submission' in p);
-  const claimed = await batches.claimCustomIds(batch.id, valid.map((p) => ({ customId: p.customId, line: p.number })));
+  const claimed = await batches.claimCustomIds(
+    batch.id,
+    valid.map((p) => ({ customId: p.customId, line: p.number })),
+  );
   const fresh = valid.filter((_, i) => claimed[i]);
-  const results = await submitMany(deps, fresh.map((p) => p.submission));
+  const results = await submitMany(
+    deps,
+    fresh.map((p) => p.submission),
+  );
   const accepted: string[] = [];
   const errors: Array<{ number: number; customId: string | null; message: string }> = [];
   for (const p of parsed) if ('error' in p) errors.push({ number: p.number, customId: p.customId, message: p.error });
@@ -125,8 +131,7 @@ async function ingestChunk(deps: ApiDeps, batch: BatchRecord, chunk: readonly Li
     const p = fresh[i]!;
     if ('id' in result) {
       if (!listed.has(result.id)) accepted.push(result.id);
-    }
-    else errors.push({ number: p.number, customId: p.customId, message: result.error instanceof Error ? result.error.message : String(result.error) });
+    } else errors.push({ number: p.number, customId: p.customId, message: result.error instanceof Error ? result.error.message : String(result.error) });
   });
   await batches.addItems(batch.id, accepted);
   await Promise.all(errors.map((e) => batches.lineError(batch.id, e.number, e.customId, e.message)));

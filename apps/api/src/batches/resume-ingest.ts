@@ -6,9 +6,7 @@ import { type IngestOptions, ingestBatch } from './ingest.js';
 export function startIngest(deps: ApiDeps, batch: BatchRecord, options: IngestOptions): void {
   void ingestBatch(deps, batch, options).catch(async (err: unknown) => {
     deps.log.error({ err, batchId: batch.id }, 'batch ingestion failed');
-    await deps.pipeline.batches
-      .setStatus(batch.id, 'failed', { failedAt: String(Date.now()), error: err instanceof Error ? err.message : String(err) })
-      .catch(() => {});
+    await deps.pipeline.batches.setStatus(batch.id, 'failed', { failedAt: String(Date.now()), error: err instanceof Error ? err.message : String(err) }).catch(() => {});
   });
 }
 

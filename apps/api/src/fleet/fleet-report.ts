@@ -21,9 +21,7 @@ export function fleetStatus(fleet: Fleet, table: AliasTable) {
   return {
     models: fleetModels(fleet),
     missingTargets: missingTargets(table, fleet),
-    gpus: Object.fromEntries(
-      fleet.gpus.map((g) => [g.name, { engine: g.engine, slots: g.slots, busy: g.busy, usable: g.usable, models: g.models ?? null, loaded: g.loaded }]),
-    ),
+    gpus: Object.fromEntries(fleet.gpus.map((g) => [g.name, { engine: g.engine, slots: g.slots, busy: g.busy, usable: g.usable, models: g.models ?? null, loaded: g.loaded }])),
   };
 }
 
@@ -44,7 +42,8 @@ export function reportMissingTargetsOnce(deps: Pick<ApiDeps, 'pipeline' | 'alias
       if (!known && Date.now() - started < WAIT_FOR_INVENTORY_MS) return;
       clearInterval(timer);
       const missing = missingTargets(deps.aliases.current(), fleet);
-      if (missing.length > 0) log.warn({ missing, fleet: fleetModels(fleet) }, 'alias targets missing from the GPU fleet: no GPU server has these models (pull them, or fix aliases.yaml)');
+      if (missing.length > 0)
+        log.warn({ missing, fleet: fleetModels(fleet) }, 'alias targets missing from the GPU fleet: no GPU server has these models (pull them, or fix aliases.yaml)');
       else log.info({ fleet: fleetModels(fleet) }, 'every local alias target is on some GPU server');
     })().catch(() => {});
   }, LOOK_EVERY_MS);

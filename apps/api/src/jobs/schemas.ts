@@ -15,10 +15,7 @@ const Common = {
 /** POST /v1/jobs: the OpenAI-shaped request to run later, and how to schedule it. */
 export const JobRequestSchema = z.discriminatedUnion(
   'type',
-  [
-    z.object({ type: z.literal('chat'), request: ChatCompletionRequestSchema, ...Common }),
-    z.object({ type: z.literal('embedding'), request: EmbeddingRequestSchema, ...Common }),
-  ],
+  [z.object({ type: z.literal('chat'), request: ChatCompletionRequestSchema, ...Common }), z.object({ type: z.literal('embedding'), request: EmbeddingRequestSchema, ...Common })],
   { error: 'type must be "chat" or "embedding"' },
 );
 export type JobRequest = z.infer<typeof JobRequestSchema>;

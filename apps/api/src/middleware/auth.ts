@@ -44,7 +44,13 @@ export function authenticate(store: ApiKeyStore): RequestHandler {
     }
     const keys = store.current();
     const key = bearer(req.header('authorization'));
-    const index = key === undefined ? -1 : matches(hashKey(key), keys.map((k) => k.hash));
+    const index =
+      key === undefined
+        ? -1
+        : matches(
+            hashKey(key),
+            keys.map((k) => k.hash),
+          );
     if (index === -1) throw new AuthError(key === undefined ? undefined : 'invalid API key');
     res.locals.tenant = keys[index]!.tenant;
     next();

@@ -31,9 +31,7 @@ export function toChatWork(body: ChatCompletionRequest): ChatWork {
       ...(stop ? { stop } : {}),
       ...(body.seed != null ? { seed: body.seed } : {}),
       ...(format?.type === 'json_object' ? { responseFormat: { type: 'json_object' as const } } : {}),
-      ...(format?.type === 'json_schema'
-        ? { responseFormat: { type: 'json_schema' as const, name: format.json_schema.name, schema: format.json_schema.schema } }
-        : {}),
+      ...(format?.type === 'json_schema' ? { responseFormat: { type: 'json_schema' as const, name: format.json_schema.name, schema: format.json_schema.schema } } : {}),
     },
   };
 }

@@ -29,7 +29,10 @@ export function adminRouter(deps: ApiDeps): Router {
     const [health, drained] = await Promise.all([pipeline.health.gpus(pipeline.options.gpus), pipeline.health.drained(pipeline.options.gpus)]);
     res.json({ gpus: pipeline.options.gpus.map((name) => ({ name, drained: drained.has(name), health: health.get(name) ?? null })) });
   });
-  for (const [action, drained] of [['drain', true], ['resume', false]] as const) {
+  for (const [action, drained] of [
+    ['drain', true],
+    ['resume', false],
+  ] as const) {
     router.post(`/admin/gpus/:name/${action}`, async (req, res) => {
       const name = req.params.name as string;
       if (!pipeline.options.gpus.includes(name)) throw new NotFoundError(`no GPU named ${name}; GPUs: ${pipeline.options.gpus.join(', ')}`);

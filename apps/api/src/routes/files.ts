@@ -42,7 +42,16 @@ export async function ownFile(deps: ApiDeps, res: Response, id: string): Promise
 }
 
 function fileObject(file: StoredFile) {
-  return { id: file.id, object: 'file', bytes: file.bytes, created_at: Math.floor(file.createdAt / 1000), filename: file.filename, purpose: file.purpose, status: 'processed', status_details: null };
+  return {
+    id: file.id,
+    object: 'file',
+    bytes: file.bytes,
+    created_at: Math.floor(file.createdAt / 1000),
+    filename: file.filename,
+    purpose: file.purpose,
+    status: 'processed',
+    status_details: null,
+  };
 }
 
 interface Upload {

@@ -78,9 +78,7 @@ export function statusRouter(deps: ApiDeps): Router {
     const fallbacks = await pipeline.redis.hgetall(pipeline.keys.fallbackCounters());
     const fleet = fleetStatus(await pipeline.cache.fleet.get(), deps.aliases.current());
     res.json({
-      gpus: Object.fromEntries(
-        pipeline.options.gpus.map((g) => [g, { ...(gpus.get(g) ?? { ok: null, detail: 'not probed yet' }), drained: drained.has(g), ...fleet.gpus[g] }]),
-      ),
+      gpus: Object.fromEntries(pipeline.options.gpus.map((g) => [g, { ...(gpus.get(g) ?? { ok: null, detail: 'not probed yet' }), drained: drained.has(g), ...fleet.gpus[g] }])),
       fleet: { models: fleet.models, missingTargets: fleet.missingTargets },
       localQueues,
       providers,

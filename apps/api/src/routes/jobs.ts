@@ -36,7 +36,10 @@ export function jobsRouter(deps: ApiDeps): Router {
       throw err;
     }
     const record = await deps.pipeline.records.get(id);
-    res.status(202).location(`/v1/jobs/${id}`).json(await jobView(deps.pipeline, record!, baseUrl(req)));
+    res
+      .status(202)
+      .location(`/v1/jobs/${id}`)
+      .json(await jobView(deps.pipeline, record!, baseUrl(req)));
   });
 
   router.get('/v1/jobs/:id', async (req: Request, res: Response) => {

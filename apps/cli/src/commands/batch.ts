@@ -29,7 +29,13 @@ interface BatchObject {
  * --wait shows progress (done / failed / total, rate, ETA) until it ends,
  * writes the results with --out, and exits 1 if any item failed.
  */
-export async function batchSubmit(target: GatewayTarget, file: string | undefined, options: BatchSubmitOptions, out: (line: string) => void, progress: (line: string, final: boolean) => void): Promise<number> {
+export async function batchSubmit(
+  target: GatewayTarget,
+  file: string | undefined,
+  options: BatchSubmitOptions,
+  out: (line: string) => void,
+  progress: (line: string, final: boolean) => void,
+): Promise<number> {
   if (!file) {
     out('usage: mana batch submit FILE.jsonl [--model ALIAS] [--endpoint /v1/chat/completions|/v1/embeddings] [--window 24h] [--wait] [--out results.jsonl]');
     return 2;

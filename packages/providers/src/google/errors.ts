@@ -9,11 +9,7 @@ import { toKnownError } from '../known-error.js';
  * "UNAVAILABLE", …) and `error.message` make a readable message. A bad key
  * comes back as 400 with reason API_KEY_INVALID: that is our fault, not the client's.
  */
-export function toProviderError(
-  err: unknown,
-  context: { provider: string; target: string },
-  deadline: Deadline,
-): ProviderError | CancelledError {
+export function toProviderError(err: unknown, context: { provider: string; target: string }, deadline: Deadline): ProviderError | CancelledError {
   const known = toKnownError(err, context, deadline);
   if (known) return known;
   if (err instanceof ApiError || (err instanceof Error && err.name === 'ApiError')) {

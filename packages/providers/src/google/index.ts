@@ -13,9 +13,7 @@ export interface GoogleAdapterOptions {
 /** Google Gemini (the Developer API, never Vertex) through @google/genai. */
 export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdapter {
   // No retryOptions: the SDK then makes exactly one attempt and the gateway owns retries.
-  const client = options.apiKey
-    ? new GoogleGenAI({ apiKey: options.apiKey, vertexai: false, httpOptions: { baseUrl: options.baseUrl } })
-    : undefined;
+  const client = options.apiKey ? new GoogleGenAI({ apiKey: options.apiKey, vertexai: false, httpOptions: { baseUrl: options.baseUrl } }) : undefined;
   const context = (model: string) => ({ provider: 'google', target: `google/${model}` });
 
   function requireClient(model: string): GoogleGenAI {

@@ -7,11 +7,7 @@ import { toKnownError } from '../known-error.js';
  * exported by the SDK, so it is recognised by name and `status_code`; an
  * `{error}` line mid-stream arrives as a plain Error with no status.
  */
-export function toProviderError(
-  err: unknown,
-  context: { provider: string; target: string },
-  deadline: Deadline,
-): ProviderError | CancelledError {
+export function toProviderError(err: unknown, context: { provider: string; target: string }, deadline: Deadline): ProviderError | CancelledError {
   const known = toKnownError(err, context, deadline);
   if (known) return known;
   if (err instanceof Error && err.name === 'ResponseError') {

@@ -5,7 +5,6 @@ import { loadOf, toChatResult, toOllamaChat } from './chat.js';
 import { createOllamaClient } from './client.js';
 import { toProviderError } from './errors.js';
 
-
 /** One Ollama GPU server, through the `ollama` SDK. */
 export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
   const context = (model: string) => ({ provider: 'ollama', target: `ollama/${model}` });

@@ -17,9 +17,7 @@ export function toOpenAIChat(request: ChatRequest): Body {
     ...(params.stop !== undefined ? { stop: [...params.stop] } : {}),
     ...(params.seed !== undefined ? { seed: params.seed } : {}),
     ...(format?.type === 'json_object' ? { response_format: { type: 'json_object' } } : {}),
-    ...(format?.type === 'json_schema'
-      ? { response_format: { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema } } }
-      : {}),
+    ...(format?.type === 'json_schema' ? { response_format: { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema } } } : {}),
   };
 }
 

@@ -9,11 +9,7 @@ import { retryAfterMs } from '../transport-error.js';
  * status is a mid-stream `{error}` chunk (OpenRouter's form): the upstream
  * failed part-way, which another target may not.
  */
-export function toProviderError(
-  err: unknown,
-  context: { provider: string; target: string },
-  deadline: Deadline,
-): ProviderError | CancelledError {
+export function toProviderError(err: unknown, context: { provider: string; target: string }, deadline: Deadline): ProviderError | CancelledError {
   // The SDK's own timeout error is checked first: it would otherwise read as a network failure.
   if (err instanceof OpenAI.APIConnectionTimeoutError && !deadline.signal.aborted) {
     return new ProviderError('provider_timeout', `${context.target} timed out`, { ...context, cause: err });
