@@ -43,7 +43,7 @@ export function createCloudWorker(options: CloudWorkerOptions): Worker {
     },
   });
   // The processor reaches `worker` only when a job runs, after it exists.
-  const worker: Worker = new Worker(pipeline.keys.queueName(provider), processor, {
+  const worker: Worker = new Worker(pipeline.keys.queueName(provider), (job) => processor(job), {
     connection: options.connect(),
     prefix: pipeline.keys.prefix,
     concurrency: options.concurrency,

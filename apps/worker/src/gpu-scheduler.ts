@@ -1,27 +1,22 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import {
-  ASSUMED_LOAD_MS,
-  ASSUMED_SERVICE_MS,
-  FINISHED_HOP_RETENTION,
-  type GpuSpec,
-  type GpuState,
-  type Pipeline,
-  type RedisClient,
-  SnapshotCache,
-  hasLoaded,
-  hasModel,
-} from '@mana/jobs';
+import { type Job, UnrecoverableError } from 'bullmq';
+import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasModel } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
-import { type ModelDemand, pickModel } from '@mana/routing';
+import { pickModel } from '@mana/routing';
 import type { LocalWorkSignal } from './local-work-signal.js';
+import { demandsFor } from './model-demand.js';
+import { QueueReaders } from './queue-readers.js';
 
 export interface GpuSchedulerOptions {
   spec: GpuSpec;
   /** The server's position in OLLAMA_HOSTS: servers starting cold prefer different models. */
   index: number;
   pipeline: Pipeline;
-  /** Runs one hop; resolves when the job's record is written (or throws for BullMQ, see run-hop). */
-  process(job: Job): Promise<unknown>;
+  /**
+   * Runs one hop; resolves when the job's record is written (or throws for
+   * BullMQ, see run-hop). Calls `providerDone` as soon as the server has
+   * answered: its slot is free for the next hop while the record is written.
+   */
+  process(job: Job, providerDone: () => void): Promise<unknown>;
   /** Shared by this server's queue readers (commands only; nothing blocks on it). */
   connection: RedisClient;
   signal: LocalWorkSignal;
@@ -35,19 +30,34 @@ export interface GpuSchedulerOptions {
 /** With nothing to take, look again this often even without a wake-up (delayed retries). */
 const IDLE_POLL_MS = 200;
 
+interface Held {
+  job: Job;
+  token: string;
+}
+
 /**
- * Pulls work for one GPU server, at most `slots` hops at once, from the
- * queues of the models that server has. Each time a slot is free it asks
- * the routing core which model to take next (affinity: the model it holds
- * in memory first; see pickModel), then takes that queue's next hop.
+ * Pulls work for one GPU server, at most `slots` hops generating at once,
+ * from the queues of the models that server has. Each time a slot is free it
+ * asks the routing core which model to take next (affinity: the model it
+ * holds in memory first; see pickModel), then takes that queue's next hop.
+ * While every slot is busy on a model with more work waiting, it holds the
+ * next hop of that model ready, so a freed slot starts it without a round
+ * trip (one hop per server at most, returned to its queue on a pause).
  * BullMQ's manual fetching is used so that one cap spans several queues:
- * this class renews the locks of the hops it runs, completes or fails them,
- * and leaves a hop whose record could not be written to BullMQ's stall
- * check (its lock lapses and it runs again).
+ * this class renews the locks of the hops it holds, completes or fails them,
+ * and leaves a hop whose record could not be written to BullMQ's stall check
+ * (its lock lapses and it runs again).
  */
 export class GpuScheduler {
-  private readonly readers = new Map<string, Worker>();
-  private readonly inFlight = new Map<string, { job: Job; token: string }>();
+  private readonly readers: QueueReaders;
+  /** Hops this server holds the BullMQ lock of (until they are completed or failed there). */
+  private readonly held = new Map<string, Held>();
+  /** Hops whose provider call is still running: what the server's slots hold. */
+  private generating = 0;
+  /** The next hop, fetched while every slot was busy, with its model. */
+  private ready: (Held & { model: string }) | undefined;
+  /** The model of the last hop taken: while its queue has more, the next one is held ready. */
+  private lastModel: string | undefined;
   /** Models whose queue came back empty, not asked again before this time unless woken for them. */
   private readonly emptyUntil = new Map<string, number>();
   private readonly localModels: SnapshotCache<string[]>;
@@ -57,6 +67,8 @@ export class GpuScheduler {
   private forced = false;
   private tokens = 0;
   private nudge: (() => void) | undefined;
+  /** Set by a wake-up (a slot freed, work queued) until the loop next looks. */
+  private woken = false;
   private loop: Promise<void> | undefined;
   private lockTimer: NodeJS.Timeout | undefined;
   private unlisten: (() => void) | undefined;
@@ -64,10 +76,11 @@ export class GpuScheduler {
   constructor(private readonly options: GpuSchedulerOptions) {
     this.lockMs = options.stalledIntervalMs * 2;
     this.localModels = new SnapshotCache(1_000, () => options.pipeline.queues.localModels());
+    this.readers = new QueueReaders({ ...options, gpu: options.spec.name, lockMs: this.lockMs });
   }
 
   get running(): number {
-    return this.inFlight.size;
+    return this.generating;
   }
 
   get isPaused(): boolean {
@@ -88,13 +101,21 @@ export class GpuScheduler {
   /** Stops or resumes taking new hops (a down or drained server); running ones go on. */
   setPaused(paused: boolean): void {
     this.paused = paused;
-    if (!paused) this.wake();
+    if (paused) void this.returnReady();
+    else this.wake();
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      if (this.paused || this.inFlight.size >= this.options.spec.slots) {
+      if (this.paused || this.generating >= this.options.spec.slots) {
+        if (!this.paused && !this.ready) await this.prefetch().catch(() => {});
         await this.sleep(IDLE_POLL_MS);
+        continue;
+      }
+      if (this.ready) {
+        const { job, token } = this.ready;
+        this.ready = undefined;
+        this.begin(job, token);
         continue;
       }
       const took = await this.takeNext().catch((err: unknown) => {
@@ -114,94 +135,84 @@ export class GpuScheduler {
     const now = Date.now();
     const mine = models.filter((m) => hasModel(me, m));
     // Every queue this server can serve has its reader, whose stall check recovers hops a crashed holder left active.
-    for (const model of mine) this.reader(model);
+    for (const model of mine) this.readers.get(model);
     const served = mine.filter((m) => (this.emptyUntil.get(m) ?? 0) <= now);
-    const demands = await Promise.all(served.map((model) => this.demandFor(model, me, fleet.gpus, times)));
-    await this.addUrgency(demands);
-    const model = pickModel(demands, this.options.index, { busy: this.inFlight.size > 0, holds: spec.engine !== 'openai' && me.loaded.length > 0 });
+    const demands = await demandsFor(pipeline, me, fleet.gpus, served, times);
+    const model = pickModel(demands, this.options.index, { busy: this.generating > 0, holds: spec.engine !== 'openai' && me.loaded.length > 0 });
     if (!model) return false;
     const demand = demands.find((d) => d.model === model)!;
-    const wasLoaded = demand.loadedHere;
-    if (!wasLoaded && demand.loadedElsewhereSlots === 0 && !(await pipeline.health.claimLoad(spec.name, model, demand.loadMs * 2))) {
+    if (!demand.loadedHere && demand.loadedElsewhereSlots === 0 && !(await pipeline.health.claimLoad(spec.name, model, demand.loadMs * 2))) {
       // Another server is loading it right now: choose again once the fleet shows where it is.
       this.emptyUntil.set(model, now + 50);
       return true;
     }
-    const token = `${this.options.endpoint}:${this.tokens++}`;
-    const job = await this.reader(model).getNextJob(token, { block: false });
-    if (!job?.id) {
-      this.emptyUntil.set(model, now + IDLE_POLL_MS);
-      pipeline.cache.backlog(model).clear();
-      return served.length > 1; // another model may have work: look again at once
-    }
-    if (!wasLoaded && spec.engine !== 'openai') {
+    const taken = await this.fetch(model);
+    if (!taken) return served.length > 1; // another model may have work: look again at once
+    if (!demand.loadedHere && spec.engine !== 'openai') {
       // A model switch: the fleet hears of it before the hop starts, so the other servers (and
       // dispatch estimates) choose knowing it; the next probe corrects what the server evicted.
       await pipeline.health.noteLoaded(spec.name, model).catch(() => {});
       pipeline.cache.clearFleet();
     }
-    this.begin(job, token);
+    this.lastModel = model;
+    this.begin(taken.job, taken.token);
     return true;
   }
 
-  private async demandFor(model: string, me: GpuState, gpus: readonly GpuState[], times: { service: Record<string, number>; load: Record<string, number> }): Promise<ModelDemand> {
+  /** Every slot busy: hold the next hop of the model being served, if more of it waits. */
+  private async prefetch(): Promise<void> {
+    const model = this.lastModel;
+    if (!model || this.stopped || (this.emptyUntil.get(model) ?? 0) > Date.now()) return;
     const backlog = await this.options.pipeline.cache.backlog(model).get();
-    const alwaysLoaded = me.engine === 'openai'; // such engines hold every model they serve
-    return {
-      model,
-      waiting: Object.values(backlog.waitingByPriority).reduce((a, b) => a + b, 0) + backlog.delayed,
-      loadedHere: alwaysLoaded || hasLoaded(me, model),
-      loadedElsewhereSlots: gpus
-        .filter((g) => g.name !== me.name && g.usable && hasModel(g, model) && (g.engine === 'openai' || hasLoaded(g, model)))
-        .reduce((sum, g) => sum + g.slots, 0),
-      idleElsewhere: gpus.some((g) => g.name !== me.name && g.usable && hasModel(g, model) && g.busy === 0),
-      emptyElsewhere: gpus.some((g) => g.name !== me.name && g.usable && g.engine !== 'openai' && hasModel(g, model) && g.busy === 0 && g.loaded.length === 0),
-      serviceMs: times.service[model] ?? ASSUMED_SERVICE_MS,
-      loadMs: alwaysLoaded ? 0 : (times.load[model] ?? me.loadMs ?? ASSUMED_LOAD_MS),
-    };
+    if (Object.values(backlog.waitingByPriority).reduce((a, b) => a + b, 0) === 0) return;
+    const taken = await this.fetch(model);
+    if (!taken) return;
+    if (this.paused || this.stopped) return void (await this.release(taken));
+    this.ready = { ...taken, model };
   }
 
-  /**
-   * Only when this server has work for what it holds does a cold model's
-   * oldest hop matter (may it preempt?); reading it costs a round trip, so
-   * it is read only then.
-   */
-  private async addUrgency(demands: ModelDemand[]): Promise<void> {
-    if (!demands.some((d) => d.loadedHere && d.waiting > 0)) return;
-    const now = Date.now();
-    await Promise.all(
-      demands
-        .filter((d) => !d.loadedHere && d.waiting > 0 && d.loadedElsewhereSlots === 0)
-        .map(async (d) => {
-          const [head] = await this.options.pipeline.queues.local(d.model).getJobs(['prioritized', 'waiting'], 0, 0, true);
-          if (!head) return;
-          d.oldestWaitedMs = now - head.timestamp;
-          d.toleranceMs = (head.data as { maxWaitMs?: number | null }).maxWaitMs ?? null;
-        }),
-    );
+  private async fetch(model: string): Promise<Held | undefined> {
+    const token = `${this.options.endpoint}:${this.tokens++}`;
+    const job = await this.readers.get(model).getNextJob(token, { block: false });
+    if (!job?.id) {
+      this.emptyUntil.set(model, Date.now() + IDLE_POLL_MS);
+      this.options.pipeline.cache.backlog(model).clear();
+      return undefined;
+    }
+    this.held.set(job.id, { job, token });
+    return { job, token };
+  }
+
+  /** Puts a held hop that will not run here back in its queue, where its place and spill deadline still hold. */
+  private async release({ job, token }: Held): Promise<void> {
+    this.held.delete(job.id!);
+    await job.moveToWait(token).catch((err: unknown) => this.options.log.warn({ jobId: job.id, err }, 'could not return a held hop; the stall check will'));
+  }
+
+  private async returnReady(): Promise<void> {
+    const ready = this.ready;
+    this.ready = undefined;
+    if (ready) await this.release(ready);
   }
 
   private begin(job: Job, token: string): void {
-    this.inFlight.set(job.id!, { job, token });
-    if (this.inFlight.size === 1) this.writeBusy();
-    void this.finish(job, token).finally(() => {
-      this.inFlight.delete(job.id!);
-      if (this.inFlight.size === 0) this.writeBusy();
+    this.generating++;
+    if (this.generating === 1) this.writeBusy();
+    let freed = false;
+    const free = () => {
+      if (freed) return;
+      freed = true;
+      this.generating--;
+      if (this.generating === 0) this.writeBusy();
       this.wake();
+    };
+    void this.finish(job, token, free).finally(() => {
+      free();
+      this.held.delete(job.id!);
     });
   }
 
-  /**
-   * Whether this server is idle matters to the others' choices (see
-   * pickModel): written when it starts or stops being idle, not per hop;
-   * the GPU worker's tick refreshes the count in between.
-   */
-  private writeBusy(): void {
-    const { pipeline, spec } = this.options;
-    void pipeline.redis.set(pipeline.keys.gpuBusy(spec.name), String(this.inFlight.size), 'PX', Math.max(2_000, this.lockMs)).catch(() => {});
-  }
-
-  private async finish(job: Job, token: string): Promise<void> {
+  private async finish(job: Job, token: string, providerDone: () => void): Promise<void> {
     if (job.deferredFailure) {
       // BullMQ's stall check marks a hop whose workers kept dying; its Worker fails such a hop when
       // fetched, and so do we (then it is routed on, see stalled-out).
@@ -211,7 +222,7 @@ export class GpuScheduler {
       return;
     }
     try {
-      const outcome = await this.withTraceOf(job, () => this.options.process(job));
+      const outcome = await this.withTraceOf(job, () => this.options.process(job, providerDone));
       if (!this.forced) await job.moveToCompleted(outcome, token, false);
     } catch (err) {
       if (this.forced) return; // aborted by a forced stop: left to stall and run again elsewhere
@@ -234,43 +245,36 @@ export class GpuScheduler {
     return contextManager.with(contextManager.fromMetadata(contextManager.active(), metadata), fn);
   }
 
+  /**
+   * Whether this server is idle matters to the others' choices (see
+   * pickModel): written when it starts or stops being idle, not per hop;
+   * the GPU worker's tick refreshes the count in between.
+   */
+  private writeBusy(): void {
+    const { pipeline, spec } = this.options;
+    void pipeline.redis.set(pipeline.keys.gpuBusy(spec.name), String(this.generating), 'PX', Math.max(2_000, this.lockMs)).catch(() => {});
+  }
+
   private async renewLocks(): Promise<void> {
-    for (const { job, token } of this.inFlight.values()) {
+    for (const { job, token } of this.held.values()) {
       await job.extendLock(token, this.lockMs).catch((err: unknown) => this.options.log.warn({ jobId: job.id, err }, 'could not renew a hop lock'));
     }
   }
 
-  /** The reader of one model's queue: a BullMQ Worker without a processor (manual fetching). */
-  private reader(model: string): Worker {
-    let worker = this.readers.get(model);
-    if (!worker) {
-      const { pipeline } = this.options;
-      worker = new Worker(pipeline.keys.localQueueName(model), undefined, {
-        connection: this.options.connection,
-        prefix: pipeline.keys.prefix,
-        autorun: false,
-        name: this.options.endpoint,
-        stalledInterval: this.options.stalledIntervalMs,
-        lockDuration: this.lockMs,
-        maxStalledCount: 2,
-        ...FINISHED_HOP_RETENTION,
-        ...(pipeline.tracing.bullmq ? { telemetry: pipeline.tracing.bullmq } : {}),
-      });
-      worker.on('error', (err) => this.options.log.error({ gpu: this.options.spec.name, model, err }, 'GPU queue reader error'));
-      worker.on('failed', (failed, err) => this.options.onFailed(failed, err));
-      // Manual fetching does not start BullMQ's stall check by itself; a crashed holder's hops need it.
-      void worker.startStalledCheckTimer().catch(() => {});
-      this.readers.set(model, worker);
-    }
-    return worker;
-  }
-
+  /** Sleeps until woken or `ms` pass; a wake-up that came while the loop was busy ends it at once. */
   private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       timer.unref();
+      const self = this;
       function done() {
         clearTimeout(timer);
+        self.nudge = undefined;
+        self.woken = false;
         resolve();
       }
       this.nudge = done;
@@ -278,9 +282,8 @@ export class GpuScheduler {
   }
 
   private wake(): void {
-    const nudge = this.nudge;
-    this.nudge = undefined;
-    nudge?.();
+    this.woken = true;
+    this.nudge?.();
   }
 
   /** Stops taking hops; waits up to `graceMs` for running ones, then aborts them (they stall and rerun elsewhere). */
@@ -289,14 +292,14 @@ export class GpuScheduler {
     this.unlisten?.();
     this.wake();
     await this.loop;
+    await this.returnReady();
     const deadline = Date.now() + graceMs;
-    while (this.inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (this.inFlight.size > 0) {
+    while (this.held.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.held.size > 0) {
       this.forced = true;
       abortAll();
     }
     clearInterval(this.lockTimer);
-    await Promise.all([...this.readers.values()].map((w) => w.close(true).catch(() => {})));
-    this.readers.clear();
+    await this.readers.close();
   }
 }

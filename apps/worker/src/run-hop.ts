@@ -29,7 +29,9 @@ export type HopOutcome = 'succeeded' | 'cancelled' | 'skipped' | RouteOutcome;
  * (publishing deltas as they come), write the result, or reroute on failure.
  */
 export function createHopProcessor(options: HopRunnerOptions) {
-  return async (job: Job): Promise<HopOutcome> => {
+  // `providerDone` is called once the provider has answered or failed, before the record is
+  // written: the GPU's slot is free from then on, while the bookkeeping finishes.
+  return async (job: Job, providerDone?: () => void): Promise<HopOutcome> => {
     const parsed = HopPayloadSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid hop payload: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
     const payload = parsed.data;
@@ -58,7 +60,9 @@ export function createHopProcessor(options: HopRunnerOptions) {
     const startedAt = performance.now();
     try {
       const attributes = { 'mana.job_id': payload.jobId, 'mana.hop': payload.hop, 'mana.target': payload.target.id, 'mana.endpoint': options.endpoint };
-      const { success, loadMs } = await options.pipeline.tracing.span('mana.provider_call', attributes, () => callProvider(options, payload, controller.signal));
+      const call = options.pipeline.tracing.span('mana.provider_call', attributes, () => callProvider(options, payload, controller.signal));
+      void call.then(providerDone, providerDone);
+      const { success, loadMs } = await call;
       if (!(await proceed())) return 'skipped';
       options.onSuccess?.(performance.now() - startedAt, payload, loadMs);
       // The provider answered: a store that is away now is waited for, never blamed on the job.
