@@ -268,15 +268,14 @@ export class GpuScheduler {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.nudge = undefined;
+        this.woken = false;
+        resolve();
+      };
       const timer = setTimeout(done, ms);
       timer.unref();
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.nudge = undefined;
-        self.woken = false;
-        resolve();
-      }
       this.nudge = done;
     });
   }
