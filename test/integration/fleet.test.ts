@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '@mana/testing';
 
@@ -87,6 +87,21 @@ describe('a fleet of GPU servers with different models', () => {
     expect(status.fleet.models).toEqual(['gemma3:4b']);
     const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
     expect(metrics).toContain('mana_alias_target_missing{alias="mana/structured",target="ollama/qwen3:8b"} 1');
+  });
+
+  it('fails an embedding batch pinned to a model no server has at once, saying so, without asking another model', async () => {
+    stack = await startStack({ fleet: [{ name: 'gpuA', models: ['gemma3:4b'], slots: 2 }] });
+    await fleetKnown(stack);
+    const openai = client(stack);
+    const line = JSON.stringify({ custom_id: 'e1', method: 'POST', url: '/v1/embeddings', body: { model: 'mana/embed', input: 'vector please' } });
+    const file = await openai.files.create({ file: await toFile(Buffer.from(`${line}\n`), 'in.jsonl'), purpose: 'batch' });
+    const batch = await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' });
+    await expect.poll(async () => (await openai.batches.retrieve(batch.id)).status, { timeout: 10_000 }).toBe('completed');
+    const done = await openai.batches.retrieve(batch.id);
+    expect(done.request_counts).toEqual({ total: 1, completed: 0, failed: 1 });
+    const errors = await (await openai.files.content(done.error_file_id!)).text();
+    expect(errors).toContain('no GPU has nomic-embed-text');
+    expect(stack.gemini.stats.snapshot().total).toBe(0);
   });
 
   it('answers a bare model name no server has and aliases.yaml does not describe with 404 model_not_found, calling no provider', async () => {

@@ -40,9 +40,9 @@ interface Held {
  * from the queues of the models that server has. Each time a slot is free it
  * asks the routing core which model to take next (affinity: the model it
  * holds in memory first; see pickModel), then takes that queue's next hop.
- * While every slot is busy on a model with more work waiting, it holds the
- * next hop of that model ready, so a freed slot starts it without a round
- * trip (one hop per server at most, returned to its queue on a pause).
+ * A hop is taken only when a slot is free, never held ahead: a hop still
+ * waiting in its queue can spill when it waits past its tolerance, and be
+ * cancelled by removal; one held by a server could do neither.
  * BullMQ's manual fetching is used so that one cap spans several queues:
  * this class renews the locks of the hops it holds, completes or fails them,
  * and leaves a hop whose record could not be written to BullMQ's stall check
@@ -54,10 +54,6 @@ export class GpuScheduler {
   private readonly held = new Map<string, Held>();
   /** Hops whose provider call is still running: what the server's slots hold. */
   private generating = 0;
-  /** The next hop, fetched while every slot was busy, with its model. */
-  private ready: (Held & { model: string }) | undefined;
-  /** The model of the last hop taken: while its queue has more, the next one is held ready. */
-  private lastModel: string | undefined;
   /** Models whose queue came back empty, not asked again before this time unless woken for them. */
   private readonly emptyUntil = new Map<string, number>();
   private readonly localModels: SnapshotCache<string[]>;
@@ -101,21 +97,13 @@ export class GpuScheduler {
   /** Stops or resumes taking new hops (a down or drained server); running ones go on. */
   setPaused(paused: boolean): void {
     this.paused = paused;
-    if (paused) void this.returnReady();
-    else this.wake();
+    if (!paused) this.wake();
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       if (this.paused || this.generating >= this.options.spec.slots) {
-        if (!this.paused && !this.ready) await this.prefetch().catch(() => {});
         await this.sleep(IDLE_POLL_MS);
-        continue;
-      }
-      if (this.ready) {
-        const { job, token } = this.ready;
-        this.ready = undefined;
-        this.begin(job, token);
         continue;
       }
       const took = await this.takeNext().catch((err: unknown) => {
@@ -154,21 +142,8 @@ export class GpuScheduler {
       await pipeline.health.noteLoaded(spec.name, model).catch(() => {});
       pipeline.cache.clearFleet();
     }
-    this.lastModel = model;
     this.begin(taken.job, taken.token);
     return true;
-  }
-
-  /** Every slot busy: hold the next hop of the model being served, if more of it waits. */
-  private async prefetch(): Promise<void> {
-    const model = this.lastModel;
-    if (!model || this.stopped || (this.emptyUntil.get(model) ?? 0) > Date.now()) return;
-    const backlog = await this.options.pipeline.cache.backlog(model).get();
-    if (Object.values(backlog.waitingByPriority).reduce((a, b) => a + b, 0) === 0) return;
-    const taken = await this.fetch(model);
-    if (!taken) return;
-    if (this.paused || this.stopped) return void (await this.release(taken));
-    this.ready = { ...taken, model };
   }
 
   private async fetch(model: string): Promise<Held | undefined> {
@@ -181,18 +156,6 @@ export class GpuScheduler {
     }
     this.held.set(job.id, { job, token });
     return { job, token };
-  }
-
-  /** Puts a held hop that will not run here back in its queue, where its place and spill deadline still hold. */
-  private async release({ job, token }: Held): Promise<void> {
-    this.held.delete(job.id!);
-    await job.moveToWait(token).catch((err: unknown) => this.options.log.warn({ jobId: job.id, err }, 'could not return a held hop; the stall check will'));
-  }
-
-  private async returnReady(): Promise<void> {
-    const ready = this.ready;
-    this.ready = undefined;
-    if (ready) await this.release(ready);
   }
 
   private begin(job: Job, token: string): void {
@@ -291,7 +254,6 @@ export class GpuScheduler {
     this.unlisten?.();
     this.wake();
     await this.loop;
-    await this.returnReady();
     const deadline = Date.now() + graceMs;
     while (this.held.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     if (this.held.size > 0) {

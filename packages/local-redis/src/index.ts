@@ -37,21 +37,16 @@ export const INSTALL_HINT = 'install redis-server (Debian/Ubuntu: sudo apt-get i
  * benchmarks, so none of them depends on (or disturbs) a Redis that happens
  * to run on this machine.
  */
+/** A server of a test run's own: on loopback, on its port, no snapshots, quiet. */
+function ownServerArgs(port: number): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--loglevel', 'warning'];
+}
+
 export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<RestartableRedis> {
   if (spawnSync('redis-server', ['--version']).error) throw new Error(`no redis-server on PATH: ${INSTALL_HINT}`);
   const port = await freePort();
   const dir = options.appendOnly ? mkdtempSync(join(tmpdir(), 'mana-redis-')) : undefined;
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--loglevel',
-    'warning',
-    ...(dir ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir] : ['--appendonly', 'no']),
-  ];
+  const args = [...ownServerArgs(port), ...(dir ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir] : ['--appendonly', 'no'])];
   const url = `redis://127.0.0.1:${port}`;
   let child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
   const exited = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
@@ -98,26 +93,7 @@ export async function startLocalCluster(masters = 3): Promise<LocalRedisCluster>
   const children = ports.map((port) =>
     spawn(
       'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--loglevel',
-        'warning',
-        '--dir',
-        dir,
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--cluster-node-timeout',
-        '5000',
-      ],
+      [...ownServerArgs(port), '--appendonly', 'no', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000'],
       { stdio: 'ignore' },
     ),
   );
