@@ -59,7 +59,7 @@ export async function benchFleet(bench: BenchEnv): Promise<void> {
     // Warm-up: Mana learns each model's service and load times (its wait estimates need them).
     // These loads count: the minimum below includes loading each model once.
     for (const m of Object.keys(MODELS) as Model[]) for (let i = 0; i < 3; i++) await call(gateway.url, m, -i);
-    await new Promise((resolve) => setTimeout(resolve, 1_200)); // measured times reach Redis once a second
+    await until(async () => Object.keys(await redis.hgetall(keys.serviceTimes())).length === Object.keys(MODELS).length); // written once a second
     // The burst starts from what the warm-up left in memory; loads are counted from here.
     const held = emulators.map((e) => e.vram.loadedNames()[0] as Model | undefined);
     const loadsBefore = emulators.map((e) => ({ ...e.loads }));
@@ -147,11 +147,15 @@ async function call(url: string, model: Model, i: number): Promise<string> {
 }
 
 async function waitForInventory(url: string): Promise<void> {
-  for (;;) {
+  await until(async () => {
     const status = (await (await fetch(`${url}/status`)).json()) as { gpus: Record<string, { models: unknown }> };
-    if (Object.values(status.gpus).every((g) => Array.isArray(g.models))) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+    return Object.values(status.gpus).every((g) => Array.isArray(g.models));
+  });
+}
+
+/** Polls `condition` every SAMPLE_MS until it holds. */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
 }
 
 /**
