@@ -22,9 +22,10 @@ export interface CloudWorkerOptions {
 
 /**
  * The Worker for one cloud provider's queue. Real traffic feeds the
- * provider's circuit breaker; on a 429 the routing core says to wait, and
- * this queue pauses for the time the provider asked and hands the job back,
- * so rate limits slow work down instead of burning it.
+ * provider's circuit breaker and, on a 429, its throttle: while it lasts,
+ * dispatch sends jobs that can move to their next target; the throttled hop
+ * itself is tried again after the wait asked, a bounded number of times
+ * (see decide), rather than pausing the whole queue.
  */
 export function createCloudWorker(options: CloudWorkerOptions): Worker {
   const { provider, pipeline, log } = options;
@@ -37,12 +38,7 @@ export function createCloudWorker(options: CloudWorkerOptions): Worker {
     log,
     onSuccess: () => void pipeline.health.recordSuccess(provider).catch(() => {}),
     onProviderError: (err: ProviderError) => pipeline.health.recordFailure(provider, err),
-    onRateLimit: async (delayMs: number) => {
-      await worker.rateLimit(delayMs);
-      throw Worker.RateLimitError();
-    },
   });
-  // The processor reaches `worker` only when a job runs, after it exists.
   const worker: Worker = new Worker(pipeline.keys.queueName(provider), (job) => processor(job), {
     connection: options.connect(),
     prefix: pipeline.keys.prefix,

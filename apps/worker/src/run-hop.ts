@@ -16,10 +16,8 @@ export interface HopRunnerOptions {
   log: Logger;
   /** Health and timing bookkeeping after each provider call: how long it took, and how much of that was a model load. */
   onSuccess?(durationMs: number, payload: HopPayload, loadMs: number): void;
-  /** Health bookkeeping after a provider's failure (GPU down, cloud breaker). */
+  /** Health bookkeeping after a provider's failure (GPU down, cloud breaker and throttle). */
   onProviderError?(err: ProviderError): Promise<void>;
-  /** The routing core said to slow down: hand the hop back to its queue for `delayMs` (throws to BullMQ). */
-  onRateLimit?(delayMs: number): Promise<never>;
 }
 
 export type HopOutcome = 'succeeded' | 'cancelled' | 'skipped' | RouteOutcome;
@@ -61,7 +59,10 @@ export function createHopProcessor(options: HopRunnerOptions) {
     try {
       const attributes = { 'mana.job_id': payload.jobId, 'mana.hop': payload.hop, 'mana.target': payload.target.id, 'mana.endpoint': options.endpoint };
       const call = options.pipeline.tracing.span('mana.provider_call', attributes, () => callProvider(options, payload, controller.signal));
-      void call.then(providerDone, providerDone);
+      void call.then(
+        () => providerDone?.(),
+        () => providerDone?.(),
+      );
       const { success, loadMs } = await call;
       if (!(await proceed())) return 'skipped';
       options.onSuccess?.(performance.now() - startedAt, payload, loadMs);
@@ -75,12 +76,8 @@ export function createHopProcessor(options: HopRunnerOptions) {
       if (!(err instanceof ManaError) && isStoreUnavailable(err)) throw err;
       if (!(await proceed())) return 'skipped';
       if (err instanceof CancelledError && controller.signal.aborted) return 'cancelled';
-      if (err instanceof ProviderError && err.code !== 'provider_rate_limited') await options.onProviderError?.(err);
-      const { decision, outcome } = await routeFailure(options.pipeline, payload, err);
-      if (decision.action === 'rate-limit' && options.onRateLimit) {
-        options.log.warn({ jobId: payload.jobId, target: payload.target.id, waitMs: decision.delayMs }, 'rate limited; pausing the queue');
-        await options.onRateLimit(decision.delayMs);
-      }
+      if (err instanceof ProviderError) await options.onProviderError?.(err);
+      const { outcome } = await routeFailure(options.pipeline, payload, err);
       options.log.warn({ jobId: payload.jobId, hop: payload.hop, target: payload.target.id, endpoint: options.endpoint, code: (err as ProviderError).code, outcome }, 'hop failed');
       // Failed in BullMQ too, so the board shows the provider's error on this hop.
       throw new UnrecoverableError(err instanceof Error ? err.message : String(err));

@@ -29,6 +29,11 @@ export const FaultSchema = z.strictObject({
   route: z.string().optional(),
   /** Only requests for this model. */
   model: z.string().optional(),
+  /**
+   * For an `error` 429: how long the provider asks the client to wait, as it
+   * says it (a `retry-after` header; for Gemini, a RetryInfo detail in the body).
+   */
+  retryAfterS: z.number().min(0).optional(),
   /** For `down`: come back up after this long. */
   forMs: z.number().int().positive().optional(),
   /** Seed for `fraction`, so a run can be repeated. */

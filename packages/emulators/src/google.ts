@@ -81,8 +81,10 @@ class GeminiProtocol implements ProviderProtocol {
     };
   }
 
-  errorBody(status: number, message: string | undefined): unknown {
-    return geminiError(status, message ?? `emulated ${STATUS_NAMES[status] ?? 'error'}`);
+  errorBody(status: number, message: string | undefined, retryAfterS?: number): unknown {
+    // Gemini says how long to wait only in a google.rpc.RetryInfo detail, as "7s" (or "0.5s").
+    const details = retryAfterS !== undefined ? [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfterS}s` }] : undefined;
+    return geminiError(status, message ?? `emulated ${STATUS_NAMES[status] ?? 'error'}`, details);
   }
 
   modelOf(path: string): string | undefined {

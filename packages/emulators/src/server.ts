@@ -22,8 +22,8 @@ export interface ProviderProtocol {
   name: string;
   /** The handler for a method and path, or undefined for 404. */
   route(method: string, path: string): Handler | undefined;
-  /** The provider's own error body for a status. */
-  errorBody(status: number, message: string | undefined): unknown;
+  /** The provider's own error body for a status (with, for a 429, how long to wait, if it says). */
+  errorBody(status: number, message: string | undefined, retryAfterS?: number): unknown;
   modelOf(path: string, body: unknown): string | undefined;
   isStream(path: string, body: unknown, query: URLSearchParams): boolean;
   /** Called on reset of the admin state, for protocol-held state (e.g. loaded models). */
@@ -165,7 +165,9 @@ export class Emulator {
         return signal.aborted;
       case 'error': {
         const status = fault.status ?? 500;
-        sendJson(res, status, this.protocol.errorBody(status, fault.message));
+        // Every provider but Gemini says how long to wait in a header; Gemini says it in the body.
+        const retryAfter = fault.retryAfterS !== undefined && this.protocol.name !== 'gemini' ? { 'retry-after': String(fault.retryAfterS) } : undefined;
+        sendJson(res, status, this.protocol.errorBody(status, fault.message, fault.retryAfterS), retryAfter ?? {});
         return true;
       }
       default:

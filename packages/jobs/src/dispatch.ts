@@ -49,6 +49,8 @@ export async function targetState(p: Pipeline, payload: HopPayload, canMove: boo
   if (!p.options.isConfigured(target.provider)) return { state: 'unavailable', reason: `${target.provider} has no API key configured` };
   const breaker = await p.health.breaker(target.provider);
   if (breaker.open) return { state: 'unavailable', reason: `${target.provider} circuit breaker is open: ${breaker.reason ?? 'repeated failures'}` };
+  if (breaker.throttledUntil)
+    return { state: 'unavailable', reason: `${target.provider} is rate limiting us for ${Math.ceil((breaker.throttledUntil - Date.now()) / 1000)} s more` };
   return { state: 'ready' };
 }
 

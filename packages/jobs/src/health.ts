@@ -3,6 +3,7 @@ import type { ProviderId } from '@mana/config';
 import type { ProviderError } from '@mana/errors';
 import { getMany } from './get-many.js';
 import type { Keys } from './keys.js';
+import { RATE_LIMIT_BACKOFF_MS } from '@mana/routing';
 import { type Inventory, sameModel } from './fleet.js';
 
 /** A server's inventory outlives its health by this much: a model on a GPU that is down still exists. */
@@ -22,6 +23,8 @@ export interface BreakerState {
   failures: number;
   openUntil?: number;
   reason?: string;
+  /** The provider answered 429: until then, jobs that can move go elsewhere. */
+  throttledUntil?: number;
 }
 
 export interface HealthOptions {
@@ -126,11 +129,13 @@ export class HealthCache {
   async breaker(provider: ProviderId, now = Date.now()): Promise<BreakerState> {
     const raw = await this.redis.hgetall(this.keys.breaker(provider));
     const openUntil = raw.openUntil ? Number(raw.openUntil) : undefined;
+    const throttledUntil = raw.throttledUntil ? Number(raw.throttledUntil) : undefined;
     return {
       open: openUntil !== undefined && openUntil > now,
       failures: Number(raw.failures ?? 0),
       ...(openUntil !== undefined ? { openUntil } : {}),
       ...(raw.reason ? { reason: raw.reason } : {}),
+      ...(throttledUntil !== undefined && throttledUntil > now ? { throttledUntil } : {}),
     };
   }
 
@@ -146,6 +151,11 @@ export class HealthCache {
   async recordFailure(provider: ProviderId, error: ProviderError, now = Date.now()): Promise<void> {
     const key = this.keys.breaker(provider);
     const cooldown = this.options.breakerCooldownMs ?? 30_000;
+    if (error.code === 'provider_rate_limited') {
+      // For as long as it asked (or a short backoff): a success ends it sooner (recordSuccess).
+      await this.redis.hset(key, 'throttledUntil', String(now + (error.retryAfterMs ?? RATE_LIMIT_BACKOFF_MS)));
+      return;
+    }
     if (error.code === 'provider_auth') {
       await this.redis.hset(key, 'openUntil', String(now + cooldown * 10), 'reason', error.message);
       return;

@@ -10,7 +10,7 @@ import { partialAnswerError } from './record.js';
  * cancel, a spill, a duplicate delivery) had already moved or finished the
  * job, so this one did nothing.
  */
-export type RouteOutcome = 'queued' | 'rerouted' | 'retrying' | 'failed' | 'stayed' | 'rate-limited' | 'moved-on';
+export type RouteOutcome = 'queued' | 'rerouted' | 'retrying' | 'failed' | 'stayed' | 'moved-on';
 
 export function jobView(payload: HopPayload): JobView {
   return { chain: payload.chain, hop: payload.hop, maxWaitMs: payload.maxWaitMs, retryUntil: payload.retryUntil, attempt: payload.attempt };
@@ -26,7 +26,7 @@ export async function route(p: Pipeline, payload: HopPayload, event: RoutingEven
 export async function routeFailure(p: Pipeline, payload: HopPayload, err: unknown): Promise<{ decision: Decision; outcome: RouteOutcome }> {
   const error = serializeError(err);
   void p.stats.providerError(payload.target.provider, error.code).catch(() => {});
-  return route(p, payload, { type: 'hop-failed', error, now: Date.now() });
+  return route(p, payload, { type: 'hop-failed', error, now: Date.now(), jitter: Math.random() });
 }
 
 /**
@@ -65,9 +65,6 @@ export async function carryOut(p: Pipeline, payload: HopPayload, decision: Decis
       const final = decision.exhausted ? await exhausted(p, payload, decision.error) : decision.error;
       return (await p.records.fail(payload.jobId, payload.hop, final, decision.error)) ? 'failed' : 'moved-on';
     }
-    case 'rate-limit':
-      // The worker hands the hop back to its queue (it owns the BullMQ lock); nothing to write.
-      return 'rate-limited';
     case 'stay':
       return 'stayed';
   }

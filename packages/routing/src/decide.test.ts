@@ -18,6 +18,8 @@ const unavailable = serializeError(new ProviderError('provider_unavailable', 'co
 const badRequest = serializeError(new ValidationError('messages: required', 'messages'));
 const rateLimited = serializeError(new ProviderError('provider_rate_limited', '429', { provider: 'google', target: CLOUD.id, retryAfterMs: 7_000 }));
 const rateLimitedBare = serializeError(new ProviderError('provider_rate_limited', '429', { provider: 'google', target: CLOUD.id }));
+const rateLimitedShort = serializeError(new ProviderError('provider_rate_limited', '429', { provider: 'google', target: CLOUD.id, retryAfterMs: 1_500 }));
+const cloudFirst = { chain: [CLOUD, t('groq/llama-3.3-70b-versatile')] };
 const NOW = 1_000_000;
 
 type Row = [name: string, job: JobView, event: RoutingEvent, expected: Partial<Decision> & { action: Decision['action'] }, policy?: { autoFallback: boolean }];
@@ -85,8 +87,35 @@ const rows: Row[] = [
     { action: 'retry', delayMs: 60_000 },
   ],
   ['pinned job past its window fails', job({ chain: [LOCAL], retryUntil: NOW + 500 }), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'fail', exhausted: false }],
-  ['cloud 429 waits the time asked on the same queue', job({ hop: 1 }), { type: 'hop-failed', error: rateLimited, now: NOW }, { action: 'rate-limit', delayMs: 7_000 }],
-  ['cloud 429 without Retry-After waits 5 s', job({ hop: 1 }), { type: 'hop-failed', error: rateLimitedBare, now: NOW }, { action: 'rate-limit', delayMs: 5_000 }],
+  // 429: bounded tries on the same target, then the next one.
+  [
+    '429 without Retry-After: tried again after a jittered 0.5 s',
+    job(cloudFirst),
+    { type: 'hop-failed', error: rateLimitedBare, now: NOW, jitter: 0.5 },
+    { action: 'retry', delayMs: 500, attempt: 1 },
+  ],
+  [
+    '429 again: 1 s (× jitter)',
+    job({ ...cloudFirst, attempt: 1 }),
+    { type: 'hop-failed', error: rateLimitedBare, now: NOW, jitter: 0 },
+    { action: 'retry', delayMs: 500, attempt: 2 },
+  ],
+  [
+    '429 a third time: the next target',
+    job({ ...cloudFirst, attempt: 2 }),
+    { type: 'hop-failed', error: rateLimitedBare, now: NOW },
+    { action: 'move-on', status: 'failed', reason: 'failover' },
+  ],
+  ['429 asking for a short wait: honoured', job(cloudFirst), { type: 'hop-failed', error: rateLimitedShort, now: NOW }, { action: 'retry', delayMs: 1_500 }],
+  ['429 asking for longer than 4 s: the next target at once', job(cloudFirst), { type: 'hop-failed', error: rateLimited, now: NOW }, { action: 'move-on', reason: 'failover' }],
+  ['429 on the last target: waits as asked', job({ hop: 1 }), { type: 'hop-failed', error: rateLimited, now: NOW }, { action: 'retry', delayMs: 7_000, attempt: 1 }],
+  ['429 on the last target, tries spent: fails', job({ hop: 1, attempt: 2 }), { type: 'hop-failed', error: rateLimited, now: NOW }, { action: 'fail', exhausted: true }],
+  [
+    '429 on a pinned job: keeps trying within its window',
+    job({ chain: [CLOUD], attempt: 5, retryUntil: NOW + 60_000 }),
+    { type: 'hop-failed', error: rateLimited, now: NOW },
+    { action: 'retry', delayMs: 7_000 },
+  ],
   // A waiting local hop.
   ['waited past tolerance spills', job(), { type: 'waited-too-long', because: 'waited past its tolerance' }, { action: 'move-on', status: 'spilled', reason: 'overflow' }],
   ['waited too long with nowhere to go stays', job({ chain: [LOCAL] }), { type: 'waited-too-long', because: 'x' }, { action: 'stay' }],

@@ -1,12 +1,15 @@
 import { ManaError, ProviderError, type SerializedError, serializeError } from '@mana/errors';
-import { isLocalProvider } from '@mana/config';
 import type { Decision, JobView, RoutingEvent, RoutingPolicy, TargetState } from './types.js';
 
 /** A pinned hop's tries are spaced 1 s, 2 s, 4 s … apart, at most a minute. */
 export const RETRY_BASE_MS = 1_000;
 export const RETRY_MAX_MS = 60_000;
-/** When a provider says 429 without saying how long, back off this long. */
-export const DEFAULT_RATE_LIMIT_MS = 5_000;
+/** A rate-limited hop is tried at most this many times on its target (the first try included). */
+export const RATE_LIMIT_TRIES = 3;
+/** Without a Retry-After (or RetryInfo), rate-limited tries are spaced 0.5 s, 1 s … (× 0.5–1.5 jitter). */
+export const RATE_LIMIT_BACKOFF_MS = 500;
+/** A provider asking for a longer wait than this sends a job that can move to its next target at once. */
+export const RATE_LIMIT_MAX_WAIT_MS = 4_000;
 
 /**
  * The job's next step, given what happened. Pure: every routing rule of the
@@ -21,6 +24,7 @@ export function decide(job: JobView, event: RoutingEvent, policy: RoutingPolicy)
     case 'dispatch':
       return onDispatch(job, event.target, hasNext);
     case 'hop-failed':
+      if (event.error.code === 'provider_rate_limited') return onRateLimited(job, event.error, event.now, event.jitter ?? 0.5, hasNext);
       return onFailure(job, event.error, event.now, hasNext);
     case 'waited-too-long':
       return hasNext ? moveOn('spilled', 'overflow', `${target.id} ${event.because}`) : { action: 'stay' };
@@ -48,12 +52,25 @@ function onDispatch(job: JobView, state: TargetState, hasNext: boolean): Decisio
   }
 }
 
+/**
+ * A 429: the same target again after the wait the provider asked for (or a
+ * jittered backoff), at most RATE_LIMIT_TRIES tries in all; a job that can
+ * move does so once those are spent, or at once when the provider asks for
+ * longer than RATE_LIMIT_MAX_WAIT_MS. A pinned job keeps trying until its
+ * batch's window closes.
+ */
+function onRateLimited(job: JobView, error: SerializedError, now: number, jitter: number, hasNext: boolean): Decision {
+  const attempt = (job.attempt ?? 0) + 1;
+  const backoff = Math.min(RATE_LIMIT_BACKOFF_MS * 2 ** (attempt - 1), RETRY_MAX_MS) * (0.5 + jitter);
+  const delayMs = Math.round(error.retryAfterMs ?? backoff);
+  const triesLeft = attempt < RATE_LIMIT_TRIES;
+  if (hasNext && (!triesLeft || delayMs > RATE_LIMIT_MAX_WAIT_MS)) return { action: 'move-on', status: 'failed', reason: 'failover', error };
+  if (triesLeft || (job.retryUntil !== undefined && now + delayMs < job.retryUntil)) return { action: 'retry', delayMs, attempt, error };
+  return { action: 'fail', error, exhausted: job.hop > 0 };
+}
+
 function onFailure(job: JobView, error: SerializedError, now: number, hasNext: boolean): Decision {
   const target = job.chain[job.hop]!;
-  // A cloud provider asking us to slow down: the hop waits its turn on the same queue.
-  if (error.code === 'provider_rate_limited' && !isLocalProvider(target.provider)) {
-    return { action: 'rate-limit', delayMs: error.retryAfterMs ?? DEFAULT_RATE_LIMIT_MS };
-  }
   if (!error.retryable) return { action: 'fail', error, exhausted: false };
   if (hasNext) return { action: 'move-on', status: 'failed', reason: 'failover', error };
   if (job.retryUntil !== undefined) {

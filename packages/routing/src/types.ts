@@ -33,8 +33,12 @@ export type TargetState =
 export type RoutingEvent =
   /** The hop is about to be queued (a new job, or the job arrived at this hop). */
   | { type: 'dispatch'; target: TargetState }
-  /** The provider failed the hop (or its workers kept dying under it: stalled out). */
-  | { type: 'hop-failed'; error: SerializedError; now: number }
+  /**
+   * The provider failed the hop (or its workers kept dying under it: stalled
+   * out). `jitter` (0 ≤ j < 1, default 0.5) spreads backoffs so that jobs
+   * throttled together do not come back together.
+   */
+  | { type: 'hop-failed'; error: SerializedError; now: number; jitter?: number }
   /** A waiting local hop passed its tolerance, or its batch would miss its completion window. */
   | { type: 'waited-too-long'; because: string }
   /** A waiting local hop has no usable server with its model any more (down, drained, model gone). */
@@ -50,8 +54,6 @@ export type Decision =
   | { action: 'move-on'; status: 'failed' | 'skipped' | 'spilled'; reason: MoveReason; error: SerializedError }
   /** Try the same target again after `delayMs` (a pinned job). */
   | { action: 'retry'; delayMs: number; attempt: number; error: SerializedError }
-  /** Hand the hop back to its queue, paused for `delayMs` (the provider asked us to slow down). */
-  | { action: 'rate-limit'; delayMs: number }
   /** Fail the job; `exhausted` lists every hop's error (the last hop of a chain that moved). */
   | { action: 'fail'; error: SerializedError; exhausted: boolean }
   /** Leave the hop where it is. */

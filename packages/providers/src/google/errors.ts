@@ -18,7 +18,13 @@ export function toProviderError(err: unknown, context: { provider: string; targe
     const keyInvalid = body?.details?.some((d) => d.reason === 'API_KEY_INVALID') ?? false;
     const code = keyInvalid ? 'provider_auth' : providerCodeForStatus(status);
     const what = [body?.status, body?.message].filter(Boolean).join(': ') || err.message;
-    return new ProviderError(code, `${context.target} answered ${status}: ${what}`, { ...context, upstreamStatus: status, cause: err });
+    const retryAfterMs = retryDelayMs(body);
+    return new ProviderError(code, `${context.target} answered ${status}: ${what}`, {
+      ...context,
+      upstreamStatus: status,
+      cause: err,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new ProviderError('provider_unavailable', `${context.target} failed: ${message}`, { ...context, cause: err });
@@ -27,7 +33,14 @@ export function toProviderError(err: unknown, context: { provider: string; targe
 interface GoogleErrorBody {
   status?: string;
   message?: string;
-  details?: Array<{ reason?: string }>;
+  details?: Array<{ '@type'?: string; reason?: string; retryDelay?: string }>;
+}
+
+/** Gemini's quota 429 says when to come back in a google.rpc.RetryInfo detail: `retryDelay: "7s"` (a protobuf Duration). */
+function retryDelayMs(body: GoogleErrorBody | undefined): number | undefined {
+  const info = body?.details?.find((d) => d['@type']?.endsWith('google.rpc.RetryInfo'));
+  const match = info?.retryDelay ? /^(\d+(?:\.\d+)?)s$/.exec(info.retryDelay) : null;
+  return match ? Math.round(Number(match[1]) * 1000) : undefined;
 }
 
 function parseBody(message: string): GoogleErrorBody | undefined {
