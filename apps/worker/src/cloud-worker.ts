@@ -17,6 +17,8 @@ export interface CloudWorkerOptions {
   log: Logger;
   concurrency: number;
   timeoutMs: number;
+  /** For streamed hops: the first-token and idle deadlines. */
+  stream: { firstTokenMs: number; idleMs: number };
   stalledIntervalMs: number;
 }
 
@@ -34,6 +36,7 @@ export function createCloudWorker(options: CloudWorkerOptions): Worker {
     adapter: options.adapter,
     endpoint: provider,
     timeoutMs: options.timeoutMs,
+    stream: options.stream,
     running: options.running,
     log,
     onSuccess: () => void pipeline.health.recordSuccess(provider).catch(() => {}),

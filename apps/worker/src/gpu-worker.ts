@@ -24,6 +24,8 @@ export interface GpuWorkerOptions {
   log: Logger;
   owner: string;
   timeoutMs: number;
+  /** For streamed hops: the first-token and idle deadlines. */
+  stream: { firstTokenMs: number; idleMs: number };
   stalledIntervalMs: number;
 }
 
@@ -114,6 +116,7 @@ export class GpuWorker {
       adapter: this.options.adapter,
       endpoint: this.endpoint,
       timeoutMs: this.options.timeoutMs,
+      stream: this.options.stream,
       running: this.options.running,
       log,
       onSuccess: (ms, payload, loadMs) => {

@@ -12,6 +12,8 @@ export interface HopRunnerOptions {
   /** Names the endpoint in the record and logs, e.g. `ollama:gpu0`. */
   endpoint: string;
   timeoutMs: number;
+  /** For a streamed hop: how long the first token may take, and the longest quiet between chunks. */
+  stream: { firstTokenMs: number; idleMs: number };
   running: RunningJobs;
   log: Logger;
   /** Health and timing bookkeeping after each provider call: how long it took, and how much of that was a model load. */
@@ -108,6 +110,7 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
     return { success, loadMs: result.loadMs ?? 0 };
   }
   const request = { model: target.model, messages: work.messages, params: work.params };
+  const streamCall = { ...call, firstTokenMs: options.stream.firstTokenMs, idleMs: options.stream.idleMs };
   if (!work.stream) {
     const result = await adapter.chat(request, call);
     return {
@@ -117,7 +120,7 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
   }
   // Deltas are sent without waiting for each: one connection keeps them in order.
   const published: Array<Promise<boolean>> = [];
-  for await (const event of adapter.chatStream(request, call)) {
+  for await (const event of adapter.chatStream(request, streamCall)) {
     if (event.type === 'delta') {
       const delta = options.pipeline.records.delta(payload.jobId, payload.hop, event.content);
       delta.catch(() => {}); // awaited together at the end; a failure meanwhile is not unhandled

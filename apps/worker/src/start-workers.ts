@@ -59,6 +59,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
         log,
         owner,
         timeoutMs: config.timeouts.ollamaMs,
+        stream: { firstTokenMs: config.timeouts.ollamaFirstTokenMs, idleMs: config.timeouts.streamIdleMs },
         stalledIntervalMs: config.stalledIntervalMs,
       }),
   );
@@ -73,6 +74,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
       log,
       concurrency: config.cloudConcurrency,
       timeoutMs: config.timeouts.cloudMs,
+      stream: { firstTokenMs: config.timeouts.cloudFirstTokenMs, idleMs: config.timeouts.streamIdleMs },
       stalledIntervalMs: config.stalledIntervalMs,
     }),
   );

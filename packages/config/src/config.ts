@@ -27,8 +27,11 @@ export interface Config {
   logLevel: string;
   /** Jobs each cloud provider's Worker runs at once, per worker process. */
   cloudConcurrency: number;
-  /** The gateway's deadline for one hop, by kind of provider. */
-  timeouts: { ollamaMs: number; cloudMs: number };
+  /**
+   * The gateway's deadlines for one hop, by kind of provider: the whole hop,
+   * and for a streamed one the first token and the longest quiet between chunks.
+   */
+  timeouts: { ollamaMs: number; cloudMs: number; ollamaFirstTokenMs: number; cloudFirstTokenMs: number; streamIdleMs: number };
   /** How often each GPU server is probed (one probe per host per interval, cluster-wide). */
   healthIntervalMs: number;
   /** How soon a job whose worker died is noticed and run again. */
@@ -85,7 +88,13 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     aliasesPath: env.MANA_ALIASES_PATH,
     logLevel: env.MANA_LOG_LEVEL,
     cloudConcurrency: env.MANA_CLOUD_CONCURRENCY,
-    timeouts: { ollamaMs: env.MANA_OLLAMA_TIMEOUT_MS, cloudMs: env.MANA_CLOUD_TIMEOUT_MS },
+    timeouts: {
+      ollamaMs: env.MANA_OLLAMA_TIMEOUT_MS,
+      cloudMs: env.MANA_CLOUD_TIMEOUT_MS,
+      ollamaFirstTokenMs: env.MANA_OLLAMA_FIRST_TOKEN_TIMEOUT_MS,
+      cloudFirstTokenMs: env.MANA_CLOUD_FIRST_TOKEN_TIMEOUT_MS,
+      streamIdleMs: env.MANA_STREAM_IDLE_TIMEOUT_MS,
+    },
     healthIntervalMs: env.MANA_HEALTH_INTERVAL_MS,
     stalledIntervalMs: env.MANA_STALLED_INTERVAL_MS,
     maxWaitMs: { interactive: env.MANA_MAX_WAIT_INTERACTIVE_MS, async: env.MANA_MAX_WAIT_ASYNC_MS },

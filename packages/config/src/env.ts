@@ -51,6 +51,12 @@ export const EnvSchema = z.object({
   MANA_CLOUD_CONCURRENCY: intEnv(1).default(16),
   MANA_OLLAMA_TIMEOUT_MS: intEnv(1).default(300_000),
   MANA_CLOUD_TIMEOUT_MS: intEnv(1).default(120_000),
+  /** A streamed cloud hop that sends no token this long fails over (it hangs, or starts too slowly). */
+  MANA_CLOUD_FIRST_TOKEN_TIMEOUT_MS: intEnv(1).default(15_000),
+  /** The same for a GPU hop; longer, as a cold model loads first. */
+  MANA_OLLAMA_FIRST_TOKEN_TIMEOUT_MS: intEnv(1).default(60_000),
+  /** A stream that has begun and then sends nothing this long fails (it stalled). */
+  MANA_STREAM_IDLE_TIMEOUT_MS: intEnv(1).default(20_000),
   MANA_HEALTH_INTERVAL_MS: intEnv(100).default(2_000),
   MANA_STALLED_INTERVAL_MS: intEnv(100).default(5_000),
   MANA_MAX_WAIT_INTERACTIVE_MS: intEnv(0).default(5_000),

@@ -12,7 +12,7 @@ import { z } from 'zod';
  * - `stream-error`: send the provider's mid-stream error form after `afterChunks` chunks.
  */
 export const FaultSchema = z.strictObject({
-  mode: z.enum(['down', 'reset', 'hang', 'slow', 'error', 'error-200', 'drop-stream', 'stream-error']),
+  mode: z.enum(['down', 'reset', 'hang', 'slow', 'error', 'error-200', 'drop-stream', 'stream-error', 'stall-stream']),
   status: z.number().int().min(400).max(599).optional(),
   message: z.string().optional(),
   delayMs: z.number().int().min(0).optional(),
@@ -69,7 +69,7 @@ export class FaultInjector {
       const { fault } = entry;
       if (fault.mode === 'down') continue;
       if (!fault.route && method !== 'POST') continue;
-      if ((fault.mode === 'drop-stream' || fault.mode === 'stream-error') && !isStream) continue;
+      if ((fault.mode === 'drop-stream' || fault.mode === 'stream-error' || fault.mode === 'stall-stream') && !isStream) continue;
       if (fault.route && !path.includes(fault.route)) continue;
       if (fault.model && fault.model !== model) continue;
       if (fault.times !== undefined && entry.used >= fault.times) continue;

@@ -8,7 +8,7 @@ export interface TimingOptions {
   perTokenMs?: number;
 }
 
-export type StreamStep = 'write' | 'drop' | 'error';
+export type StreamStep = 'write' | 'drop' | 'error' | 'stall';
 
 /**
  * Plays tokens out at the configured pace, calling `emit` for each; a
@@ -26,18 +26,27 @@ export async function playTokens(
   for (const [index, token] of tokens.entries()) {
     if (signal.aborted) return 'aborted';
     const step = faultStep(fault, index);
+    if (step === 'stall') return stall(signal);
     if (step !== 'write') return step;
     emit(token, index);
     if (index < tokens.length - 1) await pause(timing.perTokenMs ?? 0, signal);
   }
   const last = faultStep(fault, tokens.length);
+  if (last === 'stall') return stall(signal);
   return last === 'write' ? (signal.aborted ? 'aborted' : 'complete') : last;
+}
+
+/** The upstream goes quiet with the connection open, until the client gives up. */
+async function stall(signal: AbortSignal): Promise<'aborted'> {
+  if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  return 'aborted';
 }
 
 function faultStep(fault: Fault | undefined, index: number): StreamStep {
   if (!fault || index !== (fault.afterChunks ?? 1)) return 'write';
   if (fault.mode === 'drop-stream') return 'drop';
   if (fault.mode === 'stream-error') return 'error';
+  if (fault.mode === 'stall-stream') return 'stall';
   return 'write';
 }
 

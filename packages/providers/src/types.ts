@@ -70,6 +70,10 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
   /** The gateway's deadline for this call; the SDKs' own timeouts are off. */
   timeoutMs?: number | undefined;
+  /** A stream that has sent no token this long after the call began fails (the upstream hangs, or starts too slowly). */
+  firstTokenMs?: number | undefined;
+  /** A stream that goes this long without a chunk once it has begun fails (it stalled). */
+  idleMs?: number | undefined;
 }
 
 export interface HealthReport {

@@ -33,7 +33,7 @@ export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdap
   }
 
   async function* chatStream(request: ChatRequest, callOptions?: CallOptions): AsyncIterable<ChatStreamEvent> {
-    const deadline = new Deadline(callOptions);
+    const deadline = new Deadline(callOptions).streaming();
     let content = '';
     try {
       const { contents, config } = toGeminiChat(request, deadline.signal);
@@ -42,6 +42,7 @@ export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdap
       for await (const chunk of stream) {
         last = chunk;
         const text = chunk.text;
+        deadline.progress(Boolean(text));
         if (text) {
           content += text;
           yield { type: 'delta', content: text };
@@ -53,6 +54,8 @@ export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdap
       yield { type: 'done', result: toChatResult(last, content, request.model) };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
+    } finally {
+      deadline.finish();
     }
   }
 

@@ -21,7 +21,7 @@ export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
   }
 
   async function* chatStream(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatStreamEvent> {
-    const deadline = new Deadline(options);
+    const deadline = new Deadline(options).streaming();
     let content = '';
     let stream: Awaited<ReturnType<typeof startStream>> | undefined;
     let finished = false;
@@ -29,6 +29,7 @@ export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
     try {
       stream = await startStream();
       for await (const part of stream) {
+        deadline.progress(Boolean(part.message.content));
         if (part.message.content) {
           content += part.message.content;
           yield { type: 'delta', content: part.message.content };
@@ -43,6 +44,7 @@ export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
     } finally {
+      deadline.finish();
       // A consumer that stops reading early must not leave the GPU generating.
       if (!finished) stream?.abort();
     }

@@ -64,7 +64,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
   }
 
   async function* chatStream(request: ChatRequest, callOptions?: CallOptions): AsyncIterable<ChatStreamEvent> {
-    const deadline = new Deadline(callOptions);
+    const deadline = new Deadline(callOptions).streaming();
     let content = '';
     let model = request.model;
     let finishReason: string | null | undefined;
@@ -77,6 +77,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       for await (const chunk of stream) {
         model = chunk.model || model;
         const choice = chunk.choices[0];
+        deadline.progress(Boolean(choice?.delta.content));
         if (choice?.delta.content) {
           content += choice.delta.content;
           yield { type: 'delta', content: choice.delta.content };
@@ -89,6 +90,8 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       yield { type: 'done', result: { model, content, finishReason: toFinishReason(finishReason), usage } };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
+    } finally {
+      deadline.finish();
     }
   }
 

@@ -1,0 +1,91 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '@mana/testing';
+
+/** Upstreams that hang, start slowly or stall, behind an alias with a healthy fallback, streamed through the openai client. */
+let stack: Stack | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await stack?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  stack = undefined;
+});
+
+const ALIASES = `version: 1
+default: mana/silent
+models:
+  openrouter/deepseek/deepseek-r1: { kind: chat }
+  groq/llama-3.3-70b-versatile: { kind: chat }
+aliases:
+  mana/silent:
+    chain: [openrouter/deepseek/deepseek-r1, groq/llama-3.3-70b-versatile]
+`;
+
+async function start(): Promise<Stack> {
+  dir = await mkdtemp(join(tmpdir(), 'mana-silent-'));
+  const path = join(dir, 'aliases.yaml');
+  await writeFile(path, ALIASES);
+  stack = await startStack({ env: { MANA_ALIASES_PATH: path, MANA_CLOUD_FIRST_TOKEN_TIMEOUT_MS: '800', MANA_STREAM_IDLE_TIMEOUT_MS: '800' } });
+  return stack;
+}
+
+const OPENROUTER = '/openrouter/v1/chat/completions deepseek/deepseek-r1';
+const seen = (s: Stack, key: string) => s.openai.stats.snapshot().requests[key] ?? 0;
+
+async function stream(s: Stack, text: string) {
+  const started = performance.now();
+  const client = new OpenAI({ baseURL: s.baseURL, apiKey: 'unused', maxRetries: 0 });
+  const { data, response } = await client.chat.completions.create({ model: 'mana/silent', stream: true, messages: [{ role: 'user', content: text }] }).withResponse();
+  let content = '';
+  let error: unknown;
+  try {
+    for await (const chunk of data) content += chunk.choices[0]?.delta.content ?? '';
+  } catch (err) {
+    error = err;
+  }
+  return { content, error, provider: response.headers.get('x-mana-provider'), seconds: (performance.now() - started) / 1000 };
+}
+
+describe('upstreams that go quiet', () => {
+  it('no response at all: the first-token deadline (not the 5 s hop deadline) moves the stream to the fallback, invisibly', async () => {
+    const s = await start();
+    s.openai.faults.add({ mode: 'hang', route: '/openrouter/' });
+    const answer = await stream(s, 'are you there');
+    expect(answer.error).toBeUndefined();
+    expect(answer.content.length).toBeGreaterThan(0);
+    expect(answer.seconds).toBeGreaterThan(0.7);
+    expect(answer.seconds).toBeLessThan(3);
+    expect(seen(s, OPENROUTER)).toBe(1);
+    const [job] = await s.jobs();
+    expect(job?.hops.map((h) => [h.target, h.status])).toEqual([
+      ['openrouter/deepseek/deepseek-r1', 'failed'],
+      ['groq/llama-3.3-70b-versatile', 'succeeded'],
+    ]);
+    expect(job?.hops[0]?.error?.message).toContain('sent no first token within 800 ms');
+  });
+
+  it('a slow first token (4 s) fails over the same way', async () => {
+    const s = await start();
+    s.openai.faults.add({ mode: 'slow', delayMs: 4_000, route: '/openrouter/' });
+    const answer = await stream(s, 'slowly');
+    expect(answer.error).toBeUndefined();
+    expect(answer.seconds).toBeLessThan(3);
+    const [job] = await s.jobs();
+    expect(job?.hops.at(-1)?.target).toBe('groq/llama-3.3-70b-versatile');
+  });
+
+  it('a stream that stalls after its first tokens ends within the idle deadline with an error, not a truncated answer that looks complete', async () => {
+    const s = await start();
+    s.openai.faults.add({ mode: 'stall-stream', afterChunks: 2, route: '/openrouter/' });
+    const answer = await stream(s, 'stall a b c d e f');
+    expect(answer.content.length).toBeGreaterThan(0);
+    expect(answer.error).toBeDefined();
+    expect(answer.seconds).toBeLessThan(3);
+    const [job] = await s.jobs();
+    expect(job?.status).toBe('failed');
+    expect(job?.hops[0]?.error?.message).toContain('stalled: no chunk for 800 ms');
+  });
+});
