@@ -1,16 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '@mana/testing';
 
 /** A provider that answers 429, behind an alias with a healthy fallback, as a client meets it. */
 let stack: Stack | undefined;
-let dir: string | undefined;
 afterEach(async () => {
   await stack?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
   stack = undefined;
 });
 
@@ -28,10 +23,7 @@ aliases:
 `;
 
 async function start(): Promise<Stack> {
-  dir = await mkdtemp(join(tmpdir(), 'mana-429-'));
-  const path = join(dir, 'aliases.yaml');
-  await writeFile(path, ALIASES);
-  stack = await startStack({ env: { MANA_ALIASES_PATH: path } });
+  stack = await startStack({ aliasesYaml: ALIASES });
   return stack;
 }
 

@@ -1,16 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '@mana/testing';
 
 /** Upstreams that hang, start slowly or stall, behind an alias with a healthy fallback, streamed through the openai client. */
 let stack: Stack | undefined;
-let dir: string | undefined;
 afterEach(async () => {
   await stack?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
   stack = undefined;
 });
 
@@ -25,10 +20,7 @@ aliases:
 `;
 
 async function start(): Promise<Stack> {
-  dir = await mkdtemp(join(tmpdir(), 'mana-silent-'));
-  const path = join(dir, 'aliases.yaml');
-  await writeFile(path, ALIASES);
-  stack = await startStack({ env: { MANA_ALIASES_PATH: path, MANA_CLOUD_FIRST_TOKEN_TIMEOUT_MS: '800', MANA_STREAM_IDLE_TIMEOUT_MS: '800' } });
+  stack = await startStack({ aliasesYaml: ALIASES, env: { MANA_CLOUD_FIRST_TOKEN_TIMEOUT_MS: '800', MANA_STREAM_IDLE_TIMEOUT_MS: '800' } });
   return stack;
 }
 

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ApiProcess, startApi } from '@mana/api';
 import { type Config, loadConfig } from '@mana/config';
@@ -47,6 +50,8 @@ export interface StackOptions {
   gemini?: GeminiEmulatorOptions;
   /** Extra environment, e.g. AUTO_FALLBACK_ENABLED=false. */
   env?: Record<string, string>;
+  /** An aliases.yaml of the test's own (written to a temporary file, removed on close) instead of the shipped one. */
+  aliasesYaml?: string;
   /** Worker processes to run in this process. @defaultValue 1 */
   workers?: number;
   /** A single Redis of the test's own (e.g. one it will stop). @defaultValue the run's Redis, one server or a cluster */
@@ -99,7 +104,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       };
   const gemini = await startGeminiEmulator({ apiKey: 'test-google-key', ...options.gemini });
   const openai = await startOpenAICompatibleEmulator({ apiKey: 'test-cloud-key' });
-  const extra = { ...(hosts ? { OLLAMA_HOSTS: hosts } : {}), ...ownRedisEnv(options), ...options.env };
+  const aliasesDir = options.aliasesYaml !== undefined ? await mkdtemp(join(tmpdir(), 'mana-aliases-')) : undefined;
+  if (aliasesDir) await writeFile(join(aliasesDir, 'aliases.yaml'), options.aliasesYaml!);
+  const extra = {
+    ...(hosts ? { OLLAMA_HOSTS: hosts } : {}),
+    ...(aliasesDir ? { MANA_ALIASES_PATH: join(aliasesDir, 'aliases.yaml') } : {}),
+    ...ownRedisEnv(options),
+    ...options.env,
+  };
   const env = stackEnv({ gpus, gemini, openai, maxConcurrent: options.maxConcurrent ?? 2, extra });
   const config = loadConfig(env);
   const log = createLogger(process.env.MANA_TEST_LOG ?? 'silent', 'mana-test');
@@ -141,6 +153,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await Promise.all(workers.map((w) => w.close(0)));
       await Promise.all([...gpus, ...engines, gemini, openai].map((e) => e.close()));
       await deletePrefix(config.redis.prefix, config.redis.target).catch(() => {});
+      if (aliasesDir) await rm(aliasesDir, { recursive: true, force: true });
     },
   };
 }
