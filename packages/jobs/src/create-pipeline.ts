@@ -4,7 +4,6 @@ import { Keys } from './keys.js';
 import { NO_TRACING, type Pipeline, type PipelineTracing } from './pipeline.js';
 import { Queues } from './queues.js';
 import { SnapshotCache } from './snapshot-cache.js';
-import { loadUsableGpus } from './availability.js';
 import { loadLocalBacklog, loadTimes } from './overflow.js';
 import { type GpuSpec, loadFleet } from './fleet.js';
 import type { LocalBacklog } from './pipeline.js';
@@ -64,10 +63,8 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
 
 function dispatchCache(deps: { health: HealthCache; options: Pipeline['options']; queues: Queues; redis: RedisClient; keys: Keys }): Pipeline['cache'] {
   const backlogs = new Map<string, SnapshotCache<LocalBacklog>>();
-  const usableGpus = new SnapshotCache(DISPATCH_CACHE_MS, () => loadUsableGpus(deps));
   const fleet = new SnapshotCache(DISPATCH_CACHE_MS, () => loadFleet(deps, deps.options.fleet));
   return {
-    usableGpus,
     fleet,
     backlog(model) {
       let cache = backlogs.get(model);
@@ -77,7 +74,6 @@ function dispatchCache(deps: { health: HealthCache; options: Pipeline['options']
     // Measured times change slowly (each is a moving average written once a second at most).
     times: new SnapshotCache(1_000, () => loadTimes(deps)),
     clearFleet() {
-      usableGpus.clear();
       fleet.clear();
     },
   };

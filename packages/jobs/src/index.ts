@@ -19,7 +19,6 @@ export type { BreakerState, GpuHealth, HealthOptions } from './health.js';
 export { NO_TRACING } from './pipeline.js';
 export type { DispatchCache, LocalBacklog, Pipeline, PipelineOptions, PipelineTracing } from './pipeline.js';
 export { SnapshotCache } from './snapshot-cache.js';
-export { availability, usableGpus } from './availability.js';
 export { ASSUMED_LOAD_MS, ASSUMED_SERVICE_MS, estimateLocalWaitMs, estimateWaitMs } from './overflow.js';
 export type { WaitInputs } from './overflow.js';
 export { countFallback, dispatchHop, retryLater, targetState } from './dispatch.js';

@@ -33,7 +33,6 @@ export interface LocalBacklog {
 
 /** Short-lived, per-process copies of what every dispatch reads. */
 export interface DispatchCache {
-  usableGpus: SnapshotCache<string[]>;
   fleet: SnapshotCache<Fleet>;
   backlog(model: string): SnapshotCache<LocalBacklog>;
   /** Measured service and load times by local model. */
