@@ -68,7 +68,8 @@ describe('failover from the GPU to Gemini', () => {
 
   it("fails with every hop's error when the whole chain fails", async () => {
     stack.gpus[0]!.faults.add({ mode: 'error', status: 500, message: 'gpu exploded', times: 1 });
-    stack.gemini.faults.add({ mode: 'error', status: 503, message: 'gemini overloaded', times: 1 });
+    // Twice: a cloud 5xx gets one quick retry on the same target first.
+    stack.gemini.faults.add({ mode: 'error', status: 503, message: 'gemini overloaded', times: 2 });
     const err = await ask('doomed').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
@@ -77,10 +78,12 @@ describe('failover from the GPU to Gemini', () => {
     expect((err as Error).message).toContain('gemini overloaded');
   });
 
-  it('keeps a directly named cloud target where it was asked (no fallback)', async () => {
-    stack.gemini.faults.add({ mode: 'error', status: 503, times: 1 });
+  it('keeps a directly named cloud target where it was asked (no fallback; one quick retry there)', async () => {
+    stack.gemini.faults.add({ mode: 'error', status: 503, times: 2 });
+    const before = stack.gemini.stats.snapshot().total;
     const err = await client.chat.completions.create({ model: 'google/gemini-2.0-flash', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('provider_unavailable');
+    expect(stack.gemini.stats.snapshot().total - before).toBe(2);
     expect(stack.gpus[0]!.stats.snapshot().requests['/api/chat gemma3:4b']).toBeUndefined();
   });
 });

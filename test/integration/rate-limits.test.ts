@@ -87,3 +87,24 @@ describe('a provider that rate-limits', () => {
     expect(job?.hops[0]?.error?.message).toContain('429');
   });
 });
+
+describe('a provider that fails once', () => {
+  it('a 500, then healthy: one quick retry on the same target answers; the fallback is not asked', async () => {
+    const s = await start();
+    s.openai.faults.add({ mode: 'error', status: 500, route: '/openrouter/', times: 1 });
+    const answer = await ask(s, 'mana/throttled', 'momentary');
+    expect(answer.provider).toBe('openrouter');
+    expect(seen(s, OPENROUTER)).toBe(2);
+    expect(seen(s, GROQ)).toBe(0);
+    expect(answer.seconds).toBeLessThan(3);
+  });
+
+  it('a 500 every time: the quick retry, then the fallback', async () => {
+    const s = await start();
+    s.openai.faults.add({ mode: 'error', status: 500, route: '/openrouter/' });
+    const answer = await ask(s, 'mana/throttled', 'broken');
+    expect(answer.provider).toBe('groq');
+    expect(seen(s, OPENROUTER)).toBe(2);
+    expect(seen(s, GROQ)).toBe(1);
+  });
+});

@@ -31,7 +31,7 @@ export interface Config {
    * The gateway's deadlines for one hop, by kind of provider: the whole hop,
    * and for a streamed one the first token and the longest quiet between chunks.
    */
-  timeouts: { ollamaMs: number; cloudMs: number; ollamaFirstTokenMs: number; cloudFirstTokenMs: number; streamIdleMs: number };
+  timeouts: { ollamaMs: number; cloudMs: number; ollamaFirstTokenMs: number; cloudFirstTokenMs: number; streamIdleMs: number; cloudTransientRetryMs: number };
   /** How often each GPU server is probed (one probe per host per interval, cluster-wide). */
   healthIntervalMs: number;
   /** How soon a job whose worker died is noticed and run again. */
@@ -94,6 +94,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
       ollamaFirstTokenMs: env.MANA_OLLAMA_FIRST_TOKEN_TIMEOUT_MS,
       cloudFirstTokenMs: env.MANA_CLOUD_FIRST_TOKEN_TIMEOUT_MS,
       streamIdleMs: env.MANA_STREAM_IDLE_TIMEOUT_MS,
+      cloudTransientRetryMs: env.MANA_CLOUD_TRANSIENT_RETRY_MS,
     },
     healthIntervalMs: env.MANA_HEALTH_INTERVAL_MS,
     stalledIntervalMs: env.MANA_STALLED_INTERVAL_MS,

@@ -55,6 +55,8 @@ export const EnvSchema = z.object({
   MANA_CLOUD_FIRST_TOKEN_TIMEOUT_MS: intEnv(1).default(15_000),
   /** The same for a GPU hop; longer, as a cold model loads first. */
   MANA_OLLAMA_FIRST_TOKEN_TIMEOUT_MS: intEnv(1).default(60_000),
+  /** A cloud hop's first 5xx is tried once more on the same target after this long; 0 moves on at once. */
+  MANA_CLOUD_TRANSIENT_RETRY_MS: intEnv(0).default(250),
   /** A stream that has begun and then sends nothing this long fails (it stalled). */
   MANA_STREAM_IDLE_TIMEOUT_MS: intEnv(1).default(20_000),
   MANA_HEALTH_INTERVAL_MS: intEnv(100).default(2_000),

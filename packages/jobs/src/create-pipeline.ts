@@ -30,6 +30,7 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
   const fleet: GpuSpec[] = config.ollama.hosts.map((h) => ({ name: h.name, slots: h.slots ?? config.ollama.maxConcurrent, engine: h.engine ?? 'ollama', loadMs: h.loadMs }));
   const options = {
     autoFallbackEnabled: config.autoFallbackEnabled,
+    transientRetryMs: config.timeouts.cloudTransientRetryMs,
     gpus: fleet.map((g) => g.name),
     fleet,
     batchReconcileMs: config.batchReconcileMs,

@@ -13,6 +13,8 @@ import type { Fleet, GpuSpec } from './fleet.js';
 
 export interface PipelineOptions {
   autoFallbackEnabled: boolean;
+  /** See RoutingPolicy.transientRetryMs (MANA_CLOUD_TRANSIENT_RETRY_MS). */
+  transientRetryMs: number;
   /** The GPU servers' names (OLLAMA_HOSTS). */
   gpus: readonly string[];
   /** The GPU servers with their capacity and engine (OLLAMA_HOSTS, OLLAMA_MAX_CONCURRENT as the default slots). */

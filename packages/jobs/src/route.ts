@@ -18,7 +18,7 @@ export function jobView(payload: HopPayload): JobView {
 
 /** Asks the routing core what to do after `event`, and does it. */
 export async function route(p: Pipeline, payload: HopPayload, event: RoutingEvent): Promise<{ decision: Decision; outcome: RouteOutcome }> {
-  const decision = decide(jobView(payload), event, { autoFallback: p.options.autoFallbackEnabled });
+  const decision = decide(jobView(payload), event, { autoFallback: p.options.autoFallbackEnabled, transientRetryMs: p.options.transientRetryMs });
   return { decision, outcome: await carryOut(p, payload, decision) };
 }
 

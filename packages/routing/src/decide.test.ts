@@ -20,6 +20,9 @@ const rateLimited = serializeError(new ProviderError('provider_rate_limited', '4
 const rateLimitedBare = serializeError(new ProviderError('provider_rate_limited', '429', { provider: 'google', target: CLOUD.id }));
 const rateLimitedShort = serializeError(new ProviderError('provider_rate_limited', '429', { provider: 'google', target: CLOUD.id, retryAfterMs: 1_500 }));
 const cloudFirst = { chain: [CLOUD, t('groq/llama-3.3-70b-versatile')] };
+const cloud503 = serializeError(new ProviderError('provider_unavailable', '503', { provider: 'google', target: CLOUD.id, upstreamStatus: 503 }));
+const gpu503 = serializeError(new ProviderError('provider_unavailable', 'server busy', { provider: 'ollama', target: LOCAL.id, upstreamStatus: 503 }));
+const quick = { autoFallback: true, transientRetryMs: 250 };
 const NOW = 1_000_000;
 
 type Row = [name: string, job: JobView, event: RoutingEvent, expected: Partial<Decision> & { action: Decision['action'] }, policy?: { autoFallback: boolean }];
@@ -87,6 +90,18 @@ const rows: Row[] = [
     { action: 'retry', delayMs: 60_000 },
   ],
   ['pinned job past its window fails', job({ chain: [LOCAL], retryUntil: NOW + 500 }), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'fail', exhausted: false }],
+  // A cloud 5xx: one quick retry on the same target first (when on).
+  [
+    'cloud 5xx, quick retry on: once more on the same target',
+    job(cloudFirst),
+    { type: 'hop-failed', error: cloud503, now: NOW },
+    { action: 'retry', delayMs: 250, attempt: 1 },
+    quick,
+  ],
+  ['cloud 5xx again: the next target', job({ ...cloudFirst, attempt: 1 }), { type: 'hop-failed', error: cloud503, now: NOW }, { action: 'move-on', reason: 'failover' }, quick],
+  ['cloud 5xx, quick retry off: the next target at once', job(cloudFirst), { type: 'hop-failed', error: cloud503, now: NOW }, { action: 'move-on' }],
+  ['a GPU 5xx is never retried in place (its next hop may be a spill)', job(), { type: 'hop-failed', error: gpu503, now: NOW }, { action: 'move-on' }, quick],
+  ['a cloud connection failure (no status) is not a transient 5xx', job(cloudFirst), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'move-on' }, quick],
   // 429: bounded tries on the same target, then the next one.
   [
     '429 without Retry-After: tried again after a jittered 0.5 s',

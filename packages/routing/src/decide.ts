@@ -1,3 +1,4 @@
+import { isLocalProvider } from '@mana/config';
 import { ManaError, ProviderError, type SerializedError, serializeError } from '@mana/errors';
 import type { Decision, JobView, RoutingEvent, RoutingPolicy, TargetState } from './types.js';
 
@@ -25,6 +26,7 @@ export function decide(job: JobView, event: RoutingEvent, policy: RoutingPolicy)
       return onDispatch(job, event.target, hasNext);
     case 'hop-failed':
       if (event.error.code === 'provider_rate_limited') return onRateLimited(job, event.error, event.now, event.jitter ?? 0.5, hasNext);
+      if (isTransient(job, event.error, policy)) return { action: 'retry', delayMs: policy.transientRetryMs!, attempt: 1, error: event.error };
       return onFailure(job, event.error, event.now, hasNext);
     case 'waited-too-long':
       return hasNext ? moveOn('spilled', 'overflow', `${target.id} ${event.because}`) : { action: 'stay' };
@@ -67,6 +69,13 @@ function onRateLimited(job: JobView, error: SerializedError, now: number, jitter
   if (hasNext && (!triesLeft || delayMs > RATE_LIMIT_MAX_WAIT_MS)) return { action: 'move-on', status: 'failed', reason: 'failover', error };
   if (triesLeft || (job.retryUntil !== undefined && now + delayMs < job.retryUntil)) return { action: 'retry', delayMs, attempt, error };
   return { action: 'fail', error, exhausted: job.hop > 0 };
+}
+
+/** A first 5xx from a cloud target, with the quick retry on: worth one more try there before moving on. */
+function isTransient(job: JobView, error: SerializedError, policy: RoutingPolicy): boolean {
+  const target = job.chain[job.hop]!;
+  if (!policy.transientRetryMs || isLocalProvider(target.provider) || (job.attempt ?? 0) > 0) return false;
+  return error.code === 'provider_unavailable' && error.status !== undefined && error.status >= 500;
 }
 
 function onFailure(job: JobView, error: SerializedError, now: number, hasNext: boolean): Decision {

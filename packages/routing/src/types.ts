@@ -17,6 +17,11 @@ export interface JobView {
 export interface RoutingPolicy {
   /** AUTO_FALLBACK_ENABLED: without it a job never leaves its first target. */
   autoFallback: boolean;
+  /**
+   * A cloud hop answered with a 5xx is tried once more on the same target
+   * after this long before it moves on (most 5xx are momentary); 0 or unset: never.
+   */
+  transientRetryMs?: number | undefined;
 }
 
 /** What dispatch knows about a hop's target right now (from shared state: no provider is called). */
