@@ -58,9 +58,10 @@ export function createHopProcessor(options: HopRunnerOptions) {
       void options.pipeline.redis.zrem(options.pipeline.keys.spillIndex(), spillMember(payload.target.model, job.id ?? '')).catch(() => {});
     const proceed = async () => ['ok', 'restart'].includes(await marked);
     const startedAt = performance.now();
+    const streamed = new StreamedText(payload.continuation?.text);
     try {
       const attributes = { 'mana.job_id': payload.jobId, 'mana.hop': payload.hop, 'mana.target': payload.target.id, 'mana.endpoint': options.endpoint };
-      const call = options.pipeline.tracing.span('mana.provider_call', attributes, () => callProvider(options, payload, controller.signal));
+      const call = options.pipeline.tracing.span('mana.provider_call', attributes, () => callProvider(options, payload, controller.signal, streamed));
       void call.then(
         () => providerDone?.(),
         () => providerDone?.(),
@@ -79,7 +80,7 @@ export function createHopProcessor(options: HopRunnerOptions) {
       if (!(await proceed())) return 'skipped';
       if (err instanceof CancelledError && controller.signal.aborted) return 'cancelled';
       if (err instanceof ProviderError) await options.onProviderError?.(err);
-      const { outcome } = await routeFailure(options.pipeline, payload, err);
+      const { outcome } = await routeFailure(options.pipeline, payload, err, payload.work.kind === 'chat' && payload.work.stream ? await streamed.text() : undefined);
       options.log.warn({ jobId: payload.jobId, hop: payload.hop, target: payload.target.id, endpoint: options.endpoint, code: (err as ProviderError).code, outcome }, 'hop failed');
       // Failed in BullMQ too, so the board shows the provider's error on this hop.
       throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
@@ -95,7 +96,38 @@ function storeRetryLog(options: HopRunnerOptions, payload: HopPayload) {
   };
 }
 
-async function callProvider(options: HopRunnerOptions, payload: HopPayload, signal: AbortSignal): Promise<{ success: Success; loadMs: number }> {
+/**
+ * The answer readers hold so far: the text this hop continues, then each
+ * delta the record accepted (a delta published after the job moved on
+ * reached nobody). Read once the hop has failed, to hand the next target.
+ */
+class StreamedText {
+  private readonly pieces: Array<{ content: string; published: Promise<boolean> }> = [];
+
+  constructor(readonly prefix = '') {}
+
+  add(content: string, published: Promise<boolean>): void {
+    this.pieces.push({ content, published });
+  }
+
+  async text(): Promise<string> {
+    const outcomes = await Promise.allSettled(this.pieces.map((p) => p.published));
+    return (
+      this.prefix +
+      this.pieces
+        .filter((_, i) => outcomes[i]?.status === 'fulfilled' && outcomes[i].value)
+        .map((p) => p.content)
+        .join('')
+    );
+  }
+
+  /** Every delta, awaited: a store failure meanwhile fails the hop's write as before. */
+  async published(): Promise<void> {
+    await Promise.all(this.pieces.map((p) => p.published));
+  }
+}
+
+async function callProvider(options: HopRunnerOptions, payload: HopPayload, signal: AbortSignal, streamed: StreamedText): Promise<{ success: Success; loadMs: number }> {
   const { adapter } = options;
   const call = { signal, timeoutMs: options.timeoutMs };
   const { work, target } = payload;
@@ -109,28 +141,36 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
     };
     return { success, loadMs: result.loadMs ?? 0 };
   }
-  const request = { model: target.model, messages: work.messages, params: work.params };
+  // A continuation: the answer so far goes as a final assistant message, which the target carries on from.
+  const messages = payload.continuation ? [...work.messages, { role: 'assistant' as const, content: payload.continuation.text }] : work.messages;
+  const request = { model: target.model, messages, params: work.params };
   const streamCall = { ...call, firstTokenMs: options.stream.firstTokenMs, idleMs: options.stream.idleMs };
   if (!work.stream) {
     const result = await adapter.chat(request, call);
     return {
-      success: { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider },
+      success: {
+        result: { content: (payload.continuation?.text ?? '') + result.content, finishReason: result.finishReason },
+        usage: result.usage,
+        model: result.model,
+        provider: target.provider,
+      },
       loadMs: result.loadMs ?? 0,
     };
   }
   // Deltas are sent without waiting for each: one connection keeps them in order.
-  const published: Array<Promise<boolean>> = [];
   for await (const event of adapter.chatStream(request, streamCall)) {
     if (event.type === 'delta') {
       const delta = options.pipeline.records.delta(payload.jobId, payload.hop, event.content);
       delta.catch(() => {}); // awaited together at the end; a failure meanwhile is not unhandled
-      published.push(delta);
+      streamed.add(event.content, delta);
       continue;
     }
-    await Promise.all(published);
+    await streamed.published();
     const { result } = event;
+    // The client's text is the earlier hops' answer and this one's continuation: so is the job's result.
+    const content = streamed.prefix + result.content;
     return {
-      success: { result: { content: result.content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider },
+      success: { result: { content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider },
       loadMs: result.loadMs ?? 0,
     };
   }

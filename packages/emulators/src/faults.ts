@@ -9,10 +9,12 @@ import { z } from 'zod';
  * - `error`: answer `status` with the provider's own error body;
  * - `error-200`: OpenRouter's HTTP-200 body carrying `{"error":{…}}` (openai-compatible only);
  * - `drop-stream`: cut the connection after `afterChunks` streamed chunks;
- * - `stream-error`: send the provider's mid-stream error form after `afterChunks` chunks.
+ * - `stream-error`: send the provider's mid-stream error form after `afterChunks` chunks;
+ * - `stall-stream`: go quiet after `afterChunks` chunks, the connection left open;
+ * - `malformed-chunk`: send one event that is not valid JSON after `afterChunks` chunks, then go on.
  */
 export const FaultSchema = z.strictObject({
-  mode: z.enum(['down', 'reset', 'hang', 'slow', 'error', 'error-200', 'drop-stream', 'stream-error', 'stall-stream']),
+  mode: z.enum(['down', 'reset', 'hang', 'slow', 'error', 'error-200', 'drop-stream', 'stream-error', 'stall-stream', 'malformed-chunk']),
   status: z.number().int().min(400).max(599).optional(),
   message: z.string().optional(),
   delayMs: z.number().int().min(0).optional(),
@@ -40,6 +42,9 @@ export const FaultSchema = z.strictObject({
   seed: z.number().int().optional(),
 });
 export type Fault = z.infer<typeof FaultSchema>;
+
+/** Faults that only a streamed answer can show. */
+const STREAM_MODES = new Set<Fault['mode']>(['drop-stream', 'stream-error', 'stall-stream', 'malformed-chunk']);
 
 interface ActiveFault {
   fault: Fault;
@@ -69,7 +74,7 @@ export class FaultInjector {
       const { fault } = entry;
       if (fault.mode === 'down') continue;
       if (!fault.route && method !== 'POST') continue;
-      if ((fault.mode === 'drop-stream' || fault.mode === 'stream-error' || fault.mode === 'stall-stream') && !isStream) continue;
+      if (STREAM_MODES.has(fault.mode) && !isStream) continue;
       if (fault.route && !path.includes(fault.route)) continue;
       if (fault.model && fault.model !== model) continue;
       if (fault.times !== undefined && entry.used >= fault.times) continue;

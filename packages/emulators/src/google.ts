@@ -135,7 +135,9 @@ class GeminiProtocol implements ProviderProtocol {
   private async generate(ctx: RequestContext, name: string, stream: boolean): Promise<void> {
     const model = this.find(name, 'chat', stream ? 'streamGenerateContent' : 'generateContent');
     const body = ctx.body as GeminiBody;
-    const gen = generate(toPrompt(body, model.name), body.generationConfig?.maxOutputTokens);
+    const prompt = toPrompt(body, model.name);
+    refuseUnfit(model, prompt);
+    const gen = generate(prompt, body.generationConfig?.maxOutputTokens);
     const responseId = randomUUID().slice(0, 12);
     const usage = (done: number) => ({
       promptTokenCount: gen.promptTokens,
@@ -158,10 +160,20 @@ class GeminiProtocol implements ProviderProtocol {
     const head = () => {
       if (!ctx.res.headersSent) ctx.res.writeHead(200, { 'content-type': 'text/event-stream' });
     };
-    const end = await playTokens(gen.tokens, this.options, ctx.signal, ctx.fault, (token, i) => {
-      head();
-      send(response(token, i + 1, i === gen.tokens.length - 1));
-    });
+    const end = await playTokens(
+      gen.tokens,
+      this.options,
+      ctx.signal,
+      ctx.fault,
+      (token, i) => {
+        head();
+        send(response(token, i + 1, i === gen.tokens.length - 1));
+      },
+      () => {
+        head();
+        ctx.res.write(`data: {"candidates": [{"content": {"parts": [{"text": "\r\n\r\n`);
+      },
+    );
     head();
     if (end === 'complete' && gen.tokens.length === 0) send(response('', 0, true));
     if (end === 'drop') return cutConnection(ctx.res);
@@ -183,8 +195,19 @@ class GeminiProtocol implements ProviderProtocol {
   }
 }
 
+/** Gemini's own 400s for a prompt this model cannot take: too long for its context, or ending with a model turn it will not continue. */
+function refuseUnfit(model: EmulatedModel, prompt: Prompt): void {
+  if (model.contextTokens !== undefined && prompt.promptWords > model.contextTokens) {
+    throw new HttpError(400, geminiError(400, `The input token count (${prompt.promptWords}) exceeds the maximum number of tokens allowed (${model.contextTokens}).`));
+  }
+  if (model.rejectsPrefill && prompt.prefix !== undefined) {
+    throw new HttpError(400, geminiError(400, 'Requests ending with a model turn are not supported unless the last part is a function response.'));
+  }
+}
+
 function toPrompt(body: GeminiBody, model: string): Prompt {
   const contents = body.contents ?? [];
+  const last = contents.at(-1);
   const lastUser = [...contents].reverse().find((c) => c.role !== 'model');
   const text = (parts: GeminiPart[] | undefined) =>
     (parts ?? [])
@@ -193,6 +216,7 @@ function toPrompt(body: GeminiBody, model: string): Prompt {
       .join('\n');
   return {
     model,
+    ...(last?.role === 'model' ? { prefix: text(last.parts) } : {}),
     lastUserText: text(lastUser?.parts),
     images: (lastUser?.parts ?? []).filter((p) => p.inlineData).length,
     promptWords: [...contents.map((c) => text(c.parts)), text(body.systemInstruction?.parts)].reduce((n, t) => n + countWords(t), 0),

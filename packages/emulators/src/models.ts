@@ -7,6 +7,10 @@ export interface EmulatedModel {
   kind: 'chat' | 'embedding';
   /** Vector length, for embedding models. */
   dimensions?: number | undefined;
+  /** The longest prompt (in emulated tokens: words) it takes; longer ones get the provider's context-length error. */
+  contextTokens?: number | undefined;
+  /** Refuses a final assistant message (prefill), as Gemini 3.5 Flash-Lite does. */
+  rejectsPrefill?: boolean | undefined;
 }
 
 const SHIPPED_ALIASES = new URL('../../../aliases.yaml', import.meta.url);

@@ -195,10 +195,20 @@ class OllamaProtocol implements ProviderProtocol {
       const head = () => {
         if (!ctx.res.headersSent) ctx.res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       };
-      const end = await playTokens(gen.tokens, timing, ctx.signal, ctx.fault, (token) => {
-        head();
-        write(frame(token, false));
-      });
+      const end = await playTokens(
+        gen.tokens,
+        timing,
+        ctx.signal,
+        ctx.fault,
+        (token) => {
+          head();
+          write(frame(token, false));
+        },
+        () => {
+          head();
+          ctx.res.write(`{"model":${JSON.stringify(body.model)},"message":{"role":"assist\n`);
+        },
+      );
       head();
       if (end === 'drop') return cutConnection(ctx.res);
       if (end === 'error') return void ctx.res.end(`${JSON.stringify({ error: ctx.fault?.message ?? 'an error was encountered while running the model' })}\n`);
@@ -245,8 +255,10 @@ class OllamaProtocol implements ProviderProtocol {
 function toPrompt(body: OllamaBody, model: string, route: 'chat' | 'generate'): Prompt {
   const messages = route === 'chat' ? (body.messages ?? []) : [{ role: 'user', content: body.prompt ?? '' }];
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const last = messages.at(-1);
   return {
     model,
+    ...(last?.role === 'assistant' ? { prefix: last.content ?? '' } : {}),
     lastUserText: lastUser?.content ?? '',
     images: lastUser?.images?.length ?? 0,
     promptWords: messages.reduce((n, m) => n + countWords(m.content ?? ''), 0),

@@ -161,7 +161,10 @@ class OpenAIProtocol implements ProviderProtocol {
     if (!Array.isArray(body.messages) || body.messages.length === 0) {
       throw new HttpError(400, openaiError(400, "'messages' must contain at least one message", 'invalid_request_error'));
     }
-    const gen = generate(toPrompt(body, model.name), body.max_completion_tokens ?? body.max_tokens);
+    const prompt = toPrompt(body, model.name);
+    const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+    this.refuseLongPrompt(model, prompt.promptWords, maxTokens ?? 0);
+    const gen = generate(prompt, maxTokens);
     const id = `chatcmpl-${randomUUID().slice(0, 12)}`;
     const created = Math.floor(Date.now() / 1000);
     const finish = gen.finishReason;
@@ -200,7 +203,14 @@ class OpenAIProtocol implements ProviderProtocol {
     ctx.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     if (provider === 'openrouter') ctx.res.write(': OPENROUTER PROCESSING\n\n');
     send(chunk({ role: 'assistant', content: '' }, null));
-    const end = await playTokens(gen.tokens, this.timing(model), ctx.signal, ctx.fault, (token) => send(chunk({ content: token }, null)));
+    const end = await playTokens(
+      gen.tokens,
+      this.timing(model),
+      ctx.signal,
+      ctx.fault,
+      (token) => send(chunk({ content: token }, null)),
+      () => ctx.res.write(`data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"\n\n`),
+    );
     if (end === 'drop') return cutConnection(ctx.res);
     if (end === 'error') {
       send({ ...chunk({}, 'error'), error: { code: 502, message: ctx.fault?.message ?? 'Upstream provider error mid-stream' } });
@@ -212,6 +222,18 @@ class OpenAIProtocol implements ProviderProtocol {
       send('[DONE]');
     }
     ctx.res.end();
+  }
+
+  /** The context-length 400 in the server's own words: OpenAI's (Groq, OpenRouter, Together) or vLLM's. */
+  private refuseLongPrompt(model: EmulatedModel, promptTokens: number, maxTokens: number): void {
+    const limit = model.contextTokens;
+    if (limit === undefined || promptTokens + maxTokens <= limit) return;
+    if (this.options.localEngine) {
+      const message = `This model's maximum context length is ${limit} tokens. However, you requested ${promptTokens + maxTokens} tokens (${promptTokens} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`;
+      throw new HttpError(400, { object: 'error', message, type: 'BadRequestError', param: null, code: 400 });
+    }
+    const message = `This model's maximum context length is ${limit} tokens. However, your messages resulted in ${promptTokens} tokens. Please reduce the length of the messages.`;
+    throw new HttpError(400, { error: { message, type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } });
   }
 
   private async embed(ctx: RequestContext, provider: OpenAICompatibleId | undefined): Promise<void> {
@@ -244,8 +266,10 @@ function toPrompt(body: ChatBody, model: string): Prompt {
           .map((p) => (p as { text: string }).text)
           .join('\n');
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const last = messages.at(-1);
   return {
     model,
+    ...(last?.role === 'assistant' ? { prefix: text(last.content) } : {}),
     lastUserText: text(lastUser?.content),
     images: Array.isArray(lastUser?.content) ? lastUser.content.filter((p) => p.type === 'image_url').length : 0,
     promptWords: messages.reduce((n, m) => n + countWords(text(m.content)), 0),

@@ -8,6 +8,17 @@ export interface Prompt {
   /** Every word of every message, for prompt token counts. */
   promptWords: number;
   json: boolean;
+  /**
+   * The text of a final assistant message (a prefill): the model continues
+   * it instead of answering afresh, as Ollama, Gemini 2.x and the
+   * OpenAI-compatible providers that support prefill do.
+   */
+  prefix?: string | undefined;
+}
+
+/** What an emulated model says to continue someone else's text: recognisable, so tests can tell who wrote what. */
+export function continuationText(model: string): string {
+  return ` (continued by ${model})`;
 }
 
 /**
@@ -18,6 +29,13 @@ export function replyText(prompt: Prompt): string {
   const seen = prompt.images > 0 ? ` [saw ${prompt.images} image${prompt.images === 1 ? '' : 's'}]` : '';
   if (prompt.json) return JSON.stringify({ model: prompt.model, echo: prompt.lastUserText, images: prompt.images });
   return `Echo from ${prompt.model}: ${prompt.lastUserText}${seen}`;
+}
+
+/** The whole answer: a fresh reply, or the rest of it after a prefill (its own text goes on where it was cut). */
+function answerText(prompt: Prompt): string {
+  const full = replyText(prompt);
+  if (prompt.prefix === undefined) return full;
+  return full.startsWith(prompt.prefix) ? full.slice(prompt.prefix.length) : continuationText(prompt.model);
 }
 
 /** Splits text into "tokens" (a word with its trailing space) that join back to the text exactly. */
@@ -33,7 +51,7 @@ export interface Generation {
 
 /** The tokens an emulated model produces, cut at max_tokens like a real one. */
 export function generate(prompt: Prompt, maxTokens: number | undefined): Generation {
-  const all = tokenize(replyText(prompt));
+  const all = tokenize(answerText(prompt));
   const cut = maxTokens !== undefined && maxTokens >= 0 && all.length > maxTokens;
   return { tokens: cut ? all.slice(0, maxTokens) : all, finishReason: cut ? 'length' : 'stop', promptTokens: prompt.promptWords };
 }

@@ -8,7 +8,7 @@ export interface TimingOptions {
   perTokenMs?: number;
 }
 
-export type StreamStep = 'write' | 'drop' | 'error' | 'stall';
+export type StreamStep = 'write' | 'drop' | 'error' | 'stall' | 'malformed';
 
 /**
  * Plays tokens out at the configured pace, calling `emit` for each; a
@@ -21,19 +21,23 @@ export async function playTokens(
   signal: AbortSignal,
   fault: Fault | undefined,
   emit: (token: string, index: number) => void,
+  /** Writes one event the client cannot parse (the `malformed-chunk` fault); the stream goes on after it. */
+  emitMalformed: () => void = () => {},
 ): Promise<'complete' | 'drop' | 'error' | 'aborted'> {
   await pause(timing.timeToFirstTokenMs ?? 0, signal);
   for (const [index, token] of tokens.entries()) {
     if (signal.aborted) return 'aborted';
     const step = faultStep(fault, index);
     if (step === 'stall') return stall(signal);
-    if (step !== 'write') return step;
+    if (step === 'malformed') emitMalformed();
+    else if (step !== 'write') return step;
     emit(token, index);
     if (index < tokens.length - 1) await pause(timing.perTokenMs ?? 0, signal);
   }
   const last = faultStep(fault, tokens.length);
   if (last === 'stall') return stall(signal);
-  return last === 'write' ? (signal.aborted ? 'aborted' : 'complete') : last;
+  if (last === 'malformed') emitMalformed();
+  return last === 'write' || last === 'malformed' ? (signal.aborted ? 'aborted' : 'complete') : last;
 }
 
 /** The upstream goes quiet with the connection open, until the client gives up. */
@@ -47,6 +51,7 @@ function faultStep(fault: Fault | undefined, index: number): StreamStep {
   if (fault.mode === 'drop-stream') return 'drop';
   if (fault.mode === 'stream-error') return 'error';
   if (fault.mode === 'stall-stream') return 'stall';
+  if (fault.mode === 'malformed-chunk') return 'malformed';
   return 'write';
 }
 

@@ -11,7 +11,8 @@ export const JobEventSchema = z.discriminatedUnion('type', [
   z.object({ ...Base, type: z.literal('started'), target: z.string(), endpoint: z.string() }),
   z.object({ ...Base, type: z.literal('delta'), content: z.string() }),
   z.object({ ...Base, type: z.literal('hop'), target: z.string(), reason: z.string() }),
-  z.object({ ...Base, type: z.literal('restart'), reason: z.string() }),
+  // `continues`: keep the first `kept` characters of the text so far, the deltas that follow go on from there; without it, drop the text so far.
+  z.object({ ...Base, type: z.literal('restart'), reason: z.string(), continues: z.literal(true).optional(), kept: z.number().int().min(0).optional() }),
   z.object({
     ...Base,
     type: z.literal('done'),

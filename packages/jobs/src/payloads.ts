@@ -65,6 +65,11 @@ export const HopPayloadSchema = z.object({
   retryUntil: z.number().int().optional(),
   /** Which retry of this hop this is (0 for the first try). */
   attempt: z.number().int().min(0).optional(),
+  /**
+   * The streamed answer so far, which an earlier hop began and this hop's
+   * target is asked to continue (sent as a final assistant message).
+   */
+  continuation: z.object({ text: z.string().min(1) }).optional(),
 });
 export type HopPayload = z.infer<typeof HopPayloadSchema>;
 

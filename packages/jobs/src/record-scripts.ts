@@ -107,21 +107,28 @@ return 1
 
 /**
  * ARGV: channel, fromHop, now, fromStatus, fromErrorJson ('' for none),
- * nextHop, nextHopJson, nextTarget, reason. Moves the job from one hop to
- * the next, once: returns 0 when the job is finished or already moved on,
- * and -1 (moving nothing) when a waiting client already holds part of this
- * hop's streamed answer, which another target cannot continue.
+ * nextHop, nextHopJson, nextTarget, reason, keptChars ('' for none). Moves
+ * the job from one hop to the next, once: returns 0 when the job is finished
+ * or already moved on. `dh` marks that readers hold streamed text of the job.
+ * With keptChars the next hop continues that text (its first keptChars
+ * characters stay, a \`restart\` event says so); without, readers are told to
+ * drop it — unless a waiting client holds it, which nothing can take back:
+ * then -1, moving nothing.
  */
 export const ADVANCE_HOP = `${EMIT}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or terminal(status) then return 0 end
 if redis.call('HGET', KEYS[1], 'hop') ~= ARGV[2] then return 0 end
-if redis.call('HGET', KEYS[1], 'dh') == ARGV[2] and redis.call('HEXISTS', KEYS[1], 'reply') == 1 then return -1 end
+local held = redis.call('HEXISTS', KEYS[1], 'dh') == 1
+if held and ARGV[10] == '' and redis.call('HEXISTS', KEYS[1], 'reply') == 1 then return -1 end
 local fields = { status = ARGV[4], finishedAt = tonumber(ARGV[3]) }
 if ARGV[5] ~= '' then fields.error = cjson.decode(ARGV[5]) end
 updateHop(ARGV[2], fields)
-if redis.call('HGET', KEYS[1], 'dh') == ARGV[2] then
+if held and ARGV[10] ~= '' then
+  emit('{"type":"restart","hop":' .. ARGV[6] .. ',"reason":' .. cjson.encode(ARGV[9]) .. ',"continues":true,"kept":' .. tonumber(ARGV[10]) .. '}')
+elseif held then
   emit('{"type":"restart","hop":' .. ARGV[6] .. ',"reason":' .. cjson.encode(ARGV[9]) .. '}')
+  redis.call('HDEL', KEYS[1], 'dh')
 end
 redis.call('HSET', KEYS[1], 'hop', ARGV[6], 'h' .. ARGV[6], ARGV[7], 'status', 'queued')
 emit('{"type":"hop","hop":' .. ARGV[6] .. ',"target":' .. cjson.encode(ARGV[8]) .. ',"reason":' .. cjson.encode(ARGV[9]) .. '}')

@@ -25,6 +25,8 @@ export interface HopRecord {
   /** Tries after the first, on the same target (pinned jobs), and when the next is due. */
   retries?: number;
   retryAt?: number;
+  /** This hop continues an answer an earlier hop began: the first `continues` characters came from there. */
+  continues?: number;
 }
 
 export interface Usage {
@@ -93,8 +95,8 @@ export interface FinishedJob {
 
 /**
  * `moved`: the job is on its next hop. `over`: it had finished or moved on
- * already. `held`: a waiting client holds part of this hop's streamed answer,
- * so the job cannot restart elsewhere and nothing moved.
+ * already. `held`: a waiting client holds part of the job's streamed answer
+ * and the next target was not asked to continue it, so nothing moved.
  */
 export type AdvanceOutcome = 'moved' | 'over' | 'held';
 

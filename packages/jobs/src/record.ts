@@ -106,11 +106,18 @@ export class JobRecords {
     id: string,
     fromHop: number,
     from: { status: 'failed' | 'skipped' | 'spilled'; error?: SerializedError | undefined },
-    next: { target: Target; reason: HopReason },
+    next: { target: Target; reason: HopReason; continues?: number | undefined },
     now = Date.now(),
   ): Promise<AdvanceOutcome> {
     const nextHop = fromHop + 1;
-    const hop: HopRecord = { hop: nextHop, target: next.target.id, reason: next.reason, status: 'queued', queuedAt: now };
+    const hop: HopRecord = {
+      hop: nextHop,
+      target: next.target.id,
+      reason: next.reason,
+      status: 'queued',
+      queuedAt: now,
+      ...(next.continues !== undefined ? { continues: next.continues } : {}),
+    };
     const [record, stream, channel] = this.jobKeys(id);
     const moved = await this.scripts.advanceHop(
       record,
@@ -124,6 +131,7 @@ export class JobRecords {
       JSON.stringify(hop),
       next.target.id,
       next.reason,
+      next.continues ?? '',
     );
     return moved === 1 ? 'moved' : moved === -1 ? 'held' : 'over';
   }

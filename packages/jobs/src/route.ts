@@ -13,31 +13,45 @@ import { partialAnswerError } from './record.js';
 export type RouteOutcome = 'queued' | 'rerouted' | 'retrying' | 'failed' | 'stayed' | 'moved-on';
 
 export function jobView(payload: HopPayload): JobView {
-  return { chain: payload.chain, hop: payload.hop, maxWaitMs: payload.maxWaitMs, retryUntil: payload.retryUntil, attempt: payload.attempt };
+  return {
+    chain: payload.chain,
+    hop: payload.hop,
+    maxWaitMs: payload.maxWaitMs,
+    retryUntil: payload.retryUntil,
+    attempt: payload.attempt,
+    continues: payload.continuation?.text.length,
+  };
 }
 
 /** Asks the routing core what to do after `event`, and does it. */
-export async function route(p: Pipeline, payload: HopPayload, event: RoutingEvent): Promise<{ decision: Decision; outcome: RouteOutcome }> {
+export async function route(p: Pipeline, payload: HopPayload, event: RoutingEvent, streamedText?: string): Promise<{ decision: Decision; outcome: RouteOutcome }> {
   const decision = decide(jobView(payload), event, { autoFallback: p.options.autoFallbackEnabled, transientRetryMs: p.options.transientRetryMs });
-  return { decision, outcome: await carryOut(p, payload, decision) };
+  return { decision, outcome: await carryOut(p, payload, decision, streamedText) };
 }
 
-/** After a hop failed: the provider's error is counted, then routed. */
-export async function routeFailure(p: Pipeline, payload: HopPayload, err: unknown): Promise<{ decision: Decision; outcome: RouteOutcome }> {
+/**
+ * After a hop failed: the provider's error is counted, then routed.
+ * `streamedText` is the answer readers hold so far (an earlier hop's
+ * included), when the hop was streamed: the next target continues it.
+ */
+export async function routeFailure(p: Pipeline, payload: HopPayload, err: unknown, streamedText?: string): Promise<{ decision: Decision; outcome: RouteOutcome }> {
   const error = serializeError(err);
   void p.stats.providerError(payload.target.provider, error.code).catch(() => {});
-  return route(p, payload, { type: 'hop-failed', error, now: Date.now(), jitter: Math.random() });
+  const streamed = streamedText !== undefined && streamedText.length > (payload.continuation?.text.length ?? 0);
+  return route(p, payload, { type: 'hop-failed', error, now: Date.now(), jitter: Math.random(), streamed }, streamedText);
 }
 
 /**
  * The one place a decision becomes Redis state, through the job record's
  * checked transitions: a hop moves on only if it is still the job's current
  * hop, so of two actors racing (a spill and a worker, two deliveries) one
- * moves it and the other is told `moved-on`. A client that already holds
- * part of the hop's streamed answer cannot be given another target's: that
- * job fails instead ('held').
+ * moves it and the other is told `moved-on`. Readers that already hold part
+ * of a streamed answer keep it: the next target is asked to continue that
+ * text (`streamedText`, or the continuation this hop itself was carrying).
+ * Where no actor knows the text (a stalled-out worker's), a waiting client
+ * cannot be given a fresh answer on top of it: that job fails ('held').
  */
-export async function carryOut(p: Pipeline, payload: HopPayload, decision: Decision): Promise<RouteOutcome> {
+export async function carryOut(p: Pipeline, payload: HopPayload, decision: Decision, streamedText?: string): Promise<RouteOutcome> {
   switch (decision.action) {
     case 'queue':
       await enqueueMany(p, [payload]);
@@ -45,14 +59,21 @@ export async function carryOut(p: Pipeline, payload: HopPayload, decision: Decis
     case 'move-on': {
       const next = payload.chain[payload.hop + 1];
       if (!next) throw new Error(`job ${payload.jobId} has no hop after ${payload.hop}`);
-      const moved = await p.records.advanceHop(payload.jobId, payload.hop, { status: decision.status, error: decision.error }, { target: next, reason: decision.reason });
+      const text = streamedText || payload.continuation?.text;
+      const continuation = text ? { text } : undefined;
+      const moved = await p.records.advanceHop(
+        payload.jobId,
+        payload.hop,
+        { status: decision.status, error: decision.error },
+        { target: next, reason: decision.reason, continues: text?.length },
+      );
       if (moved === 'held') {
         const failed = await p.records.fail(payload.jobId, payload.hop, partialAnswerError(payload.target.id, decision.error.message), decision.error);
         return failed ? 'failed' : 'moved-on';
       }
       if (moved === 'over') return 'moved-on';
       countFallback(p, payload.target, next, decision.reason);
-      await dispatchHop(p, { ...payload, hop: payload.hop + 1, target: next, attempt: undefined });
+      await dispatchHop(p, { ...payload, hop: payload.hop + 1, target: next, attempt: undefined, continuation });
       return 'rerouted';
     }
     case 'retry': {

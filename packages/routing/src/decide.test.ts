@@ -131,6 +131,31 @@ const rows: Row[] = [
     { type: 'hop-failed', error: rateLimited, now: NOW },
     { action: 'retry', delayMs: 7_000 },
   ],
+  // A hop that had streamed part of its answer: the same target again would start it over.
+  ['cut after streaming: the next target continues', job(cloudFirst), { type: 'hop-failed', error: cloud503, now: NOW, streamed: true }, { action: 'move-on', reason: 'failover' }],
+  [
+    'cut after streaming on the last target: fails, no retry',
+    job({ hop: 1 }),
+    { type: 'hop-failed', error: unavailable, now: NOW, streamed: true },
+    { action: 'fail', exhausted: true },
+  ],
+  [
+    'cut after streaming, pinned: fails, no retry',
+    job({ chain: [CLOUD], retryUntil: NOW + 60_000 }),
+    { type: 'hop-failed', error: unavailable, now: NOW, streamed: true },
+    { action: 'fail' },
+  ],
+  ['a 429 after streaming: moves on, no retry', job(cloudFirst), { type: 'hop-failed', error: rateLimitedShort, now: NOW, streamed: true }, { action: 'move-on' }],
+  ['a client error after streaming: fails', job(cloudFirst), { type: 'hop-failed', error: badRequest, now: NOW, streamed: true }, { action: 'fail', exhausted: false }],
+  [
+    'a continuing target that refuses the answer so far: fails saying so',
+    job({ ...cloudFirst, hop: 1, continues: 40 }),
+    { type: 'hop-failed', error: badRequest, now: NOW },
+    {
+      action: 'fail',
+      error: expect.objectContaining({ message: expect.stringContaining('cut after 40 characters and groq/llama-3.3-70b-versatile could not continue it') }) as never,
+    },
+  ],
   // A waiting local hop.
   ['waited past tolerance spills', job(), { type: 'waited-too-long', because: 'waited past its tolerance' }, { action: 'move-on', status: 'spilled', reason: 'overflow' }],
   ['waited too long with nowhere to go stays', job({ chain: [LOCAL] }), { type: 'waited-too-long', because: 'x' }, { action: 'stay' }],

@@ -25,6 +25,8 @@ export function decide(job: JobView, event: RoutingEvent, policy: RoutingPolicy)
     case 'dispatch':
       return onDispatch(job, event.target, hasNext);
     case 'hop-failed':
+      // Part of the answer is out: the same target again would start it over, so only moving on (to continue it) or failing remain.
+      if (event.streamed) return onStreamedFailure(job, event.error, hasNext);
       if (event.error.code === 'provider_rate_limited') return onRateLimited(job, event.error, event.now, event.jitter ?? 0.5, hasNext);
       if (isTransient(job, event.error, policy)) return { action: 'retry', delayMs: policy.transientRetryMs!, attempt: 1, error: event.error };
       return onFailure(job, event.error, event.now, hasNext);
@@ -78,8 +80,15 @@ function isTransient(job: JobView, error: SerializedError, policy: RoutingPolicy
   return error.code === 'provider_unavailable' && error.status !== undefined && error.status >= 500;
 }
 
+function onStreamedFailure(job: JobView, error: SerializedError, hasNext: boolean): Decision {
+  if (hasNext && error.retryable) return { action: 'move-on', status: 'failed', reason: 'failover', error };
+  if (!error.retryable) return onFailure(job, error, 0, false);
+  return { action: 'fail', error, exhausted: job.hop > 0 };
+}
+
 function onFailure(job: JobView, error: SerializedError, now: number, hasNext: boolean): Decision {
   const target = job.chain[job.hop]!;
+  if (!error.retryable && job.continues !== undefined) return { action: 'fail', error: continuationRefused(job, error), exhausted: false };
   if (!error.retryable) return { action: 'fail', error, exhausted: false };
   if (hasNext) return { action: 'move-on', status: 'failed', reason: 'failover', error };
   if (job.retryUntil !== undefined) {
@@ -91,6 +100,17 @@ function onFailure(job: JobView, error: SerializedError, now: number, hasNext: b
     return { action: 'fail', error: serializeError(new ProviderError(code, why, { provider: target.provider, target: target.id })), exhausted: false };
   }
   return { action: 'fail', error, exhausted: job.hop > 0 };
+}
+
+/**
+ * The fallback would not take the answer so far (e.g. it refuses a final
+ * assistant message): the client holds a partial answer that must not pass
+ * for a whole one, so the job fails saying exactly that.
+ */
+function continuationRefused(job: JobView, error: SerializedError): SerializedError {
+  const target = job.chain[job.hop]!;
+  const message = `the answer was cut after ${job.continues} characters and ${target.id} could not continue it (${error.message}); the partial answer is incomplete`;
+  return serializeError(new ProviderError('provider_unavailable', message, { provider: target.provider, target: target.id }));
 }
 
 function moveOn(status: 'skipped' | 'spilled', reason: 'failover' | 'overflow', message: string): Decision {

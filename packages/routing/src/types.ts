@@ -12,6 +12,8 @@ export interface JobView {
   retryUntil?: number | undefined;
   /** Tries of this hop so far beyond the first. */
   attempt?: number | undefined;
+  /** This hop continues an answer an earlier hop began streaming: how many characters of it the client holds. */
+  continues?: number | undefined;
 }
 
 export interface RoutingPolicy {
@@ -43,7 +45,14 @@ export type RoutingEvent =
    * out). `jitter` (0 ≤ j < 1, default 0.5) spreads backoffs so that jobs
    * throttled together do not come back together.
    */
-  | { type: 'hop-failed'; error: SerializedError; now: number; jitter?: number }
+  | {
+      type: 'hop-failed';
+      error: SerializedError;
+      now: number;
+      jitter?: number;
+      /** The hop had streamed part of its answer to readers: trying the same target again would start it over. */
+      streamed?: boolean;
+    }
   /** A waiting local hop passed its tolerance, or its batch would miss its completion window. */
   | { type: 'waited-too-long'; because: string }
   /** A waiting local hop has no usable server with its model any more (down, drained, model gone). */

@@ -10,6 +10,7 @@ import {
   type OllamaEmulator,
   type OllamaEmulatorOptions,
   type OpenAICompatibleEmulator,
+  type OpenAICompatibleEmulatorOptions,
   startGeminiEmulator,
   startOllamaEmulator,
   startOpenAICompatibleEmulator,
@@ -48,6 +49,8 @@ export interface StackOptions {
   maxConcurrent?: number;
   ollama?: OllamaEmulatorOptions;
   gemini?: GeminiEmulatorOptions;
+  /** The cloud OpenAI-compatible providers' emulator (OpenRouter, Groq, Together). */
+  openai?: OpenAICompatibleEmulatorOptions;
   /** Extra environment, e.g. AUTO_FALLBACK_ENABLED=false. */
   env?: Record<string, string>;
   /** An aliases.yaml of the test's own (written to a temporary file, removed on close) instead of the shipped one. */
@@ -103,7 +106,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         hosts: undefined,
       };
   const gemini = await startGeminiEmulator({ apiKey: 'test-google-key', ...options.gemini });
-  const openai = await startOpenAICompatibleEmulator({ apiKey: 'test-cloud-key' });
+  const openai = await startOpenAICompatibleEmulator({ apiKey: 'test-cloud-key', ...options.openai });
   const aliasesDir = options.aliasesYaml !== undefined ? await mkdtemp(join(tmpdir(), 'mana-aliases-')) : undefined;
   if (aliasesDir) await writeFile(join(aliasesDir, 'aliases.yaml'), options.aliasesYaml!);
   const extra = {

@@ -33,8 +33,15 @@ export class ChatStream {
   }
 
   private model = '';
+  private sentChars = 0;
+
+  /** How much answer text the client has been sent (JavaScript string length, as the worker counts). */
+  get sent(): number {
+    return this.sentChars;
+  }
 
   delta(content: string): void {
+    this.sentChars += content.length;
     this.send(this.chunk({ content }, null));
   }
 

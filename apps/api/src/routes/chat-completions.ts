@@ -41,10 +41,11 @@ async function jsonAnswer(res: Response, watched: WatchedJob): Promise<void> {
 
 /**
  * Fallback is invisible while no token has been sent: headers wait for the
- * first token. After it, a failed hop fails the job (the worker will not
- * start the answer over elsewhere), and a hop rerun after its worker died
- * cannot be hidden either: the stream ends with an error chunk and the job
- * is cancelled.
+ * first token. After it, a failed hop's next target continues the text the
+ * client holds (a `restart` that keeps exactly what was sent), so the
+ * stream simply goes on. A restart that would drop text the client has (a
+ * hop rerun after its worker died) cannot be hidden: the stream ends with
+ * an error chunk and the job is cancelled.
  */
 async function streamAnswer(deps: ApiDeps, res: Response, watched: WatchedJob, includeUsage: boolean): Promise<void> {
   const { id } = watched.accepted;
@@ -53,14 +54,15 @@ async function streamAnswer(deps: ApiDeps, res: Response, watched: WatchedJob, i
   for await (const event of watched.events) {
     switch (event.type) {
       case 'started':
-        res.setHeader('x-mana-model', event.target);
+        // A continuing hop starts after the headers went out with the first token.
+        if (!res.headersSent) res.setHeader('x-mana-model', event.target);
         break;
       case 'delta':
         stream.start(res.getHeader('x-mana-model')?.toString() ?? '');
         stream.delta(event.content);
         break;
       case 'restart':
-        if (!stream.hasStarted) break;
+        if (!stream.hasStarted || (event.continues && event.kept === stream.sent)) break;
         stream.fail({ code: 'provider_unavailable', message: `the model failed after the stream began (${event.reason}); the partial answer above is incomplete` });
         await cancelJob(deps.pipeline, id);
         return;
