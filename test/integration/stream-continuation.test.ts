@@ -20,11 +20,17 @@ models:
   openrouter/deepseek/deepseek-r1: { kind: chat }
   groq/llama-3.3-70b-versatile: { kind: chat }
   google/gemini-3.5-flash-lite: { kind: chat }
+  google/gemini-2.0-flash: { kind: chat }
+  ollama/gemma3:4b: { kind: chat }
 aliases:
   mana/cut:
     chain: [openrouter/deepseek/deepseek-r1, groq/llama-3.3-70b-versatile]
   mana/no-prefill:
     chain: [openrouter/deepseek/deepseek-r1, google/gemini-3.5-flash-lite]
+  mana/gemini-first:
+    chain: [google/gemini-2.0-flash, groq/llama-3.3-70b-versatile]
+  mana/gpu-first:
+    chain: [ollama/gemma3:4b, groq/llama-3.3-70b-versatile]
 `;
 
 async function start(): Promise<Stack> {
@@ -32,7 +38,12 @@ async function start(): Promise<Stack> {
     aliasesYaml: ALIASES,
     env: { MANA_STREAM_IDLE_TIMEOUT_MS: '800' },
     // Gemini 3.5 Flash-Lite refuses a request that ends with a model turn, as the real one does.
-    gemini: { models: [{ name: 'gemini-3.5-flash-lite', kind: 'chat', rejectsPrefill: true }] },
+    gemini: {
+      models: [
+        { name: 'gemini-3.5-flash-lite', kind: 'chat', rejectsPrefill: true },
+        { name: 'gemini-2.0-flash', kind: 'chat' },
+      ],
+    },
   });
   return stack;
 }
@@ -144,5 +155,34 @@ describe('a stream cut after its first tokens is continued by the next target', 
     const done = parsed.find((e) => e.type === 'done');
     expect(text).toBe(partial + continuationText('llama-3.3-70b-versatile'));
     expect(done?.result?.content).toBe(text);
+  });
+});
+
+describe('one malformed event in a stream is skipped, logged and counted; the answer goes on', () => {
+  const malformedCount = async (s: Stack, provider: string) => {
+    const metrics = await (await fetch(`${s.api.url}/metrics`)).text();
+    const line = metrics.split('\n').find((l) => l.startsWith('mana_provider_errors_total') && l.includes(`provider="${provider}"`) && l.includes('code="malformed_chunk"'));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+
+  it.each([
+    ['an OpenAI-compatible provider (SSE, the openai SDK)', 'mana/cut', 'openrouter', 'deepseek/deepseek-r1'],
+    ['Gemini (SSE, @google/genai)', 'mana/gemini-first', 'google', 'gemini-2.0-flash'],
+    ['a GPU server (NDJSON, the ollama SDK)', 'mana/gpu-first', 'ollama', 'gemma3:4b'],
+  ])('%s', async (_name, alias, provider, model) => {
+    const s = await start();
+    const fault = { mode: 'malformed-chunk' as const, afterChunks: 2 };
+    if (provider === 'openrouter') s.openai.faults.add({ ...fault, route: '/openrouter/' });
+    if (provider === 'google') s.gemini.faults.add(fault);
+    if (provider === 'ollama') s.gpus[0]!.faults.add(fault);
+    const text = 'a garbled event in the middle';
+    const answer = await stream(s, alias, text);
+    expect(answer.error).toBeUndefined();
+    expect(answer.content).toBe(fresh(model, text));
+    // Nobody else was asked: the hop survived.
+    expect(s.openai.stats.snapshot().requests[GROQ] ?? 0).toBe(0);
+    const [job] = await s.jobs();
+    expect(job?.hops.map((h) => h.status)).toEqual(['succeeded']);
+    await expect.poll(() => malformedCount(s, provider)).toBe(1);
   });
 });

@@ -37,7 +37,13 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
   const pipeline = createPipeline(config, redis, tracing);
   const eviction = await checkEvictionPolicy(redis);
   if (!eviction.ok) log.warn({ reason: eviction.reason }, 'Redis eviction policy unknown');
-  const providers = createProviders(config);
+  // A garbled event mid-stream is dropped by the provider layer, not fatal to the answer: said here, counted in mana_provider_errors_total.
+  const providers = createProviders(config, {
+    onMalformedChunk: (endpoint, sample) => {
+      log.warn({ endpoint, sample }, 'skipped a malformed streamed event');
+      void pipeline.stats.providerError(endpoint.split(':')[0] ?? endpoint, 'malformed_chunk').catch(() => {});
+    },
+  });
   const running = await RunningJobs.listen(subscriber, pipeline.keys.cancelChannel());
   const signal = await LocalWorkSignal.listen(subscriber, pipeline.keys.localWorkChannel());
   const owner = `${process.pid}-${randomUUID().slice(0, 8)}`;

@@ -1,6 +1,7 @@
 import { GoogleGenAI } from '@google/genai';
 import { ProviderError } from '@mana/errors';
 import { Deadline } from '../deadline.js';
+import { type MalformedChunkHook, skippingMalformedEvents } from '../lenient-stream.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
 import { toChatResult, toGeminiChat } from './chat.js';
 import { toProviderError } from './errors.js';
@@ -8,12 +9,14 @@ import { toProviderError } from './errors.js';
 export interface GoogleAdapterOptions {
   apiKey: string | undefined;
   baseUrl: string;
+  onMalformedChunk?: MalformedChunkHook | undefined;
 }
 
 /** Google Gemini (the Developer API, never Vertex) through @google/genai. */
 export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdapter {
   // No retryOptions: the SDK then makes exactly one attempt and the gateway owns retries.
-  const client = options.apiKey ? new GoogleGenAI({ apiKey: options.apiKey, vertexai: false, httpOptions: { baseUrl: options.baseUrl } }) : undefined;
+  const fetch = skippingMalformedEvents(globalThis.fetch, 'google', options.onMalformedChunk);
+  const client = options.apiKey ? new GoogleGenAI({ apiKey: options.apiKey, vertexai: false, httpOptions: { baseUrl: options.baseUrl, fetch } }) : undefined;
   const context = (model: string) => ({ provider: 'google', target: `google/${model}` });
 
   function requireClient(model: string): GoogleGenAI {

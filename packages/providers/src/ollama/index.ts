@@ -1,12 +1,13 @@
 import type { OllamaHost } from '@mana/config';
 import { Deadline } from '../deadline.js';
+import type { MalformedChunkHook } from '../lenient-stream.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
 import { loadOf, toChatResult, toOllamaChat } from './chat.js';
 import { createOllamaClient } from './client.js';
 import { toProviderError } from './errors.js';
 
 /** One Ollama GPU server, through the `ollama` SDK. */
-export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
+export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: MalformedChunkHook): ProviderAdapter {
   const context = (model: string) => ({ provider: 'ollama', target: `ollama/${model}` });
 
   async function chat(request: ChatRequest, options?: CallOptions): Promise<ChatResult> {
@@ -25,7 +26,7 @@ export function createOllamaAdapter(host: OllamaHost): ProviderAdapter {
     let content = '';
     let stream: Awaited<ReturnType<typeof startStream>> | undefined;
     let finished = false;
-    const startStream = () => createOllamaClient(host.url, deadline.signal).chat({ ...toOllamaChat(request), stream: true });
+    const startStream = () => createOllamaClient(host.url, deadline.signal, `ollama:${host.name}`, onMalformedChunk).chat({ ...toOllamaChat(request), stream: true });
     try {
       stream = await startStream();
       for await (const part of stream) {

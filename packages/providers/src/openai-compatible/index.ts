@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import type { OllamaHost, ProviderId } from '@mana/config';
 import { ProviderError } from '@mana/errors';
 import { DEFAULT_TIMEOUT_MS, Deadline } from '../deadline.js';
+import { type MalformedChunkHook, skippingMalformedEvents } from '../lenient-stream.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
 import { toFinishReason, toOpenAIChat } from './chat.js';
 import { fromErrorBody, toProviderError } from './errors.js';
@@ -19,12 +20,13 @@ export interface OpenAICompatibleOptions {
    * it is up and what it serves. A cloud API is never probed (each call costs).
    */
   probe?: boolean;
+  onMalformedChunk?: MalformedChunkHook | undefined;
 }
 
 /** An OpenAI-compatible inference engine on one of the fleet's GPU servers. */
-export function createLocalEngineAdapter(host: OllamaHost): ProviderAdapter {
+export function createLocalEngineAdapter(host: OllamaHost, onMalformedChunk?: MalformedChunkHook): ProviderAdapter {
   // Such servers take any key unless started with one; the SDK insists on some string.
-  return createOpenAICompatibleAdapter({ id: 'ollama', apiKey: 'local', baseUrl: `${host.url}/v1`, endpoint: `ollama:${host.name}`, probe: true });
+  return createOpenAICompatibleAdapter({ id: 'ollama', apiKey: 'local', baseUrl: `${host.url}/v1`, endpoint: `ollama:${host.name}`, probe: true, onMalformedChunk });
 }
 
 /** OpenRouter, Groq and Together: one adapter over the `openai` SDK, three configurations. */
@@ -32,7 +34,14 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
   const { id } = options;
   // maxRetries 0: the gateway owns retries; the SDK's two would hide which target failed.
   const client = options.apiKey
-    ? new OpenAI({ apiKey: options.apiKey, baseURL: options.baseUrl, maxRetries: 0, timeout: DEFAULT_TIMEOUT_MS, defaultHeaders: options.headers })
+    ? new OpenAI({
+        apiKey: options.apiKey,
+        baseURL: options.baseUrl,
+        maxRetries: 0,
+        timeout: DEFAULT_TIMEOUT_MS,
+        defaultHeaders: options.headers,
+        fetch: skippingMalformedEvents(globalThis.fetch, options.endpoint ?? id, options.onMalformedChunk),
+      })
     : undefined;
   const context = (model: string) => ({ provider: id, target: `${id}/${model}` });
 
