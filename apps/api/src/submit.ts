@@ -4,6 +4,7 @@ import { isLocalProvider } from '@mana/config';
 import { NotFoundError, ValidationError, serializeError } from '@mana/errors';
 import {
   type HopPayload,
+  type HopTarget,
   type JobEvent,
   type NewJob,
   type Priority,
@@ -126,7 +127,7 @@ export async function submitMany(deps: ApiDeps, submissions: readonly Submission
 interface Plan {
   id: string;
   resolution: Resolution;
-  chain: Target[];
+  chain: HopTarget[];
   maxWaitMs: number | null;
 }
 
@@ -136,7 +137,7 @@ async function planJob(deps: ApiDeps, submission: Submission): Promise<Plan> {
   const table = deps.aliases.current();
   const resolution = resolveModel(table, submission.model, { kind: submission.work.kind, googleDefaultModel: config.google.defaultModel });
   await refuseUnknownBareModel(deps, table, resolution);
-  const capable = withCapabilities(table, resolution, needs(submission.work));
+  const capable = withCapabilities(table, resolution, needs(submission.work)).map((t) => described(table, t));
   const chain = config.autoFallbackEnabled && !submission.pinned ? capable : capable.slice(0, 1);
   const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
   return { id: submission.id ?? `job_${randomUUID().replaceAll('-', '')}`, resolution, chain, maxWaitMs };
@@ -184,7 +185,7 @@ function newJob(submission: Submission, plan: Plan, replyTo: string | undefined)
 }
 
 function hopZero(submission: Submission, plan: Plan): HopPayload {
-  const target = plan.chain[0] as Target;
+  const target = plan.chain[0] as HopTarget;
   return {
     jobId: plan.id,
     hop: 0,
@@ -209,6 +210,16 @@ function needs(work: Work): Capability[] {
   if (work.messages.some((m) => typeof m.content !== 'string' && m.content.some((p) => p.type === 'image'))) wanted.push('vision');
   if (work.params.responseFormat?.type === 'json_schema') wanted.push('structured_output');
   return wanted;
+}
+
+/** A target with what aliases.yaml says of its model that routing uses on the way: its context, and long_context. */
+function described(table: AliasTable, target: Target): HopTarget {
+  const spec = table.models[target.id];
+  return {
+    ...target,
+    ...(spec?.context !== undefined ? { context: spec.context } : {}),
+    ...(spec?.capabilities.includes('long_context') ? { longContext: true as const } : {}),
+  };
 }
 
 /**

@@ -15,6 +15,12 @@ export const ModelSpecSchema = z.strictObject({
   capabilities: CapabilityListSchema,
   /** Length of the vectors an embedding model returns; required for embedding models. */
   dimensions: z.number().int().positive().optional(),
+  /**
+   * The most tokens (prompt and answer) the model takes as served, e.g. an
+   * Ollama model's num_ctx. A prompt estimated longer skips this target for
+   * the next one (Ollama would silently cut the prompt instead).
+   */
+  context: z.number().int().positive().optional(),
 });
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 

@@ -25,7 +25,7 @@ export function shippedModels(provider: ProviderId): EmulatedModel[] {
   const prefix = `${provider}/`;
   return Object.entries(loaded.table.models)
     .filter(([id]) => id.startsWith(prefix))
-    .map(([id, spec]) => ({ name: id.slice(prefix.length), kind: spec.kind, dimensions: spec.dimensions }));
+    .map(([id, spec]) => ({ name: id.slice(prefix.length), kind: spec.kind, dimensions: spec.dimensions, contextTokens: spec.context }));
 }
 
 /** `name` and `name:latest` are the same Ollama model. */

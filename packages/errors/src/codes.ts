@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'model_unavailable',
   'provider_auth',
   'provider_rejected',
+  'context_length_exceeded',
   'chain_exhausted',
   'cancelled',
   'config_invalid',
@@ -31,12 +32,14 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  * How the router treats a failed hop:
  * - `retryable`: the target failed for reasons of its own; try the next one.
  * - `model_unavailable`: this provider lacks the model; try the next one.
+ * - `too_long`: the prompt does not fit this model's context; try the next
+ *   one (preferring targets with `long_context`).
  * - `auth`: our key for that provider is wrong; try the next one and mark the
  *   provider unhealthy (it is our misconfiguration, not the client's fault).
  * - `client`: the request itself is bad; no other target will do better.
  * - `fatal`: not a hop failure at all (cancelled, internal, config).
  */
-export type ErrorClass = 'retryable' | 'model_unavailable' | 'auth' | 'client' | 'fatal';
+export type ErrorClass = 'retryable' | 'model_unavailable' | 'too_long' | 'auth' | 'client' | 'fatal';
 
 export function classOf(code: ErrorCode): ErrorClass {
   switch (code) {
@@ -46,6 +49,8 @@ export function classOf(code: ErrorCode): ErrorClass {
       return 'retryable';
     case 'model_unavailable':
       return 'model_unavailable';
+    case 'context_length_exceeded':
+      return 'too_long';
     case 'provider_auth':
       return 'auth';
     case 'invalid_request':
@@ -69,7 +74,7 @@ export function classOf(code: ErrorCode): ErrorClass {
 /** True when a failed hop with this code should move on to the next target. */
 export function isRerouteable(code: ErrorCode): boolean {
   const cls = classOf(code);
-  return cls === 'retryable' || cls === 'model_unavailable' || cls === 'auth';
+  return cls === 'retryable' || cls === 'model_unavailable' || cls === 'too_long' || cls === 'auth';
 }
 
 /** The HTTP status a client sees for an error with this code. */
@@ -77,6 +82,7 @@ export function httpStatusOf(code: ErrorCode): number {
   switch (code) {
     case 'invalid_request':
     case 'provider_rejected':
+    case 'context_length_exceeded':
       return 400;
     case 'unauthorized':
       return 401;

@@ -4,7 +4,7 @@ import { ManaError, type ManaErrorOptions } from './mana-error.js';
 /** The codes a failed provider call can carry; the router acts on these. */
 export type ProviderErrorCode = Extract<
   ErrorCode,
-  'provider_unavailable' | 'provider_timeout' | 'provider_rate_limited' | 'model_unavailable' | 'provider_auth' | 'provider_rejected'
+  'provider_unavailable' | 'provider_timeout' | 'provider_rate_limited' | 'model_unavailable' | 'provider_auth' | 'provider_rejected' | 'context_length_exceeded'
 >;
 
 export interface ProviderErrorDetails extends ManaErrorOptions {
@@ -40,7 +40,8 @@ export class ProviderError extends ManaError {
  * 408/409/429/5xx are the provider's trouble, 401/403 ours, 404 a model the
  * provider lacks, any other 4xx the request's fault.
  */
-export function providerCodeForStatus(status: number): ProviderErrorCode {
+export function providerCodeForStatus(status: number, message = ''): ProviderErrorCode {
+  if ((status === 400 || status === 413) && isContextLengthMessage(message)) return 'context_length_exceeded';
   if (status === 401 || status === 403) return 'provider_auth';
   if (status === 404) return 'model_unavailable';
   if (status === 429) return 'provider_rate_limited';
@@ -48,4 +49,18 @@ export function providerCodeForStatus(status: number): ProviderErrorCode {
   if (status === 409 || status >= 500) return 'provider_unavailable';
   if (status >= 400) return 'provider_rejected';
   return 'provider_unavailable';
+}
+
+/**
+ * A provider's way of saying the prompt is longer than the model's context,
+ * in the wordings seen from OpenAI and the OpenAI-compatible APIs ("maximum
+ * context length is … tokens", code context_length_exceeded), vLLM (the
+ * same sentence), Gemini ("The input token count (N) exceeds the maximum
+ * number of tokens allowed (M)") and Ollama's embeddings ("input length
+ * exceeds the context length").
+ */
+export function isContextLengthMessage(message: string): boolean {
+  return /context_length_exceeded|maximum context length|exceeds the (maximum )?context length|input token count .* exceeds the maximum number of tokens|prompt is too long|too many (input )?tokens/i.test(
+    message,
+  );
 }

@@ -8,6 +8,7 @@ import { BULLMQ_PRIORITY, type HopPayload, HopPayloadSchema } from './payloads.j
 import type { Pipeline } from './pipeline.js';
 import type { HopReason } from './record.js';
 import { carryOut, jobView } from './route.js';
+import { unfitReason } from './prompt-size.js';
 import { spillMember } from './spill-index.js';
 
 export type DispatchOutcome =
@@ -35,6 +36,8 @@ export async function dispatchDecision(p: Pipeline, payload: HopPayload): Promis
 /** What shared state says of a hop's target now; no provider is called to find out. */
 export async function targetState(p: Pipeline, payload: HopPayload, canMove: boolean): Promise<TargetState> {
   const { target } = payload;
+  const unfit = unfitReason(payload);
+  if (unfit) return { state: 'unfit', reason: unfit };
   if (isLocalProvider(target.provider)) {
     const fleet = await p.cache.fleet.get();
     if (!fleetKnows(fleet, target.model)) {

@@ -12,6 +12,9 @@ export const TargetSchema = z.object({
   provider: z.enum(PROVIDER_IDS),
   model: z.string().min(1),
   id: z.string().min(1),
+  /** From aliases.yaml's models: the model's context in tokens, and whether it has `long_context`. */
+  context: z.number().int().positive().optional(),
+  longContext: z.literal(true).optional(),
 });
 
 const ContentPartSchema = z.discriminatedUnion('type', [
@@ -70,8 +73,12 @@ export const HopPayloadSchema = z.object({
    * target is asked to continue (sent as a final assistant message).
    */
   continuation: z.object({ text: z.string().min(1) }).optional(),
+  /** A target said the prompt is longer than its context: later targets without `long_context` are passed over while one with it remains. */
+  needsLongContext: z.literal(true).optional(),
 });
 export type HopPayload = z.infer<typeof HopPayloadSchema>;
+/** A chain's target as a hop carries it. */
+export type HopTarget = z.infer<typeof TargetSchema>;
 
 // The schemas above must describe exactly what the provider layer accepts.
 type Assert<T extends true> = T;

@@ -73,7 +73,9 @@ export async function carryOut(p: Pipeline, payload: HopPayload, decision: Decis
       }
       if (moved === 'over') return 'moved-on';
       countFallback(p, payload.target, next, decision.reason);
-      await dispatchHop(p, { ...payload, hop: payload.hop + 1, target: next, attempt: undefined, continuation });
+      // Too long for this model: the next ones that can only say the same are passed over (prompt-size.ts).
+      const needsLongContext = payload.needsLongContext ?? (decision.error.code === 'context_length_exceeded' ? true : undefined);
+      await dispatchHop(p, { ...payload, hop: payload.hop + 1, target: next, attempt: undefined, continuation, needsLongContext });
       return 'rerouted';
     }
     case 'retry': {

@@ -23,6 +23,9 @@ const cloudFirst = { chain: [CLOUD, t('groq/llama-3.3-70b-versatile')] };
 const cloud503 = serializeError(new ProviderError('provider_unavailable', '503', { provider: 'google', target: CLOUD.id, upstreamStatus: 503 }));
 const gpu503 = serializeError(new ProviderError('provider_unavailable', 'server busy', { provider: 'ollama', target: LOCAL.id, upstreamStatus: 503 }));
 const quick = { autoFallback: true, transientRetryMs: 250 };
+const tooLong = serializeError(
+  new ProviderError('context_length_exceeded', 'maximum context length is 8192 tokens', { provider: 'google', target: CLOUD.id, upstreamStatus: 400 }),
+);
 const NOW = 1_000_000;
 
 type Row = [name: string, job: JobView, event: RoutingEvent, expected: Partial<Decision> & { action: Decision['action'] }, policy?: { autoFallback: boolean }];
@@ -156,6 +159,15 @@ const rows: Row[] = [
       error: expect.objectContaining({ message: expect.stringContaining('cut after 40 characters and groq/llama-3.3-70b-versatile could not continue it') }) as never,
     },
   ],
+  ['too long for this target: the next one', job(cloudFirst), { type: 'hop-failed', error: tooLong, now: NOW }, { action: 'move-on', status: 'failed' }],
+  [
+    'too long for the last target too: fails as the request’s size (400), not exhausted',
+    job({ hop: 1 }),
+    { type: 'hop-failed', error: tooLong, now: NOW },
+    { action: 'fail', exhausted: false },
+  ],
+  ['unfit (estimated past its context): skipped', job(), { type: 'dispatch', target: { state: 'unfit', reason: 'prompt too long' } }, { action: 'move-on', status: 'skipped' }],
+  ['unfit, last target: asked anyway (the estimate is rough)', job({ hop: 1 }), { type: 'dispatch', target: { state: 'unfit', reason: 'prompt too long' } }, { action: 'queue' }],
   // A waiting local hop.
   ['waited past tolerance spills', job(), { type: 'waited-too-long', because: 'waited past its tolerance' }, { action: 'move-on', status: 'spilled', reason: 'overflow' }],
   ['waited too long with nowhere to go stays', job({ chain: [LOCAL] }), { type: 'waited-too-long', because: 'x' }, { action: 'stay' }],

@@ -50,6 +50,10 @@ function onDispatch(job: JobView, state: TargetState, hasNext: boolean): Decisio
       // No server would ever pull it: waiting would be forever.
       if (!hasNext) return { action: 'fail', error: unavailable(job, `${target.id}: ${state.reason}`), exhausted: job.hop > 0 };
       return { action: 'move-on', status: 'skipped', reason: 'failover', error: unavailable(job, `${target.id} skipped: ${state.reason}`) };
+    case 'unfit':
+      // The estimate is rough: the last target is asked anyway, and says itself if the prompt is too long.
+      if (!hasNext) return { action: 'queue' };
+      return { action: 'move-on', status: 'skipped', reason: 'failover', error: unavailable(job, `${target.id} skipped: ${state.reason}`) };
     case 'backlogged':
       if (!hasNext || job.maxWaitMs === null || state.waitMs <= job.maxWaitMs) return { action: 'queue' };
       return moveOn('spilled', 'overflow', `${target.id} passed over: estimated wait ${Math.round(state.waitMs)} ms exceeds the tolerance of ${job.maxWaitMs} ms`);
@@ -91,6 +95,8 @@ function onFailure(job: JobView, error: SerializedError, now: number, hasNext: b
   if (!error.retryable && job.continues !== undefined) return { action: 'fail', error: continuationRefused(job, error), exhausted: false };
   if (!error.retryable) return { action: 'fail', error, exhausted: false };
   if (hasNext) return { action: 'move-on', status: 'failed', reason: 'failover', error };
+  // The last target could not take the prompt either: that is the request's size, a 400 in the provider's words, not a 502.
+  if (error.code === 'context_length_exceeded') return { action: 'fail', error, exhausted: false };
   if (job.retryUntil !== undefined) {
     const attempt = (job.attempt ?? 0) + 1;
     const delayMs = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);

@@ -34,7 +34,9 @@ export type TargetState =
   /** Down, breaker open, no key, every server drained: may come back. */
   | { state: 'unavailable'; reason: string }
   /** No GPU server has the model: it will never run there until one pulls it. */
-  | { state: 'missing'; reason: string };
+  | { state: 'missing'; reason: string }
+  /** The target cannot take this request (its prompt is estimated longer than the model's context). */
+  | { state: 'unfit'; reason: string };
 
 /** What happened to the job, as the worker, spill loop, batch pass or API reports it. */
 export type RoutingEvent =

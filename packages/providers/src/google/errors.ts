@@ -16,8 +16,8 @@ export function toProviderError(err: unknown, context: { provider: string; targe
     const status = (err as ApiError).status ?? 500;
     const body = parseBody(err.message);
     const keyInvalid = body?.details?.some((d) => d.reason === 'API_KEY_INVALID') ?? false;
-    const code = keyInvalid ? 'provider_auth' : providerCodeForStatus(status);
     const what = [body?.status, body?.message].filter(Boolean).join(': ') || err.message;
+    const code = keyInvalid ? 'provider_auth' : providerCodeForStatus(status, what);
     const retryAfterMs = retryDelayMs(body);
     return new ProviderError(code, `${context.target} answered ${status}: ${what}`, {
       ...context,

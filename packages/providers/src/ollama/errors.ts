@@ -12,7 +12,7 @@ export function toProviderError(err: unknown, context: { provider: string; targe
   if (known) return known;
   if (err instanceof Error && err.name === 'ResponseError') {
     const status = (err as Error & { status_code?: number }).status_code ?? 500;
-    const code = providerCodeForStatus(status);
+    const code = providerCodeForStatus(status, err.message);
     return new ProviderError(code, `${context.target} answered ${status}: ${err.message}`, { ...context, upstreamStatus: status, cause: err });
   }
   if (err instanceof Error && err.name === 'AbortError') {

@@ -21,7 +21,7 @@ export function toProviderError(err: unknown, context: { provider: string; targe
   }
   if (err instanceof OpenAI.APIError) {
     if (err.status === undefined) return fromErrorBody(err.error, context, err);
-    const code = providerCodeForStatus(err.status);
+    const code = providerCodeForStatus(err.status, `${err.message} ${err.code ?? ''}`);
     return new ProviderError(code, `${context.target} answered ${err.message}`, {
       ...context,
       upstreamStatus: err.status,
