@@ -99,6 +99,17 @@ describe('a provider that fails once', () => {
     expect(answer.seconds).toBeLessThan(3);
   });
 
+  it('a connection reset, then healthy: the same quick retry answers', async () => {
+    const s = await start();
+    s.openai.faults.add({ mode: 'reset', route: '/openrouter/', times: 1 });
+    const answer = await ask(s, 'mana/throttled', 'reset once');
+    expect(answer.provider).toBe('openrouter');
+    expect(seen(s, OPENROUTER)).toBe(2);
+    expect(seen(s, GROQ)).toBe(0);
+    const [job] = await s.jobs();
+    expect(job?.hops.map((h) => [h.status, h.retries, h.error?.message])).toEqual([['succeeded', 1, expect.stringContaining('UND_ERR_SOCKET')]]);
+  });
+
   it('a 500 every time: the quick retry, then the fallback', async () => {
     const s = await start();
     s.openai.faults.add({ mode: 'error', status: 500, route: '/openrouter/' });

@@ -16,6 +16,8 @@ export interface ProviderErrorDetails extends ManaErrorOptions {
   upstreamStatus?: number | undefined;
   /** How long the provider asked us to wait (429 retry-after), in ms. */
   retryAfterMs?: number | undefined;
+  /** A connection that was reset (not refused): the kind of failure that is gone a moment later. */
+  reset?: boolean | undefined;
 }
 
 /** A provider call failed; `code` says whether another target may do better. */
@@ -25,6 +27,7 @@ export class ProviderError extends ManaError {
   readonly target: string;
   readonly upstreamStatus: number | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly reset: boolean;
 
   constructor(code: ProviderErrorCode, message: string, details: ProviderErrorDetails) {
     super(code, message, details);
@@ -32,6 +35,7 @@ export class ProviderError extends ManaError {
     this.target = details.target;
     this.upstreamStatus = details.upstreamStatus;
     this.retryAfterMs = details.retryAfterMs;
+    this.reset = details.reset ?? false;
   }
 }
 

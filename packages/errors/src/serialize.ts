@@ -13,6 +13,8 @@ export interface SerializedError {
   status?: number | undefined;
   /** How long the provider asked us to wait before trying again (a 429's Retry-After). */
   retryAfterMs?: number | undefined;
+  /** The connection was reset: worth a quick second try. */
+  reset?: boolean | undefined;
 }
 
 /**
@@ -28,6 +30,7 @@ export function serializeError(err: unknown): SerializedError {
       retryable: isRerouteable(err.code),
       ...(err instanceof ProviderError ? { provider: err.provider, target: err.target, status: err.upstreamStatus } : {}),
       ...(err instanceof ProviderError && err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+      ...(err instanceof ProviderError && err.reset ? { reset: true } : {}),
     };
   }
   return { name: 'InternalError', code: 'internal_error', message: 'internal error', retryable: false };

@@ -1,6 +1,8 @@
 import { ProviderError } from '@mana/errors';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+/** The server was there and dropped the connection: unlike a refusal, often gone on the next try. */
+const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 const SLOW = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /**
@@ -15,7 +17,7 @@ export function toTransportError(err: unknown, context: { provider: string; targ
   for (const e of chain) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code && UNREACHABLE.has(code)) {
-      return new ProviderError('provider_unavailable', `${context.target} is unreachable (${code})`, { ...context, cause: err });
+      return new ProviderError('provider_unavailable', `${context.target} is unreachable (${code})`, { ...context, cause: err, reset: RESET.has(code) });
     }
     if (code && SLOW.has(code)) {
       return new ProviderError('provider_timeout', `${context.target} timed out (${code})`, { ...context, cause: err });
@@ -23,7 +25,7 @@ export function toTransportError(err: unknown, context: { provider: string; targ
   }
   const cut = chain.find((e) => e.message === 'terminated' || e.message === 'fetch failed');
   if (cut) {
-    return new ProviderError('provider_unavailable', `${context.target} closed the connection (${cut.message})`, { ...context, cause: err });
+    return new ProviderError('provider_unavailable', `${context.target} closed the connection (${cut.message})`, { ...context, cause: err, reset: cut.message === 'terminated' });
   }
   return undefined;
 }

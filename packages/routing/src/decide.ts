@@ -77,11 +77,11 @@ function onRateLimited(job: JobView, error: SerializedError, now: number, jitter
   return { action: 'fail', error, exhausted: job.hop > 0 };
 }
 
-/** A first 5xx from a cloud target, with the quick retry on: worth one more try there before moving on. */
+/** A first 5xx or connection reset from a cloud target, with the quick retry on: worth one more try there before moving on. */
 function isTransient(job: JobView, error: SerializedError, policy: RoutingPolicy): boolean {
   const target = job.chain[job.hop]!;
   if (!policy.transientRetryMs || isLocalProvider(target.provider) || (job.attempt ?? 0) > 0) return false;
-  return error.code === 'provider_unavailable' && error.status !== undefined && error.status >= 500;
+  return error.code === 'provider_unavailable' && (error.reset === true || (error.status !== undefined && error.status >= 500));
 }
 
 function onStreamedFailure(job: JobView, error: SerializedError, hasNext: boolean): Decision {
