@@ -61,6 +61,21 @@ describe('upstreams that go quiet', () => {
     expect(job?.hops[0]?.error?.message).toContain('sent no first token within 800 ms');
   });
 
+  it('no response at all to a request that wants its answer whole (stream: false): the same first-token deadline, then the fallback', async () => {
+    const s = await start();
+    s.openai.faults.add({ mode: 'hang', route: '/openrouter/' });
+    const started = performance.now();
+    const client = new OpenAI({ baseURL: s.baseURL, apiKey: 'unused', maxRetries: 0 });
+    const { data, response } = await client.chat.completions.create({ model: 'mana/silent', messages: [{ role: 'user', content: 'whole please' }] }).withResponse();
+    const seconds = (performance.now() - started) / 1000;
+    expect(response.headers.get('x-mana-provider')).toBe('groq');
+    expect(data.choices[0]?.message.content).toContain('whole please');
+    expect(data.usage?.completion_tokens).toBeGreaterThan(0);
+    expect(seconds).toBeGreaterThan(0.7);
+    expect(seconds).toBeLessThan(3);
+    expect(seen(s, OPENROUTER)).toBe(1);
+  });
+
   it('a slow first token (4 s) fails over the same way', async () => {
     const s = await start();
     s.openai.faults.add({ mode: 'slow', delayMs: 4_000, route: '/openrouter/' });

@@ -145,7 +145,11 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
   const messages = payload.continuation ? [...work.messages, { role: 'assistant' as const, content: payload.continuation.text }] : work.messages;
   const request = { model: target.model, messages, params: work.params };
   const streamCall = { ...call, firstTokenMs: options.stream.firstTokenMs, idleMs: options.stream.idleMs };
-  if (!work.stream) {
+  // A cloud answer the client wants whole is still read as a stream, so the first-token and
+  // idle deadlines catch an upstream that never answers; a GPU's is read whole (the cheaper
+  // call, on the hot path), its hangs caught by the hop deadline and the health probe.
+  const readWhole = !work.stream && isLocalProvider(target.provider);
+  if (readWhole) {
     const result = await adapter.chat(request, call);
     return {
       success: {
@@ -160,6 +164,7 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
   // Deltas are sent without waiting for each: one connection keeps them in order.
   for await (const event of adapter.chatStream(request, streamCall)) {
     if (event.type === 'delta') {
+      if (!work.stream) continue;
       const delta = options.pipeline.records.delta(payload.jobId, payload.hop, event.content);
       delta.catch(() => {}); // awaited together at the end; a failure meanwhile is not unhandled
       streamed.add(event.content, delta);
