@@ -29,7 +29,6 @@ async function ask(text: string) {
 
 describe('failover from the GPU to Gemini', () => {
   it.each([
-    ['answers 503 (server busy)', { mode: 'error', status: 503 }],
     ['answers 500', { mode: 'error', status: 500 }],
     ['hangs past the hop deadline', { mode: 'hang' }],
     ['resets the connection', { mode: 'reset' }],
@@ -89,6 +88,27 @@ describe('failover from the GPU to Gemini', () => {
 });
 
 describe('GPU health', () => {
+  it('a GPU answering 503 "server busy" once is asked again shortly, not marked down; Gemini is not asked', async () => {
+    stack.gpus[0]!.faults.add({ mode: 'error', status: 503, times: 1 });
+    const { data, response } = await ask('busy once');
+    expect(response.headers.get('x-mana-provider')).toBe('ollama');
+    expect(data.choices[0]?.message.content).toContain('busy once');
+    expect(stack.gemini.stats.snapshot().total).toBe(0);
+    expect(stack.gpus[0]!.stats.snapshot().requests['/api/chat gemma3:4b']).toBe(2);
+    expect((await stack.status()).gpus.gpu0?.ok).toBe(true);
+    const job = (await stack.jobs()).at(-1);
+    expect(job?.hops.map((h) => [h.status, h.retries, h.error?.code])).toEqual([['succeeded', 1, 'provider_rate_limited']]);
+  });
+
+  it('a GPU busy every time: three tries, then Gemini, within seconds', async () => {
+    stack.gpus[0]!.faults.add({ mode: 'error', status: 503 });
+    const started = performance.now();
+    const { response } = await ask('busy always');
+    expect(response.headers.get('x-mana-provider')).toBe('google');
+    expect(stack.gpus[0]!.stats.snapshot().requests['/api/chat gemma3:4b']).toBe(3);
+    expect((performance.now() - started) / 1000).toBeLessThan(5);
+  });
+
   it('keeps serving from a GPU whose /api/ps fails: that is not "GPU down"', async () => {
     stack.gpus[0]!.faults.add({ mode: 'error', status: 500, route: '/api/ps' });
     // Let the probe run against the failing /api/ps at least twice.

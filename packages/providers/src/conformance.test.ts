@@ -165,7 +165,7 @@ describe.each(cases)('$name adapter against its emulator', (c) => {
   });
 
   it('classifies an HTTP error on a streamed call the same way', async () => {
-    inject({ mode: 'error', status: 503 });
+    inject({ mode: 'error', status: 503, message: 'service unavailable' }); // Ollama's own 503 ("server busy") is backpressure: provider-specifics
     const err = await failure(collect(adapter.chatStream(ask('x'))));
     expect(err.code).toBe('provider_unavailable');
   });

@@ -30,14 +30,14 @@ describe('provider specifics', () => {
     }
   });
 
-  it('ollama: a full queue answers the "server busy" 503, which is retryable', async () => {
+  it('ollama: a full queue answers the "server busy" 503, which is backpressure (a 429 in all but number)', async () => {
     const emulator = await startOllamaEmulator({ slots: 1, maxQueue: 0, perTokenMs: 50 });
     try {
       const adapter = createOllamaAdapter({ name: 'gpu0', url: emulator.url });
       const first = adapter.chat({ model: 'gemma3:4b', messages: [{ role: 'user', content: 'a b c d' }] });
       await expect.poll(() => emulator.stats.snapshot().busySlots).toBe(1);
       const err = await failure(adapter.chat({ model: 'gemma3:4b', messages: [{ role: 'user', content: 'x' }] }));
-      expect(err.code).toBe('provider_unavailable');
+      expect(err.code).toBe('provider_rate_limited');
       expect(err.message).toContain('server busy, please try again.  maximum pending requests exceeded');
       await first;
     } finally {

@@ -12,7 +12,9 @@ export function toProviderError(err: unknown, context: { provider: string; targe
   if (known) return known;
   if (err instanceof Error && err.name === 'ResponseError') {
     const status = (err as Error & { status_code?: number }).status_code ?? 500;
-    const code = providerCodeForStatus(status, err.message);
+    // "server busy … maximum pending requests exceeded" (OLLAMA_MAX_QUEUE full) is backpressure from a
+    // server that is up: a 429 in all but number, tried again shortly, never a reason to mark it down.
+    const code = status === 503 && /server busy/i.test(err.message) ? 'provider_rate_limited' : providerCodeForStatus(status, err.message);
     return new ProviderError(code, `${context.target} answered ${status}: ${err.message}`, { ...context, upstreamStatus: status, cause: err });
   }
   if (err instanceof Error && err.name === 'AbortError') {
