@@ -1,5 +1,6 @@
 import { startLocalRedis } from '@mana/local-redis';
 import { benchEnv } from './env.js';
+import { benchFailover } from './failover.js';
 import { benchFleet } from './fleet.js';
 import { benchIngest } from './ingest.js';
 import { benchIsolation } from './isolation.js';
@@ -20,6 +21,7 @@ try {
   if (only.length === 0 || only.includes('ingest')) await benchIngest(bench);
   if (only.length === 0 || only.includes('isolation')) await benchIsolation(bench);
   if (only.length === 0 || only.includes('fleet')) await benchFleet(bench);
+  if (only.length === 0 || only.includes('failover')) await benchFailover(bench);
 } finally {
   local?.stop();
 }
