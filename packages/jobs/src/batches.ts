@@ -110,6 +110,24 @@ return 1
 `;
 
 /**
+ * KEYS: the item list, the item set, the batch. ARGV: ttlSeconds, then job
+ * ids. Lists and counts each item once, however many readers report it.
+ */
+const ADD_ITEMS = `
+local added = 0
+for i = 2, #ARGV do
+  if redis.call('SADD', KEYS[2], ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[1], ARGV[i])
+    added = added + 1
+  end
+end
+if added > 0 then redis.call('HINCRBY', KEYS[3], 'total', added) end
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
+return added
+`;
+
+/**
  * KEYS: the batch. ARGV: reader, now, quietMs. Takes over reading a batch's
  * input whose reader has been quiet for quietMs (it died): returns the
  * number of lines already queued (read on from the next), or -1.
@@ -133,6 +151,7 @@ export class BatchLedger {
   private readonly claim: (...args: Array<string | number>) => Promise<unknown>;
   private readonly heartbeat: (...args: Array<string | number>) => Promise<unknown>;
   private readonly takeOver: (...args: Array<string | number>) => Promise<unknown>;
+  private readonly addItemsOnce: (...args: Array<string | number>) => Promise<unknown>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -144,12 +163,16 @@ export class BatchLedger {
     redis.defineCommand('manaBatchClaim', { numberOfKeys: 1, lua: CLAIM });
     redis.defineCommand('manaBatchHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
     redis.defineCommand('manaBatchTakeOver', { numberOfKeys: 1, lua: TAKE_OVER });
+    redis.defineCommand('manaBatchAddItems', { numberOfKeys: 3, lua: ADD_ITEMS });
     const scripts = redis as unknown as Record<string, ((...a: Array<string | number>) => Promise<string>) | undefined>;
-    if (!scripts.manaBatchAccount || !scripts.manaBatchClaim || !scripts.manaBatchHeartbeat || !scripts.manaBatchTakeOver) throw new Error('could not define the batch scripts');
+    if (!scripts.manaBatchAccount || !scripts.manaBatchClaim || !scripts.manaBatchHeartbeat || !scripts.manaBatchTakeOver || !scripts.manaBatchAddItems) {
+      throw new Error('could not define the batch scripts');
+    }
     this.account = scripts.manaBatchAccount.bind(redis);
     this.claim = scripts.manaBatchClaim.bind(redis) as unknown as (...a: Array<string | number>) => Promise<unknown>;
     this.heartbeat = scripts.manaBatchHeartbeat.bind(redis) as unknown as (...a: Array<string | number>) => Promise<unknown>;
     this.takeOver = scripts.manaBatchTakeOver.bind(redis) as unknown as (...a: Array<string | number>) => Promise<unknown>;
+    this.addItemsOnce = scripts.manaBatchAddItems.bind(redis) as unknown as (...a: Array<string | number>) => Promise<unknown>;
   }
 
   async create(batch: Omit<BatchRecord, 'total' | 'completed' | 'failed' | 'status'>): Promise<void> {
@@ -226,15 +249,10 @@ export class BatchLedger {
     return added.map((n) => n === 1);
   }
 
+  /** Lists a batch's new items and counts them into its total; an item listed already is not listed or counted again. */
   async addItems(batchId: string, jobIds: readonly string[]): Promise<void> {
     if (jobIds.length === 0) return;
-    const key = this.keys.batchJobs(batchId);
-    await this.redis
-      .multi()
-      .rpush(key, ...jobIds)
-      .hincrby(this.keys.batch(batchId), 'total', jobIds.length)
-      .expire(key, this.retentionS)
-      .exec();
+    await this.addItemsOnce(this.keys.batchJobs(batchId), this.keys.batchJobsSeen(batchId), this.keys.batch(batchId), this.retentionS, ...jobIds);
   }
 
   itemJobs(batchId: string): Promise<string[]> {

@@ -123,6 +123,11 @@ export class Keys {
     return `${this.prefix}:batch:{${batchId}}:jobs`;
   }
 
+  /** The same items as a set, so an item reported twice (two readers overlapping) is listed and counted once. */
+  batchJobsSeen(batchId: string): string {
+    return `${this.prefix}:batch:{${batchId}}:seen`;
+  }
+
   /** Held by the one worker process running the batch pass over this batch now. */
   batchPassLock(batchId: string): string {
     return `${this.prefix}:batch:{${batchId}}:pass`;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type BatchRecord, lines, parseCompletionWindow } from '@mana/jobs';
 import type { ApiDeps } from '../deps.js';
@@ -85,25 +86,42 @@ export async function ingestBatch(deps: ApiDeps, batch: BatchRecord, options: In
   // A heartbeat before reading, so nobody mistakes a slow first chunk for a dead reader.
   doneThrough = resumeAfter;
   if (!(await batches.ingestHeartbeat(batch.id, reader, doneThrough))) return;
-  let beatAt = Date.now();
-  for await (const line of lines(files.read(batch.inputFileId), MAX_BATCH_LINE_CHARS)) {
-    if (line.number <= resumeAfter) continue;
-    if (!line.tooLong && line.text.trim() === '') continue;
-    chunk.push(line);
-    if (chunk.length < CHUNK_LINES) continue;
-    await flush();
-    if (Date.now() - beatAt < HEARTBEAT_MS) continue;
-    beatAt = Date.now();
-    // Stop when cancelled, or when another process took over (this one was too slow to beat).
-    if (!(await batches.ingestHeartbeat(batch.id, reader, doneThrough))) {
-      await Promise.all(running);
-      return;
+  // Then on a timer, whatever the chunks are doing: a reader is taken over only when its
+  // process is gone (or stuck), never because a chunk took longer than the quiet interval.
+  let lost = false;
+  const beatEvery = Math.min(HEARTBEAT_MS, Math.floor(deps.config.batchReaderQuietMs / 4));
+  const beat = setInterval(() => {
+    batches.ingestHeartbeat(batch.id, reader, doneThrough).then(
+      (held) => void (lost ||= !held),
+      () => {}, // Redis away for a moment: the next beat tries again
+    );
+  }, beatEvery);
+  beat.unref();
+  try {
+    for await (const line of lines(files.read(batch.inputFileId), MAX_BATCH_LINE_CHARS)) {
+      if (line.number <= resumeAfter) continue;
+      if (!line.tooLong && line.text.trim() === '') continue;
+      chunk.push(line);
+      if (chunk.length < CHUNK_LINES) continue;
+      await flush();
+      // Stop when cancelled, or when another reader took over (this one was stuck).
+      if (lost) {
+        await Promise.all(running);
+        return;
+      }
     }
+    if (chunk.length > 0) await flush();
+    await Promise.all(running);
+  } finally {
+    clearInterval(beat);
   }
-  if (chunk.length > 0) await flush();
-  await Promise.all(running);
   // The last word goes to the reader that still holds the batch.
   if (await batches.ingestHeartbeat(batch.id, reader, doneThrough)) await batches.ingested(batch.id);
+}
+
+/** A name of its own for each reading of a batch (not just its process), so a reader taken over, even by its own process, knows to stop. */
+export function newReaderId(instanceId: string): string {
+  return `${instanceId}/${randomUUID().slice(0, 8)}`;
 }
 
 type Parsed = { number: number; customId: string | null; error: string } | { number: number; customId: string; submission: Submission };

@@ -1,6 +1,6 @@
 import type { BatchRecord } from '@mana/jobs';
 import type { ApiDeps } from '../deps.js';
-import { type IngestOptions, ingestBatch } from './ingest.js';
+import { type IngestOptions, ingestBatch, newReaderId } from './ingest.js';
 
 /** Reads a batch's input in the background; a reader that fails outright fails the batch with why. */
 export function startIngest(deps: ApiDeps, batch: BatchRecord, options: IngestOptions): void {
@@ -26,12 +26,13 @@ export function watchQuietBatchReaders(deps: ApiDeps): () => void {
     busy = true;
     try {
       for (const id of await pipeline.redis.zrange(pipeline.keys.activeBatches(), 0, 99)) {
-        const resumeAfter = await pipeline.batches.takeOverIngest(id, deps.instanceId, quietMs);
+        const reader = newReaderId(deps.instanceId);
+        const resumeAfter = await pipeline.batches.takeOverIngest(id, reader, quietMs);
         if (resumeAfter === undefined) continue;
         const batch = await pipeline.batches.get(id);
         if (!batch) continue;
         log.warn({ batchId: id, resumeAfter }, "a batch's input reader went quiet; reading on from the line after its last heartbeat");
-        startIngest(deps, batch, { reader: deps.instanceId, resumeAfter });
+        startIngest(deps, batch, { reader, resumeAfter });
       }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'could not look for quiet batch readers; trying again');

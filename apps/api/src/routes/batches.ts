@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ManaError, NotFoundError } from '@mana/errors';
 import { BATCH_ENDPOINTS, type BatchRecord, batchFileId, cancelJob, parseCompletionWindow } from '@mana/jobs';
 import { startIngest } from '../batches/resume-ingest.js';
+import { newReaderId } from '../batches/ingest.js';
 import type { ApiDeps } from '../deps.js';
 import { tenantOf } from '../middleware/auth.js';
 import { ownFile } from './files.js';
@@ -45,7 +46,7 @@ export function batchesRouter(deps: ApiDeps): Router {
     });
     const batch = (await batches.get(id))!;
     // Ingestion goes on after the answer; its progress shows in request_counts.
-    startIngest(deps, batch, { reader: deps.instanceId });
+    startIngest(deps, batch, { reader: newReaderId(deps.instanceId) });
     res.json(batchObject(batch));
   });
 
