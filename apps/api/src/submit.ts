@@ -209,6 +209,8 @@ function needs(work: Work): Capability[] {
   const wanted: Capability[] = [];
   if (work.messages.some((m) => typeof m.content !== 'string' && m.content.some((p) => p.type === 'image'))) wanted.push('vision');
   if (work.params.responseFormat?.type === 'json_schema') wanted.push('structured_output');
+  // Tools offered, or a conversation that already holds tool calls: only a model that speaks tools can take it.
+  if ((work.params.tools?.length ?? 0) > 0 || work.messages.some((m) => m.role === 'tool' || m.toolCalls?.length)) wanted.push('tools');
   return wanted;
 }
 

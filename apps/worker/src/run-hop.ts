@@ -3,7 +3,7 @@ import { CancelledError, ManaError, ProviderError } from '@mana/errors';
 import { isLocalProvider } from '@mana/config';
 import { type HopPayload, HopPayloadSchema, type Pipeline, type RouteOutcome, type Success, isStoreUnavailable, routeFailure, spillMember, untilStored } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
-import type { ProviderAdapter } from '@mana/providers';
+import type { ChatResult, ProviderAdapter } from '@mana/providers';
 import type { RunningJobs } from './running-jobs.js';
 
 export interface HopRunnerOptions {
@@ -149,18 +149,7 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
   // idle deadlines catch an upstream that never answers; a GPU's is read whole (the cheaper
   // call, on the hot path), its hangs caught by the hop deadline and the health probe.
   const readWhole = !work.stream && isLocalProvider(target.provider);
-  if (readWhole) {
-    const result = await adapter.chat(request, call);
-    return {
-      success: {
-        result: { content: (payload.continuation?.text ?? '') + result.content, finishReason: result.finishReason },
-        usage: result.usage,
-        model: result.model,
-        provider: target.provider,
-      },
-      loadMs: result.loadMs ?? 0,
-    };
-  }
+  if (readWhole) return chatSuccess(await adapter.chat(request, call), payload, streamed.prefix);
   // Deltas are sent without waiting for each: one connection keeps them in order.
   for await (const event of adapter.chatStream(request, streamCall)) {
     if (event.type === 'delta') {
@@ -171,13 +160,16 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
       continue;
     }
     await streamed.published();
-    const { result } = event;
-    // The client's text is the earlier hops' answer and this one's continuation: so is the job's result.
-    const content = streamed.prefix + result.content;
-    return {
-      success: { result: { content, finishReason: result.finishReason }, usage: result.usage, model: result.model, provider: target.provider },
-      loadMs: result.loadMs ?? 0,
-    };
+    return chatSuccess(event.result, payload, streamed.prefix);
   }
   throw new ProviderError('provider_unavailable', `${target.id} ended its stream without a result`, { provider: target.provider, target: target.id });
+}
+
+/** A chat hop's answer as the job keeps it. The client's text is the earlier hops' answer and this one's continuation: so is the job's result. */
+function chatSuccess(result: ChatResult, payload: HopPayload, prefix: string): { success: Success; loadMs: number } {
+  const params = payload.work.kind === 'chat' ? payload.work.params : {};
+  // parallel_tool_calls: false — providers that cannot be told so (Ollama, Gemini) are held to it here.
+  const toolCalls = params.parallelToolCalls === false ? result.toolCalls?.slice(0, 1) : result.toolCalls;
+  const body = { content: prefix + result.content, finishReason: result.finishReason, ...(toolCalls?.length ? { toolCalls } : {}) };
+  return { success: { result: body, usage: result.usage, model: result.model, provider: payload.target.provider }, loadMs: result.loadMs ?? 0 };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HttpError, cutConnection, pause, sendJson } from './http.js';
 import { DEFAULT_DIMENSIONS, type EmulatedModel, shippedModels } from './models.js';
-import { type Prompt, countWords, embedText, generate } from './reply.js';
+import { type Prompt, countWords, embedText, generate, toolCallsFor } from './reply.js';
 import { Emulator, type Handler, type ListenOptions, type ProviderProtocol, type RequestContext } from './server.js';
 import { type TimingOptions, generationMs, playTokens } from './timing.js';
 
@@ -28,9 +28,13 @@ const STATUS_NAMES: Record<number, string> = {
 interface GeminiPart {
   text?: string;
   inlineData?: { mimeType?: string; data?: string };
+  functionCall?: { id?: string; name?: string; args?: unknown };
+  functionResponse?: { id?: string; name?: string; response?: unknown };
 }
 interface GeminiBody {
   contents?: Array<{ role?: string; parts?: GeminiPart[] }>;
+  tools?: Array<{ functionDeclarations?: Array<{ name?: string; parameters?: unknown }> }>;
+  toolConfig?: { functionCallingConfig?: { mode?: string; allowedFunctionNames?: string[] } };
   systemInstruction?: { parts?: GeminiPart[] };
   generationConfig?: { maxOutputTokens?: number; responseMimeType?: string };
   requests?: Array<{ content?: { parts?: GeminiPart[] }; outputDimensionality?: number; model?: string }>;
@@ -135,9 +139,12 @@ class GeminiProtocol implements ProviderProtocol {
   private async generate(ctx: RequestContext, name: string, stream: boolean): Promise<void> {
     const model = this.find(name, 'chat', stream ? 'streamGenerateContent' : 'generateContent');
     const body = ctx.body as GeminiBody;
+    checkDeclarations(body);
     const prompt = toPrompt(body, model.name);
     refuseUnfit(model, prompt);
     const gen = generate(prompt, body.generationConfig?.maxOutputTokens);
+    const calls = toolCallsFor(prompt);
+    if (calls.length > 0) gen.tokens = [];
     const responseId = randomUUID().slice(0, 12);
     const usage = (done: number) => ({
       promptTokenCount: gen.promptTokens,
@@ -145,8 +152,10 @@ class GeminiProtocol implements ProviderProtocol {
       totalTokenCount: gen.promptTokens + done,
     });
     const finishReason = gen.finishReason === 'length' ? 'MAX_TOKENS' : 'STOP';
+    // Gemini's function calls: whole `functionCall` parts (no id from this API), finishReason still STOP.
+    const parts = (text: string) => (calls.length > 0 ? calls.map((c) => ({ functionCall: { name: c.name, args: c.args } })) : [{ text }]);
     const response = (text: string, done: number, last: boolean) => ({
-      candidates: [{ content: { parts: [{ text }], role: 'model' }, ...(last ? { finishReason } : {}), index: 0 }],
+      candidates: [{ content: { parts: parts(text), role: 'model' }, ...(last ? { finishReason } : {}), index: 0 }],
       usageMetadata: usage(done),
       modelVersion: model.name,
       responseId,
@@ -175,7 +184,7 @@ class GeminiProtocol implements ProviderProtocol {
       },
     );
     head();
-    if (end === 'complete' && gen.tokens.length === 0) send(response('', 0, true));
+    if (end === 'complete' && gen.tokens.length === 0) send(response('', calls.length, true));
     if (end === 'drop') return cutConnection(ctx.res);
     if (end === 'error') send(geminiError(500, ctx.fault?.message ?? 'An internal error has occurred.'));
     ctx.res.end();
@@ -195,6 +204,56 @@ class GeminiProtocol implements ProviderProtocol {
   }
 }
 
+/** Gemini's Schema: the OpenAPI subset function declarations may use, and its type names. */
+const SCHEMA_FIELDS = new Set([
+  'type',
+  'format',
+  'title',
+  'description',
+  'nullable',
+  'enum',
+  'maxItems',
+  'minItems',
+  'properties',
+  'required',
+  'minProperties',
+  'maxProperties',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'example',
+  'anyOf',
+  'propertyOrdering',
+  'default',
+  'items',
+  'minimum',
+  'maximum',
+]);
+const SCHEMA_TYPES = new Set(['TYPE_UNSPECIFIED', 'STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL']);
+
+/** The real API's 400 for a function declaration written in JSON Schema rather than its own dialect. */
+function checkDeclarations(body: GeminiBody): void {
+  (body.tools ?? []).forEach((tool, t) =>
+    (tool.functionDeclarations ?? []).forEach((d, f) => {
+      if (d.parameters !== undefined) checkSchema(d.parameters, `tools[${t}].function_declarations[${f}].parameters`);
+    }),
+  );
+}
+
+function checkSchema(schema: unknown, at: string): void {
+  if (schema === null || typeof schema !== 'object') return;
+  for (const [key, value] of Object.entries(schema)) {
+    if (!SCHEMA_FIELDS.has(key)) throw new HttpError(400, geminiError(400, `Invalid JSON payload received. Unknown name "${key}" at '${at}': Cannot find field.`));
+    if (key === 'type' && !SCHEMA_TYPES.has(String(value))) {
+      throw new HttpError(400, geminiError(400, `Invalid value at '${at}.type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), "${String(value)}"`));
+    }
+  }
+  const s = schema as { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[] };
+  for (const [name, p] of Object.entries(s.properties ?? {})) checkSchema(p, `${at}.properties[${name}].value`);
+  if (s.items) checkSchema(s.items, `${at}.items`);
+  (s.anyOf ?? []).forEach((a, i) => checkSchema(a, `${at}.any_of[${i}]`));
+}
+
 /** Gemini's own 400s for a prompt this model cannot take: too long for its context, or ending with a model turn it will not continue. */
 function refuseUnfit(model: EmulatedModel, prompt: Prompt): void {
   if (model.contextTokens !== undefined && prompt.promptWords > model.contextTokens) {
@@ -208,7 +267,10 @@ function refuseUnfit(model: EmulatedModel, prompt: Prompt): void {
 function toPrompt(body: GeminiBody, model: string): Prompt {
   const contents = body.contents ?? [];
   const last = contents.at(-1);
-  const lastUser = [...contents].reverse().find((c) => c.role !== 'model');
+  const answers = (last?.parts ?? []).filter((p) => p.functionResponse);
+  const config = body.toolConfig?.functionCallingConfig;
+  const mode = config?.mode ?? 'AUTO';
+  const lastUser = [...contents].reverse().find((c) => c.role !== 'model' && !c.parts?.every((p) => p.functionResponse));
   const text = (parts: GeminiPart[] | undefined) =>
     (parts ?? [])
       .map((p) => p.text ?? '')
@@ -217,6 +279,9 @@ function toPrompt(body: GeminiBody, model: string): Prompt {
   return {
     model,
     ...(last?.role === 'model' ? { prefix: text(last.parts) } : {}),
+    ...(answers.length > 0 ? { toolResult: answers.map((p) => JSON.stringify(p.functionResponse?.response ?? {})).join(' ') } : {}),
+    tools: (body.tools ?? []).flatMap((t) => t.functionDeclarations ?? []).map((d) => ({ name: d.name ?? '', parameters: d.parameters })),
+    toolChoice: mode === 'NONE' ? 'none' : mode === 'ANY' ? (config?.allowedFunctionNames?.length === 1 ? { name: config.allowedFunctionNames[0]! } : 'required') : 'auto',
     lastUserText: text(lastUser?.parts),
     images: (lastUser?.parts ?? []).filter((p) => p.inlineData).length,
     promptWords: [...contents.map((c) => text(c.parts)), text(body.systemInstruction?.parts)].reduce((n, t) => n + countWords(t), 0),

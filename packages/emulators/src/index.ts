@@ -11,6 +11,6 @@ export type { Fault } from './faults.js';
 export type { StatsSnapshot } from './stats.js';
 export type { EmulatedModel } from './models.js';
 export { shippedModels } from './models.js';
-export { continuationText, embedText, replyText, tokenize } from './reply.js';
-export type { Prompt } from './reply.js';
+export { continuationText, embedText, replyText, tokenize, toolCallsFor } from './reply.js';
+export type { EmulatedCall, EmulatedTool, Prompt } from './reply.js';
 export type { TimingOptions } from './timing.js';

@@ -1,7 +1,7 @@
 import { HttpError, cutConnection, pause, sendJson } from './http.js';
 import { Gpu, type GpuOptions } from './gpu.js';
 import { DEFAULT_DIMENSIONS, type EmulatedModel, sameOllamaModel, shippedModels } from './models.js';
-import { type Prompt, countWords, embedText, generate } from './reply.js';
+import { type Prompt, countWords, embedText, generate, toolCallsFor } from './reply.js';
 import { Emulator, type Handler, type ListenOptions, type ProviderProtocol, type RequestContext } from './server.js';
 import { type TimingOptions, generationMs, playTokens } from './timing.js';
 import { Vram } from './vram.js';
@@ -29,6 +29,8 @@ interface OllamaMessage {
   role?: string;
   content?: string;
   images?: string[];
+  tool_calls?: Array<{ function?: { name?: string; arguments?: unknown } }>;
+  tool_name?: string;
 }
 
 interface OllamaBody {
@@ -38,6 +40,7 @@ interface OllamaBody {
   stream?: boolean;
   format?: unknown;
   options?: { num_predict?: number };
+  tools?: Array<{ type?: string; function?: { name?: string; parameters?: unknown } }>;
   input?: string | string[];
   dimensions?: number;
 }
@@ -165,13 +168,18 @@ class OllamaProtocol implements ProviderProtocol {
     const model = this.find(body.model, 'chat');
     const prompt = toPrompt(body, model.name, route);
     const gen = generate(prompt, body.options?.num_predict);
+    // Ollama's tool calls: whole, arguments as an object, no id, done_reason still "stop".
+    const calls = route === 'chat' ? toolCallsFor(prompt).map((c) => ({ function: { name: c.name, arguments: c.args } })) : [];
+    if (calls.length > 0) gen.tokens = [];
     const started = process.hrtime.bigint();
     const timing = this.timing(model);
     let loadNs = 0;
     const frame = (content: string, done: boolean) => ({
       model: body.model,
       created_at: new Date().toISOString(),
-      ...(route === 'chat' ? { message: { role: 'assistant', content } } : { response: content }),
+      ...(route === 'chat'
+        ? { message: { role: 'assistant', content, ...(calls.length > 0 && (done ? body.stream === false : true) ? { tool_calls: calls } : {}) } }
+        : { response: content }),
       done,
       ...(done
         ? {
@@ -195,6 +203,10 @@ class OllamaProtocol implements ProviderProtocol {
       const head = () => {
         if (!ctx.res.headersSent) ctx.res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       };
+      if (calls.length > 0) {
+        head();
+        write(frame('', false));
+      }
       const end = await playTokens(
         gen.tokens,
         timing,
@@ -259,6 +271,8 @@ function toPrompt(body: OllamaBody, model: string, route: 'chat' | 'generate'): 
   return {
     model,
     ...(last?.role === 'assistant' ? { prefix: last.content ?? '' } : {}),
+    ...(last?.role === 'tool' ? { toolResult: last.content ?? '' } : {}),
+    tools: (body.tools ?? []).map((t) => ({ name: t.function?.name ?? '', parameters: t.function?.parameters })),
     lastUserText: lastUser?.content ?? '',
     images: lastUser?.images?.length ?? 0,
     promptWords: messages.reduce((n, m) => n + countWords(m.content ?? ''), 0),

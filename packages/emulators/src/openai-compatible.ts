@@ -3,7 +3,7 @@ import type { OpenAICompatibleId } from '@mana/config';
 import { Gpu } from './gpu.js';
 import { HttpError, cutConnection, pause, sendJson } from './http.js';
 import { DEFAULT_DIMENSIONS, type EmulatedModel, shippedModels } from './models.js';
-import { type Prompt, countWords, embedText, generate } from './reply.js';
+import { type EmulatedCall, type Prompt, countWords, embedText, generate, toolCallsFor } from './reply.js';
 import { Emulator, type Handler, type ListenOptions, type ProviderProtocol, type RequestContext } from './server.js';
 import { type TimingOptions, generationMs, playTokens } from './timing.js';
 
@@ -25,7 +25,10 @@ export interface OpenAICompatibleEmulatorOptions extends TimingOptions, ListenOp
 type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
 interface ChatBody {
   model?: string;
-  messages?: Array<{ role?: string; content?: string | ContentPart[] }>;
+  messages?: Array<{ role?: string; content?: string | ContentPart[] | null }>;
+  tools?: Array<{ type?: string; function?: { name?: string; parameters?: unknown } }>;
+  tool_choice?: 'auto' | 'none' | 'required' | { type?: string; function?: { name?: string } };
+  parallel_tool_calls?: boolean;
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   max_tokens?: number;
@@ -170,6 +173,8 @@ class OpenAIProtocol implements ProviderProtocol {
     const finish = gen.finishReason;
     const usage = { prompt_tokens: gen.promptTokens, completion_tokens: gen.tokens.length, total_tokens: gen.promptTokens + gen.tokens.length };
 
+    const calls = toolCallsFor(prompt);
+    if (calls.length > 0) return this.callTools(ctx, body, model, calls, { id, created, usage });
     if (ctx.fault?.mode === 'error-200') {
       return sendJson(ctx.res, 200, { error: { code: ctx.fault.status ?? 502, message: ctx.fault.message ?? 'Upstream error from provider' }, id, object: 'chat.completion' });
     }
@@ -224,6 +229,32 @@ class OpenAIProtocol implements ProviderProtocol {
     ctx.res.end();
   }
 
+  /** The model calls tools: OpenAI's tool_calls, streamed as its fragments (id and name first, then the arguments in pieces). */
+  private async callTools(ctx: RequestContext, body: ChatBody, model: EmulatedModel, calls: EmulatedCall[], meta: { id: string; created: number; usage: object }) {
+    await pause(this.timing(model).timeToFirstTokenMs ?? 0, ctx.signal);
+    if (ctx.signal.aborted) return;
+    const toolCalls = calls.map((c, i) => ({ id: `call_${meta.id.slice(-8)}${i}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.args) } }));
+    const base = { id: meta.id, created: meta.created, model: model.name };
+    if (!body.stream) {
+      const message = { role: 'assistant', content: null, tool_calls: toolCalls, refusal: null };
+      return sendJson(ctx.res, 200, { ...base, object: 'chat.completion', choices: [{ index: 0, message, logprobs: null, finish_reason: 'tool_calls' }], usage: meta.usage });
+    }
+    const send = (delta: object, finish: string | null) =>
+      ctx.res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+    ctx.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    send({ role: 'assistant', content: null }, null);
+    toolCalls.forEach((call, index) => {
+      const args = call.function.arguments;
+      const half = Math.floor(args.length / 2);
+      send({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }, null);
+      send({ tool_calls: [{ index, function: { arguments: args.slice(0, half) } }] }, null);
+      send({ tool_calls: [{ index, function: { arguments: args.slice(half) } }] }, null);
+    });
+    send({}, 'tool_calls');
+    if (body.stream_options?.include_usage) ctx.res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage: meta.usage })}\n\n`);
+    ctx.res.end('data: [DONE]\n\n');
+  }
+
   /** The context-length 400 in the server's own words: OpenAI's (Groq, OpenRouter, Together) or vLLM's. */
   private refuseLongPrompt(model: EmulatedModel, promptTokens: number, maxTokens: number): void {
     const limit = model.contextTokens;
@@ -258,7 +289,7 @@ class OpenAIProtocol implements ProviderProtocol {
 
 function toPrompt(body: ChatBody, model: string): Prompt {
   const messages = body.messages ?? [];
-  const text = (content: string | ContentPart[] | undefined) =>
+  const text = (content: string | ContentPart[] | null | undefined) =>
     typeof content === 'string'
       ? content
       : (content ?? [])
@@ -267,9 +298,14 @@ function toPrompt(body: ChatBody, model: string): Prompt {
           .join('\n');
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
   const last = messages.at(-1);
+  const choice = body.tool_choice;
   return {
     model,
     ...(last?.role === 'assistant' ? { prefix: text(last.content) } : {}),
+    ...(last?.role === 'tool' ? { toolResult: text(last.content) } : {}),
+    tools: (body.tools ?? []).map((t) => ({ name: t.function?.name ?? '', parameters: t.function?.parameters })),
+    toolChoice: typeof choice === 'object' ? { name: choice.function?.name ?? '' } : choice,
+    parallelToolCalls: body.parallel_tool_calls,
     lastUserText: text(lastUser?.content),
     images: Array.isArray(lastUser?.content) ? lastUser.content.filter((p) => p.type === 'image_url').length : 0,
     promptWords: messages.reduce((n, m) => n + countWords(text(m.content)), 0),

@@ -14,6 +14,54 @@ export interface Prompt {
    * OpenAI-compatible providers that support prefill do.
    */
   prefix?: string | undefined;
+  /** The functions the request offers, and how it lets the model use them. */
+  tools?: EmulatedTool[] | undefined;
+  toolChoice?: 'auto' | 'none' | 'required' | { name: string } | undefined;
+  parallelToolCalls?: boolean | undefined;
+  /** When the last message is a tool's result: what the tool said. */
+  toolResult?: string | undefined;
+}
+
+export interface EmulatedTool {
+  name: string;
+  parameters?: unknown;
+}
+
+/** A call the emulated model makes. */
+export interface EmulatedCall {
+  name: string;
+  args: Record<string, unknown>;
+}
+
+/**
+ * The tools an emulated model calls, deterministically so tests can assert
+ * them: the offered functions the user's last message names (all of them,
+ * or the first with parallel_tool_calls off); a named tool_choice calls that
+ * one; "required" calls the first when none is named; after a tool result it
+ * answers in text. Arguments fill each required property from the schema
+ * (strings with the user's text).
+ */
+export function toolCallsFor(prompt: Prompt): EmulatedCall[] {
+  const tools = prompt.tools ?? [];
+  const choice = prompt.toolChoice;
+  if (tools.length === 0 || choice === 'none' || prompt.toolResult !== undefined) return [];
+  const mentioned = tools.filter((t) => prompt.lastUserText.includes(t.name));
+  let chosen = typeof choice === 'object' ? tools.filter((t) => t.name === choice.name) : mentioned.length > 0 ? mentioned : choice === 'required' ? tools.slice(0, 1) : [];
+  if (prompt.parallelToolCalls === false) chosen = chosen.slice(0, 1);
+  return chosen.map((t) => ({ name: t.name, args: argumentsFor(t.parameters, prompt.lastUserText) }));
+}
+
+function argumentsFor(schema: unknown, text: string): Record<string, unknown> {
+  const s = (schema ?? {}) as { properties?: Record<string, { type?: unknown; enum?: unknown[] }>; required?: string[] };
+  const names = s.required ?? Object.keys(s.properties ?? {});
+  return Object.fromEntries(
+    names.map((name) => {
+      const p = s.properties?.[name] ?? {};
+      const type = String(Array.isArray(p.type) ? p.type[0] : (p.type ?? 'string')).toLowerCase();
+      if (Array.isArray(p.enum) && p.enum.length > 0) return [name, p.enum[0]];
+      return [name, type === 'number' || type === 'integer' ? 42 : type === 'boolean' ? true : type === 'array' ? [] : type === 'object' ? {} : text];
+    }),
+  );
 }
 
 /** What an emulated model says to continue someone else's text: recognisable, so tests can tell who wrote what. */
@@ -28,7 +76,8 @@ export function continuationText(model: string): string {
 export function replyText(prompt: Prompt): string {
   const seen = prompt.images > 0 ? ` [saw ${prompt.images} image${prompt.images === 1 ? '' : 's'}]` : '';
   if (prompt.json) return JSON.stringify({ model: prompt.model, echo: prompt.lastUserText, images: prompt.images });
-  return `Echo from ${prompt.model}: ${prompt.lastUserText}${seen}`;
+  const tool = prompt.toolResult !== undefined ? ` [tool said: ${prompt.toolResult}]` : '';
+  return `Echo from ${prompt.model}: ${prompt.lastUserText}${seen}${tool}`;
 }
 
 /** The whole answer: a fresh reply, or the rest of it after a prefill (its own text goes on where it was cut). */

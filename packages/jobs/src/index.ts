@@ -37,7 +37,7 @@ export { cancelJob } from './cancel.js';
 export { ServiceTimeTracker, readTimes } from './service-time.js';
 export { createPipeline } from './create-pipeline.js';
 export { getMany } from './get-many.js';
-export { answeredModel, chatCompletionBody, completionId, embeddingsBody, usageBody } from './openai-bodies.js';
+export { answeredModel, chatCompletionBody, completionId, embeddingsBody, toolCallsBody, usageBody } from './openai-bodies.js';
 export type { ChatResultBody, Done } from './openai-bodies.js';
 export { BATCH_ENDPOINTS, BatchLedger } from './batches.js';
 export type { BatchEndpoint, BatchRecord, BatchStatus } from './batches.js';

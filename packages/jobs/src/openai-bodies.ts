@@ -6,6 +6,12 @@ export type Done = Extract<JobEvent, { type: 'done' }>;
 export interface ChatResultBody {
   content: string;
   finishReason: string;
+  toolCalls?: Array<{ id: string; name: string; arguments: string }>;
+}
+
+/** OpenAI's `tool_calls` of an assistant message. */
+export function toolCallsBody(calls: NonNullable<ChatResultBody['toolCalls']>) {
+  return calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
 }
 
 export function completionId(jobId: string): string {
@@ -29,7 +35,20 @@ export function chatCompletionBody(jobId: string, done: Done, created: number) {
     object: 'chat.completion',
     created,
     model: answeredModel(done),
-    choices: [{ index: 0, message: { role: 'assistant', content: result.content, refusal: null }, logprobs: null, finish_reason: result.finishReason }],
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          // OpenAI's form: no text beside tool calls is null, not "".
+          content: result.toolCalls?.length && !result.content ? null : result.content,
+          refusal: null,
+          ...(result.toolCalls?.length ? { tool_calls: toolCallsBody(result.toolCalls) } : {}),
+        },
+        logprobs: null,
+        finish_reason: result.finishReason,
+      },
+    ],
     usage: usageBody(done),
   };
 }

@@ -22,9 +22,13 @@ const ContentPartSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('image'), mimeType: z.string(), data: z.string() }),
 ]);
 
+export const ToolCallSchema = z.object({ id: z.string(), name: z.string(), arguments: z.string() });
+
 export const ChatMessageSchema = z.object({
-  role: z.enum(['system', 'user', 'assistant']),
+  role: z.enum(['system', 'user', 'assistant', 'tool']),
   content: z.union([z.string(), z.array(ContentPartSchema)]),
+  toolCalls: z.array(ToolCallSchema).optional(),
+  toolCallId: z.string().optional(),
 });
 
 export const ChatParamsSchema = z.object({
@@ -40,6 +44,9 @@ export const ChatParamsSchema = z.object({
       z.object({ type: z.literal('json_schema'), name: z.string().optional(), schema: z.record(z.string(), z.unknown()) }),
     ])
     .optional(),
+  tools: z.array(z.object({ name: z.string(), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional() })).optional(),
+  toolChoice: z.union([z.enum(['auto', 'none', 'required']), z.object({ name: z.string() })]).optional(),
+  parallelToolCalls: z.boolean().optional(),
 });
 
 /** The work itself, without a model: each hop runs it on its own target. */

@@ -1,6 +1,6 @@
 import type { ProviderId } from '@mana/config';
 
-export type Role = 'system' | 'user' | 'assistant';
+export type Role = 'system' | 'user' | 'assistant' | 'tool';
 
 export type ContentPart =
   | { type: 'text'; text: string }
@@ -10,6 +10,27 @@ export type ContentPart =
 export interface ChatMessage {
   role: Role;
   content: string | readonly ContentPart[];
+  /** An assistant message's calls of the request's tools. */
+  toolCalls?: readonly ToolCall[] | undefined;
+  /** A `tool` message: which call it answers. */
+  toolCallId?: string | undefined;
+}
+
+/** A function the model may call; `parameters` is a JSON Schema (OpenAI's form), translated per provider. */
+export interface ToolDefinition {
+  name: string;
+  description?: string | undefined;
+  parameters?: Record<string, unknown> | undefined;
+}
+
+/** Whether the model may, must or must not call a tool; or must call this one. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+/** One call the model made: `arguments` is the JSON text of its arguments, as OpenAI carries it. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
 }
 
 export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; name?: string | undefined; schema: Record<string, unknown> };
@@ -21,6 +42,10 @@ export interface ChatParams {
   stop?: readonly string[] | undefined;
   seed?: number | undefined;
   responseFormat?: ResponseFormat | undefined;
+  tools?: readonly ToolDefinition[] | undefined;
+  toolChoice?: ToolChoice | undefined;
+  /** False: at most one tool call per turn (where the provider can be told). */
+  parallelToolCalls?: boolean | undefined;
 }
 
 export interface ChatRequest {
@@ -43,6 +68,8 @@ export interface ChatResult {
   content: string;
   finishReason: FinishReason;
   usage: Usage;
+  /** The tools the model called (finishReason `tool_calls`). */
+  toolCalls?: ToolCall[] | undefined;
   /** How long the server spent loading the model for this call, in ms, when it says (Ollama's load_duration). */
   loadMs?: number | undefined;
 }

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { SerializedError } from '@mana/errors';
 import type { Usage } from '@mana/jobs';
-import { completionId, errorBody } from '../openai/responses.js';
+import { type ChatResultBody, completionId, errorBody, toolCallsBody } from '../openai/responses.js';
 
 /**
  * OpenAI-compatible chat streaming: `chat.completion.chunk` events, a final
@@ -43,6 +43,15 @@ export class ChatStream {
   delta(content: string): void {
     this.sentChars += content.length;
     this.send(this.chunk({ content }, null));
+  }
+
+  /**
+   * The model's tool calls, in OpenAI's streamed shape (`delta.tool_calls`
+   * with an `index`). Each comes whole, in one chunk: clients join argument
+   * fragments, and one fragment is a valid stream.
+   */
+  toolCalls(calls: NonNullable<ChatResultBody['toolCalls']>): void {
+    toolCallsBody(calls).forEach((call, index) => this.send(this.chunk({ tool_calls: [{ index, ...call }] }, null)));
   }
 
   finish(finishReason: string, usage: Usage, model: string): void {

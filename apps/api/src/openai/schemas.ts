@@ -6,11 +6,47 @@ const ImagePart = z.object({
   image_url: z.union([z.string(), z.object({ url: z.string(), detail: z.string().optional() })]),
 });
 
-const MessageSchema = z.object({
-  role: z.enum(['system', 'developer', 'user', 'assistant'], { error: 'expected one of system, developer, user, assistant' }),
-  content: z.union([z.string(), z.array(z.discriminatedUnion('type', [TextPart, ImagePart], { error: 'expected a part of type text or image_url' }))]).nullable(),
-  name: z.string().optional(),
+const ToolCallSchema = z.object({
+  id: z.string().min(1),
+  type: z.literal('function', { error: 'expected type "function"' }),
+  function: z.object({ name: z.string().min(1), arguments: z.string() }),
 });
+
+const MessageSchema = z.object({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool'], { error: 'expected one of system, developer, user, assistant, tool' }),
+  content: z
+    .union([z.string(), z.array(z.discriminatedUnion('type', [TextPart, ImagePart], { error: 'expected a part of type text or image_url' }))])
+    .nullable()
+    .optional(),
+  name: z.string().optional(),
+  tool_calls: z.array(ToolCallSchema).max(128).optional(),
+  tool_call_id: z.string().min(1).optional(),
+});
+
+/** OpenAI's rule for function names. */
+const FUNCTION_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
+const ToolSchema = z.object({
+  type: z.literal('function', { error: 'only tools of type "function" are supported (no built-in tools)' }),
+  function: z.object({
+    name: z.string().regex(FUNCTION_NAME, { error: 'a function name is 1 to 64 letters, digits, _ or -' }),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullable().optional(),
+  }),
+});
+
+const ToolChoiceSchema = z.union([
+  z.enum(['none', 'auto', 'required'], { error: 'expected "none", "auto", "required" or {"type": "function", "function": {"name": …}}' }),
+  z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) }),
+]);
+
+/** The deprecated functions API: named in a 400, never silently dropped. */
+const legacy = (field: string) =>
+  z
+    .unknown()
+    .refine((v) => v === undefined, { error: `${field} is the deprecated functions API, which Mana does not take; send tools and tool_choice instead` })
+    .optional();
 
 const ResponseFormatSchema = z.discriminatedUnion(
   'type',
@@ -51,7 +87,11 @@ export const ChatCompletionRequestSchema = z.object({
   stream: z.boolean().nullable().optional(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
   response_format: ResponseFormatSchema.nullable().optional(),
-  tools: z.array(z.unknown()).max(0, { error: 'tools are not supported yet' }).optional(),
+  tools: z.array(ToolSchema).max(128, { error: 'at most 128 tools per request' }).nullable().optional(),
+  tool_choice: ToolChoiceSchema.nullable().optional(),
+  parallel_tool_calls: z.boolean().nullable().optional(),
+  functions: legacy('functions'),
+  function_call: legacy('function_call'),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 

@@ -16,8 +16,11 @@ export function toChatWork(body: ChatCompletionRequest): ChatWork {
   const messages: Message[] = body.messages.map((m, i) => ({
     // "developer" is OpenAI's newer name for system instructions.
     role: m.role === 'developer' ? 'system' : m.role,
-    content: typeof m.content === 'string' || m.content === null ? (m.content ?? '') : m.content.map((p, j) => toPart(p, `messages.${i}.content.${j}`)),
+    content: typeof m.content === 'string' || m.content == null ? (m.content ?? '') : m.content.map((p, j) => toPart(p, `messages.${i}.content.${j}`)),
+    ...(m.role === 'assistant' && m.tool_calls?.length ? { toolCalls: m.tool_calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })) } : {}),
+    ...(m.role === 'tool' ? { toolCallId: m.tool_call_id } : {}),
   }));
+  checkToolHistory(body);
   const format = body.response_format;
   const stop = body.stop === null || body.stop === undefined ? undefined : typeof body.stop === 'string' ? [body.stop] : body.stop;
   return {
@@ -32,8 +35,42 @@ export function toChatWork(body: ChatCompletionRequest): ChatWork {
       ...(body.seed != null ? { seed: body.seed } : {}),
       ...(format?.type === 'json_object' ? { responseFormat: { type: 'json_object' as const } } : {}),
       ...(format?.type === 'json_schema' ? { responseFormat: { type: 'json_schema' as const, name: format.json_schema.name, schema: format.json_schema.schema } } : {}),
+      ...toolParams(body),
     },
   };
+}
+
+/** tools, tool_choice and parallel_tool_calls → the work's params; a tool_choice naming a function the request does not define is a 400. */
+function toolParams(body: ChatCompletionRequest): Pick<ChatWork['params'], 'tools' | 'toolChoice' | 'parallelToolCalls'> {
+  const tools = (body.tools ?? []).map((t) => ({
+    name: t.function.name,
+    ...(t.function.description !== undefined ? { description: t.function.description } : {}),
+    ...(t.function.parameters !== undefined ? { parameters: t.function.parameters } : {}),
+  }));
+  const choice = body.tool_choice ?? undefined;
+  if (choice !== undefined && choice !== 'none' && tools.length === 0) throw new ValidationError('tool_choice: needs tools to choose from', 'tool_choice');
+  if (typeof choice === 'object' && !tools.some((t) => t.name === choice.function.name)) {
+    throw new ValidationError(`tool_choice: names the function "${choice.function.name}", which tools does not define`, 'tool_choice');
+  }
+  return {
+    ...(tools.length > 0 ? { tools } : {}),
+    ...(choice !== undefined ? { toolChoice: typeof choice === 'string' ? choice : { name: choice.function.name } } : {}),
+    ...(body.parallel_tool_calls != null ? { parallelToolCalls: body.parallel_tool_calls } : {}),
+  };
+}
+
+/** As OpenAI checks it: every tool message answers a call an earlier assistant message made, and a tool message says which. */
+function checkToolHistory(body: ChatCompletionRequest): void {
+  const calls = new Set<string>();
+  body.messages.forEach((m, i) => {
+    if (m.tool_calls && m.role !== 'assistant') throw new ValidationError(`messages.${i}.tool_calls: only assistant messages make tool calls`, `messages.${i}.tool_calls`);
+    for (const call of m.tool_calls ?? []) calls.add(call.id);
+    if (m.role !== 'tool') return;
+    if (!m.tool_call_id) throw new ValidationError(`messages.${i}.tool_call_id: a tool message must say which call it answers`, `messages.${i}.tool_call_id`);
+    if (!calls.has(m.tool_call_id)) {
+      throw new ValidationError(`messages.${i}.tool_call_id: "${m.tool_call_id}" answers no tool call of an earlier assistant message`, `messages.${i}.tool_call_id`);
+    }
+  });
 }
 
 function toPart(part: RequestPart, field: string): Part {

@@ -72,6 +72,7 @@ async function streamAnswer(deps: ApiDeps, res: Response, watched: WatchedJob, i
           stream.start(answeredModel(event));
           if (result.content) stream.delta(result.content);
         }
+        if (result.toolCalls?.length) stream.toolCalls(result.toolCalls);
         stream.finish(result.finishReason, event.usage, answeredModel(event));
         return;
       }

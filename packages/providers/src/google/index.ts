@@ -1,9 +1,9 @@
-import { GoogleGenAI } from '@google/genai';
+import { type FunctionCall, GoogleGenAI } from '@google/genai';
 import { ProviderError } from '@mana/errors';
 import { Deadline } from '../deadline.js';
 import { type MalformedChunkHook, skippingMalformedEvents } from '../lenient-stream.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
-import { toChatResult, toGeminiChat } from './chat.js';
+import { functionCallsOf, textOfResponse, toChatResult, toGeminiChat } from './chat.js';
 import { toProviderError } from './errors.js';
 
 export interface GoogleAdapterOptions {
@@ -29,7 +29,7 @@ export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdap
     try {
       const { contents, config } = toGeminiChat(request, deadline.signal);
       const response = await requireClient(request.model).models.generateContent({ model: request.model, contents, config });
-      return toChatResult(response, response.text ?? '', request.model);
+      return toChatResult(response, textOfResponse(response), request.model);
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
     }
@@ -42,10 +42,13 @@ export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdap
       const { contents, config } = toGeminiChat(request, deadline.signal);
       const stream = await requireClient(request.model).models.generateContentStream({ model: request.model, contents, config });
       let last;
+      const calls: FunctionCall[] = [];
       for await (const chunk of stream) {
         last = chunk;
-        const text = chunk.text;
-        deadline.progress(Boolean(text));
+        const text = textOfResponse(chunk);
+        const called = functionCallsOf(chunk);
+        calls.push(...called);
+        deadline.progress(Boolean(text) || called.length > 0);
         if (text) {
           content += text;
           yield { type: 'delta', content: text };
@@ -54,7 +57,7 @@ export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdap
       const stopped = deadline.abortError(context(request.model), undefined);
       if (stopped) throw stopped;
       if (!last) throw new ProviderError('provider_unavailable', `google/${request.model} sent an empty stream`, context(request.model));
-      yield { type: 'done', result: toChatResult(last, content, request.model) };
+      yield { type: 'done', result: toChatResult(last, content, request.model, calls) };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
     } finally {

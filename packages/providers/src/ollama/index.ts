@@ -1,4 +1,5 @@
 import type { OllamaHost } from '@mana/config';
+import type { ToolCall as OllamaToolCall } from 'ollama';
 import { Deadline } from '../deadline.js';
 import type { MalformedChunkHook } from '../lenient-stream.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
@@ -29,15 +30,17 @@ export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: Malform
     const startStream = () => createOllamaClient(host.url, deadline.signal, `ollama:${host.name}`, onMalformedChunk).chat({ ...toOllamaChat(request), stream: true });
     try {
       stream = await startStream();
+      const calls: OllamaToolCall[] = [];
       for await (const part of stream) {
-        deadline.progress(Boolean(part.message.content));
+        calls.push(...(part.message.tool_calls ?? []));
+        deadline.progress(Boolean(part.message.content) || Boolean(part.message.tool_calls?.length));
         if (part.message.content) {
           content += part.message.content;
           yield { type: 'delta', content: part.message.content };
         }
         if (part.done) {
           finished = true;
-          yield { type: 'done', result: toChatResult(part, content) };
+          yield { type: 'done', result: toChatResult(part, content, calls) };
           return;
         }
       }

@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import { imagesOf, textOf } from '../messages.js';
-import type { ChatMessage, ChatRequest, FinishReason } from '../types.js';
+import type { ChatMessage, ChatParams, ChatRequest, FinishReason, ToolCall } from '../types.js';
 
 type Body = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
 
@@ -18,10 +18,34 @@ export function toOpenAIChat(request: ChatRequest): Body {
     ...(params.seed !== undefined ? { seed: params.seed } : {}),
     ...(format?.type === 'json_object' ? { response_format: { type: 'json_object' } } : {}),
     ...(format?.type === 'json_schema' ? { response_format: { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema } } } : {}),
+    ...toolsOf(params),
+  };
+}
+
+/** Tools pass through as they came: these providers speak OpenAI's tool API. */
+function toolsOf(params: ChatParams): Pick<Body, 'tools' | 'tool_choice' | 'parallel_tool_calls'> {
+  if (!params.tools?.length) return {};
+  const choice = params.toolChoice;
+  return {
+    tools: params.tools.map((t) => ({
+      type: 'function' as const,
+      function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), ...(t.parameters !== undefined ? { parameters: t.parameters } : {}) },
+    })),
+    ...(choice !== undefined ? { tool_choice: typeof choice === 'string' ? choice : { type: 'function' as const, function: { name: choice.name } } } : {}),
+    ...(params.parallelToolCalls !== undefined ? { parallel_tool_calls: params.parallelToolCalls } : {}),
   };
 }
 
 function toMessage(message: ChatMessage): OpenAI.Chat.ChatCompletionMessageParam {
+  if (message.role === 'tool') return { role: 'tool', tool_call_id: message.toolCallId ?? '', content: textOf(message.content) };
+  if (message.role === 'assistant' && message.toolCalls?.length) {
+    const text = textOf(message.content);
+    return {
+      role: 'assistant',
+      content: text === '' ? null : text,
+      tool_calls: message.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
+    };
+  }
   const images = imagesOf(message.content);
   if (message.role !== 'user' || images.length === 0) {
     return { role: message.role, content: textOf(message.content) } as OpenAI.Chat.ChatCompletionMessageParam;
@@ -50,4 +74,32 @@ export function toFinishReason(reason: string | null | undefined): FinishReason 
     default:
       return 'stop';
   }
+}
+
+/**
+ * Streamed tool calls arrive in fragments, by `index`: the first names the
+ * call's id and function, the rest add to its arguments.
+ */
+export class ToolCallAssembler {
+  private readonly calls: ToolCall[] = [];
+
+  add(deltas: ReadonlyArray<{ index: number; id?: string | undefined; function?: { name?: string | undefined; arguments?: string | undefined } | undefined }> | undefined): void {
+    for (const d of deltas ?? []) {
+      const call = (this.calls[d.index] ??= { id: '', name: '', arguments: '' });
+      if (d.id) call.id = d.id;
+      if (d.function?.name) call.name += d.function.name;
+      if (d.function?.arguments) call.arguments += d.function.arguments;
+    }
+  }
+
+  get all(): ToolCall[] {
+    return this.calls.filter(Boolean);
+  }
+}
+
+/** A whole answer's tool calls. */
+export function toolCallsOf(
+  message: { tool_calls?: ReadonlyArray<{ id: string; type: string; function?: { name: string; arguments: string } }> | undefined } | undefined,
+): ToolCall[] {
+  return (message?.tool_calls ?? []).flatMap((c) => (c.type === 'function' && c.function ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : []));
 }

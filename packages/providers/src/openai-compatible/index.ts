@@ -4,7 +4,7 @@ import { ProviderError } from '@mana/errors';
 import { DEFAULT_TIMEOUT_MS, Deadline } from '../deadline.js';
 import { type MalformedChunkHook, skippingMalformedEvents } from '../lenient-stream.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
-import { toFinishReason, toOpenAIChat } from './chat.js';
+import { ToolCallAssembler, toFinishReason, toOpenAIChat, toolCallsOf } from './chat.js';
 import { fromErrorBody, toProviderError } from './errors.js';
 
 export interface OpenAICompatibleOptions {
@@ -61,11 +61,13 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       const body = completion as unknown as { error?: unknown; choices?: unknown };
       if (body.error || !Array.isArray(body.choices)) throw fromErrorBody(body.error, context(request.model));
       const choice = completion.choices[0];
+      const toolCalls = toolCallsOf(choice?.message);
       return {
         model: completion.model,
         content: choice?.message.content ?? '',
         finishReason: toFinishReason(choice?.finish_reason),
         usage: { promptTokens: completion.usage?.prompt_tokens ?? 0, completionTokens: completion.usage?.completion_tokens ?? 0 },
+        ...(toolCalls.length > 0 ? { toolCalls } : {}),
       };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
@@ -83,10 +85,12 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
         { ...toOpenAIChat(request), stream: true, stream_options: { include_usage: true } },
         { signal: deadline.signal, timeout: deadline.timeoutMs },
       );
+      const calls = new ToolCallAssembler();
       for await (const chunk of stream) {
         model = chunk.model || model;
         const choice = chunk.choices[0];
-        deadline.progress(Boolean(choice?.delta.content));
+        calls.add(choice?.delta.tool_calls);
+        deadline.progress(Boolean(choice?.delta.content) || Boolean(choice?.delta.tool_calls?.length));
         if (choice?.delta.content) {
           content += choice.delta.content;
           yield { type: 'delta', content: choice.delta.content };
@@ -96,7 +100,8 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       }
       const stopped = deadline.abortError(context(request.model), undefined);
       if (stopped) throw stopped;
-      yield { type: 'done', result: { model, content, finishReason: toFinishReason(finishReason), usage } };
+      const toolCalls = calls.all;
+      yield { type: 'done', result: { model, content, finishReason: toFinishReason(finishReason), usage, ...(toolCalls.length > 0 ? { toolCalls } : {}) } };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
     } finally {
