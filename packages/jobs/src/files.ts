@@ -71,10 +71,39 @@ export class FileStore {
       .expire(meta, this.retentionS)
       .exec();
     await this.redis.expire(this.keys.fileData(file.id), this.retentionS);
+    // The index outlives no file by more than a retention: each new file renews it, and a listed id whose file expired is dropped when read.
+    const index = this.keys.tenantFiles(file.tenant);
+    await this.redis.multi().zadd(index, file.createdAt, file.id).expire(index, this.retentionS).exec();
   }
 
   async delete(id: string): Promise<void> {
+    const file = await this.get(id);
     await this.redis.del(this.keys.fileMeta(id), this.keys.fileData(id));
+    if (file) await this.redis.zrem(this.keys.tenantFiles(file.tenant), id);
+  }
+
+  /**
+   * A tenant's files, newest first (or oldest with `order: 'asc'`), `limit`
+   * after the file `after` (OpenAI's cursor), and whether more follow.
+   */
+  async list(
+    tenant: string,
+    page: { limit: number; order: 'asc' | 'desc'; after?: string | undefined; purpose?: string | undefined },
+  ): Promise<{ files: StoredFile[]; hasMore: boolean }> {
+    const index = this.keys.tenantFiles(tenant);
+    const ids = page.order === 'desc' ? await this.redis.zrange(index, 0, -1, 'REV') : await this.redis.zrange(index, 0, -1);
+    const start = page.after ? ids.indexOf(page.after) + 1 : 0;
+    const files: StoredFile[] = [];
+    let i = start;
+    for (; i < ids.length && files.length < page.limit; i++) {
+      const file = await this.get(ids[i]!);
+      if (!file) {
+        await this.redis.zrem(index, ids[i]!); // expired meanwhile
+        continue;
+      }
+      if (!page.purpose || file.purpose === page.purpose) files.push(file);
+    }
+    return { files, hasMore: i < ids.length };
   }
 
   async get(id: string): Promise<StoredFile | undefined> {

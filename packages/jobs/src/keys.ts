@@ -113,6 +113,11 @@ export class Keys {
     return `${this.prefix}:file:{${fileTag(fileId)}}:${fileId}:data`;
   }
 
+  /** A tenant's files by creation time, for GET /v1/files. */
+  tenantFiles(tenant: string): string {
+    return `${this.prefix}:files:${encodeURIComponent(tenant)}`;
+  }
+
   /** A batch's record; its output and error files share its tag, so one script updates all three. */
   batch(batchId: string): string {
     return `${this.prefix}:batch:{${batchId}}`;

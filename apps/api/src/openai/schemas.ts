@@ -90,20 +90,33 @@ export const ChatCompletionRequestSchema = z.object({
   tools: z.array(ToolSchema).max(128, { error: 'at most 128 tools per request' }).nullable().optional(),
   tool_choice: ToolChoiceSchema.nullable().optional(),
   parallel_tool_calls: z.boolean().nullable().optional(),
+  // Not carried yet from any provider: a clear 400 rather than an answer silently without them.
+  logprobs: z.literal(false, { error: 'logprobs are not supported yet' }).nullable().optional(),
+  top_logprobs: z
+    .unknown()
+    .refine((v) => v === undefined || v === null, { error: 'top_logprobs: logprobs are not supported yet' })
+    .optional(),
   functions: legacy('functions'),
   function_call: legacy('function_call'),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 
+/** Why token ids are refused: they belong to one tokenizer, and one request may be served by several. */
+const TOKEN_ARRAYS =
+  'expected a string or an array of strings; token arrays are not supported, because one request may be served by models with different tokenizers (a GPU model, then its cloud fallback), for which the same token ids mean different text';
+
 export const EmbeddingRequestSchema = z.object({
   model: z.string().optional(),
-  input: z.union([
-    z.string(),
-    z
-      .array(z.string(), { error: 'expected a string or an array of strings (token arrays are not supported)' })
-      .min(1, { error: 'at least one input is required' })
-      .max(LIMITS.embeddingInputs, { error: `at most ${LIMITS.embeddingInputs} inputs per request; use /v1/jobs or a batch for more` }),
-  ]),
+  input: z.union(
+    [
+      z.string(),
+      z
+        .array(z.string(), { error: TOKEN_ARRAYS })
+        .min(1, { error: 'at least one input is required' })
+        .max(LIMITS.embeddingInputs, { error: `at most ${LIMITS.embeddingInputs} inputs per request; use /v1/jobs or a batch for more` }),
+    ],
+    { error: TOKEN_ARRAYS },
+  ),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.number().int().positive().optional(),
   user: z.string().optional(),

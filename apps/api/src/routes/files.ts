@@ -2,10 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import busboy from 'busboy';
 import { type Request, type Response, Router } from 'express';
+import { z } from 'zod';
 import { ManaError, NotFoundError, ValidationError } from '@mana/errors';
 import type { StoredFile } from '@mana/jobs';
 import type { ApiDeps } from '../deps.js';
 import { tenantOf } from '../middleware/auth.js';
+
+/** GET /v1/files's query, as OpenAI has it: `limit` 1–10000 (default 10000), `order`, `after` (a file id), `purpose`. */
+const ListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  after: z.string().optional(),
+  purpose: z.string().optional(),
+});
 
 /** Uploads larger than this are refused with 413 (a 100k-line embedding batch is a few MB). */
 export const MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -23,8 +32,19 @@ export function filesRouter(deps: ApiDeps): Router {
     );
     res.json(fileObject(stored));
   });
+  router.get('/v1/files', async (req: Request, res: Response) => {
+    const query = ListQuerySchema.parse(req.query);
+    const { files: page, hasMore } = await files.list(tenantOf(res), { limit: query.limit, order: query.order, after: query.after, purpose: query.purpose });
+    const data = page.map(fileObject);
+    res.json({ object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: hasMore });
+  });
   router.get('/v1/files/:id', async (req: Request, res: Response) => {
     res.json(fileObject(await ownFile(deps, res, req.params.id as string)));
+  });
+  router.delete('/v1/files/:id', async (req: Request, res: Response) => {
+    const file = await ownFile(deps, res, req.params.id as string);
+    await files.delete(file.id);
+    res.json({ id: file.id, object: 'file', deleted: true });
   });
   router.get('/v1/files/:id/content', async (req: Request, res: Response) => {
     const file = await ownFile(deps, res, req.params.id as string);
