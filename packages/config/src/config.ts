@@ -46,6 +46,8 @@ export interface Config {
   batchReaderQuietMs: number;
   /** How long SIGTERM waits for in-flight work before exiting. */
   shutdownGraceMs: number;
+  /** Images by URL: the fetch's deadline, and the private hosts/ranges an operator lets it reach. */
+  imageFetch: { timeoutMs: number; allow: readonly string[] };
   /**
    * Client keys by tenant, and the operators' key (both hashed). No client
    * keys: development mode, which only listens on loopback.
@@ -104,6 +106,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     batchReaderQuietMs: env.MANA_BATCH_READER_QUIET_MS,
     tracing: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
     shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,
+    imageFetch: { timeoutMs: env.MANA_IMAGE_FETCH_TIMEOUT_MS, allow: env.MANA_IMAGE_FETCH_ALLOW },
     auth,
     boardReadOnly: env.MANA_BOARD_READ_ONLY,
   });

@@ -69,6 +69,18 @@ export const EnvSchema = z.object({
   /** A batch whose input reader beat no heartbeat this long (its process died) is read on by another API process. */
   MANA_BATCH_READER_QUIET_MS: intEnv(100).default(10_000),
   MANA_SHUTDOWN_GRACE_MS: intEnv(0).default(30_000),
+  /** Images given by http(s) URL are fetched by the gateway within this long. */
+  MANA_IMAGE_FETCH_TIMEOUT_MS: intEnv(100).default(5_000),
+  /** Hosts, addresses or CIDR ranges image fetches may reach although private (loopback, LAN, link-local): comma-separated. */
+  MANA_IMAGE_FETCH_ALLOW: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   MANA_API_KEYS: z.string().optional(),
   MANA_API_KEYS_FILE: z.string().trim().min(1).optional(),
   MANA_ADMIN_KEY: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),

@@ -9,7 +9,12 @@ type RequestPart = Exclude<NonNullable<ChatCompletionRequest['messages'][number]
 
 const DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,([A-Za-z0-9+/=\s]+)$/i;
 
-/** An OpenAI chat request → the work a hop runs; images must be inline (data: URLs). */
+/** How images given by URL are fetched: the configured deadline and allow-list, the per-image and per-request limits. */
+export function imageFetchOptions(deps: { config: { imageFetch: { timeoutMs: number; allow: readonly string[] } } }) {
+  return { ...deps.config.imageFetch, maxBytes: LIMITS.imageBytes, maxImages: LIMITS.images };
+}
+
+/** An OpenAI chat request → the work a hop runs; images are inline by now (data: URLs; see inlineImageUrls). */
 export function toChatWork(body: ChatCompletionRequest): ChatWork {
   const images = body.messages.flatMap((m) => (Array.isArray(m.content) ? m.content.filter((p) => p.type === 'image_url') : []));
   if (images.length > LIMITS.images) throw new ValidationError(`messages: at most ${LIMITS.images} images per request, got ${images.length}`, 'messages');
@@ -77,7 +82,11 @@ function toPart(part: RequestPart, field: string): Part {
   if (part.type === 'text') return { type: 'text', text: part.text };
   const url = typeof part.image_url === 'string' ? part.image_url : part.image_url.url;
   const match = DATA_URL.exec(url);
-  if (!match) throw new ValidationError(`${field}.image_url: only inline images are supported (data:image/...;base64,...)`, `${field}.image_url`);
+  if (!match)
+    throw new ValidationError(
+      `${field}.image_url: expected an http(s) URL or an inline image (data:image/...;base64,...); a batch line takes inline images only`,
+      `${field}.image_url`,
+    );
   const bytes = Math.floor(((match[2] as string).replace(/\s/g, '').length * 3) / 4);
   if (bytes > LIMITS.imageBytes) {
     throw new ManaError('payload_too_large', `${field}.image_url: the image is ${bytes} bytes; at most ${LIMITS.imageBytes} per image`);

@@ -5,14 +5,15 @@ import { ChatStream } from '../http/chat-stream.js';
 import { schedulingFrom } from '../job-options.js';
 import { answeredModel, chatCompletionBody, type ChatResultBody } from '../openai/responses.js';
 import { ChatCompletionRequestSchema } from '../openai/schemas.js';
-import { toChatWork } from '../openai/translate.js';
+import { imageFetchOptions, toChatWork } from '../openai/translate.js';
+import { inlineImageUrls } from '../openai/image-fetch.js';
 import { type WatchedJob, failureOf, sendFailure, setJobHeaders, submitAndWatch } from '../watch-job.js';
 
 /** POST /v1/chat/completions: OpenAI's chat API over the queue, JSON or SSE. */
 export function chatCompletionsRouter(deps: ApiDeps): Router {
   const router = Router();
   router.post('/v1/chat/completions', async (req: Request, res: Response) => {
-    const body = ChatCompletionRequestSchema.parse(req.body);
+    const body = await inlineImageUrls(ChatCompletionRequestSchema.parse(req.body), imageFetchOptions(deps));
     const work = toChatWork(body);
     const watched = await submitAndWatch(deps, res, { work, model: body.model, ...schedulingFrom(req, 'interactive') });
     try {

@@ -7,7 +7,8 @@ import { tenantOf } from '../middleware/auth.js';
 import { claimIdempotencyKey, releaseIdempotencyKey } from '../jobs/idempotency.js';
 import { jobView } from '../jobs/job-view.js';
 import { JobRequestSchema } from '../jobs/schemas.js';
-import { toChatWork, toEmbeddingWork } from '../openai/translate.js';
+import { imageFetchOptions, toChatWork, toEmbeddingWork } from '../openai/translate.js';
+import { inlineImageUrls } from '../openai/image-fetch.js';
 import { submitJob } from '../submit.js';
 
 /** The native job API: submit now, poll or stream later, cancel any time. */
@@ -28,7 +29,7 @@ export function jobsRouter(deps: ApiDeps): Router {
       return;
     }
     // Chat jobs always stream internally, so the events endpoint can show tokens as they come.
-    const work = body.type === 'chat' ? { ...toChatWork(body.request), stream: true } : toEmbeddingWork(body.request);
+    const work = body.type === 'chat' ? { ...toChatWork(await inlineImageUrls(body.request, imageFetchOptions(deps))), stream: true } : toEmbeddingWork(body.request);
     try {
       await submitJob(deps, { id, work, model: body.request.model, priority: body.priority, maxWaitMs: body.max_wait_ms, metadata: body.metadata, tenant });
     } catch (err) {
