@@ -7,6 +7,7 @@ import { requestLog } from './middleware/request-log.js';
 import { errorBody } from './openai/responses.js';
 import { adminRouter } from './routes/admin.js';
 import { chatCompletionsRouter } from './routes/chat-completions.js';
+import { responsesRouter } from './routes/responses.js';
 import { embeddingsRouter } from './routes/embeddings.js';
 import { healthRouter, statusRouter } from './routes/health.js';
 import { authenticate, requireAdmin } from './middleware/auth.js';
@@ -35,6 +36,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/v1', authenticate(deps.apiKeys), tenantRateLimit(deps.pipeline, deps.config.auth.tenantRpm));
   app.use(modelsRouter(deps));
   app.use(chatCompletionsRouter(deps));
+  app.use(responsesRouter(deps));
   app.use(embeddingsRouter(deps));
   app.use(jobsRouter(deps));
   app.use(filesRouter(deps));

@@ -113,6 +113,11 @@ export class Keys {
     return `${this.prefix}:file:{${fileTag(fileId)}}:${fileId}:data`;
   }
 
+  /** A Responses API response's conversation and request echo (for previous_response_id and GET). */
+  response(responseId: string): string {
+    return `${this.prefix}:response:{${responseId}}`;
+  }
+
   /** A tenant's files by creation time, for GET /v1/files. */
   tenantFiles(tenant: string): string {
     return `${this.prefix}:files:${encodeURIComponent(tenant)}`;

@@ -1,0 +1,40 @@
+import { ValidationError } from '@mana/errors';
+import type { ChatCompletionRequest } from '../openai/schemas.js';
+import type { ApiDeps } from '../deps.js';
+import { type ResponseEcho, jobIdOf } from './body.js';
+
+type ChatMessage = ChatCompletionRequest['messages'][number];
+
+/** What Mana keeps of a response beside its job: the conversation it was given (instructions aside) and its request's echo. */
+export interface StoredResponse {
+  tenant: string;
+  history: ChatMessage[];
+  echo: ResponseEcho;
+}
+
+export async function saveResponse(deps: ApiDeps, id: string, stored: StoredResponse): Promise<void> {
+  await deps.pipeline.redis.set(deps.pipeline.keys.response(id), JSON.stringify(stored), 'EX', deps.config.jobRetentionS);
+}
+
+export async function loadResponse(deps: ApiDeps, id: string, tenant: string): Promise<StoredResponse | undefined> {
+  const raw = await deps.pipeline.redis.get(deps.pipeline.keys.response(id));
+  const stored = raw ? (JSON.parse(raw) as StoredResponse) : undefined;
+  return stored && stored.tenant === tenant ? stored : undefined;
+}
+
+/**
+ * The conversation a `previous_response_id` continues: that response's
+ * history and its answer (text and function calls), as chat messages.
+ * Its `instructions` are not carried over, as OpenAI has it.
+ */
+export async function conversationBefore(deps: ApiDeps, previousId: string, tenant: string): Promise<ChatMessage[]> {
+  const stored = await loadResponse(deps, previousId, tenant);
+  const jobId = jobIdOf(previousId);
+  const record = stored && jobId ? await deps.pipeline.records.get(jobId) : undefined;
+  if (!stored || !record)
+    throw new ValidationError(`previous_response_id: no response ${previousId} (responses are kept for ${deps.config.jobRetentionS} s)`, 'previous_response_id');
+  if (record.status !== 'succeeded') throw new ValidationError(`previous_response_id: response ${previousId} is ${record.status}, not completed`, 'previous_response_id');
+  const result = record.result as { content: string; toolCalls?: Array<{ id: string; name: string; arguments: string }> };
+  const calls = (result.toolCalls ?? []).map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+  return [...stored.history, { role: 'assistant', content: result.content || (calls.length ? null : ''), ...(calls.length ? { tool_calls: calls } : {}) }];
+}
