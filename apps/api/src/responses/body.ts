@@ -41,7 +41,7 @@ export function responseBody(id: string, echo: ResponseEcho, state: ResponseStat
   const output: OutputItem[] = [];
   const result = state.result;
   if (result && (result.content || !result.toolCalls?.length)) output.push(messageItem(id, result.content));
-  for (const call of result?.toolCalls ?? []) output.push(functionCallItem(call));
+  (result?.toolCalls ?? []).forEach((call, i) => output.push(functionCallItem(id, i, call)));
   const cut = state.status === 'succeeded' && result?.finishReason === 'length';
   return {
     id,
@@ -83,15 +83,28 @@ export function outputText(text: string) {
   return { type: 'output_text' as const, text, annotations: [] as unknown[], logprobs: [] as unknown[] };
 }
 
-export function functionCallItem(call: NonNullable<ChatResultBody['toolCalls']>[number], status: 'in_progress' | 'completed' = 'completed') {
+/**
+ * A function call output item. Its id names its response and place
+ * (`fc_<hex>_<n>`), so an `item_reference` to it can be resolved from the
+ * job that made it.
+ */
+export function functionCallItem(responseId: string, index: number, call: NonNullable<ChatResultBody['toolCalls']>[number], status: 'in_progress' | 'completed' = 'completed') {
   return {
     type: 'function_call' as const,
-    id: `fc_${call.id.replace(/^call_/, '')}`,
+    id: `fc_${responseId.slice(5)}_${index}`,
     call_id: call.id,
     name: call.name,
     arguments: status === 'completed' ? call.arguments : '',
     status,
   };
+}
+
+/** The response and place an output item id names (see functionCallItem, messageItem). */
+export function parseItemId(itemId: string): { responseId: string; call?: number } | undefined {
+  const call = /^fc_([0-9a-f]{32})_(\d+)$/.exec(itemId);
+  if (call) return { responseId: `resp_${call[1]}`, call: Number(call[2]) };
+  const message = /^msg_([0-9a-f]{32})$/.exec(itemId);
+  return message ? { responseId: `resp_${message[1]}` } : undefined;
 }
 
 export function usageBody(usage: Usage) {

@@ -20,9 +20,11 @@ const FunctionCallItem = z
   .passthrough();
 const FunctionCallOutputItem = z.object({ type: z.literal('function_call_output'), call_id: z.string().min(1), output: z.union([z.string(), z.array(z.unknown())]) }).passthrough();
 
-/** One input item: a message (typed or bare), a function call the model made, or its output. */
-const InputItem = z.union([FunctionCallItem, FunctionCallOutputItem, MessageItem], {
-  error: 'expected a message {role, content}, a function_call or a function_call_output (other item types are not supported)',
+const ItemReference = z.object({ type: z.literal('item_reference'), id: z.string().min(1) });
+
+/** One input item: a message (typed or bare), a function call the model made, its output, or a reference to an earlier response's output item. */
+const InputItem = z.union([FunctionCallItem, FunctionCallOutputItem, ItemReference, MessageItem], {
+  error: 'expected a message {role, content}, a function_call, a function_call_output or an item_reference (other item types are not supported)',
 });
 
 const FunctionTool = z.object({

@@ -1,7 +1,8 @@
 import { ValidationError } from '@mana/errors';
 import type { ChatCompletionRequest } from '../openai/schemas.js';
 import type { ApiDeps } from '../deps.js';
-import { type ResponseEcho, jobIdOf } from './body.js';
+import { type ResponseEcho, jobIdOf, parseItemId } from './body.js';
+import type { ResponseRequest } from './schemas.js';
 
 type ChatMessage = ChatCompletionRequest['messages'][number];
 
@@ -37,4 +38,28 @@ export async function conversationBefore(deps: ApiDeps, previousId: string, tena
   const result = record.result as { content: string; toolCalls?: Array<{ id: string; name: string; arguments: string }> };
   const calls = (result.toolCalls ?? []).map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
   return [...stored.history, { role: 'assistant', content: result.content || (calls.length ? null : ''), ...(calls.length ? { tool_calls: calls } : {}) }];
+}
+
+/**
+ * Input items with every `item_reference` replaced by the item it names: an
+ * output item of an earlier response of the same tenant (the AI SDK sends
+ * these for stored responses), read back from that response's job.
+ */
+export async function resolveItemReferences(deps: ApiDeps, items: ResponseRequest['input'], tenant: string): Promise<ResponseRequest['input']> {
+  if (typeof items === 'string' || !items.some((i) => 'type' in i && i.type === 'item_reference')) return items;
+  return Promise.all(
+    items.map(async (item, i) => {
+      if (!('type' in item) || item.type !== 'item_reference') return item;
+      const place = parseItemId(item.id);
+      const stored = place ? await loadResponse(deps, place.responseId, tenant) : undefined;
+      const jobId = place ? jobIdOf(place.responseId) : undefined;
+      const record = stored && jobId ? await deps.pipeline.records.get(jobId) : undefined;
+      const result = record?.result as { content: string; toolCalls?: Array<{ id: string; name: string; arguments: string }> } | undefined;
+      if (place?.call !== undefined) {
+        const call = result?.toolCalls?.[place.call];
+        if (call) return { type: 'function_call' as const, call_id: call.id, name: call.name, arguments: call.arguments };
+      } else if (result) return { role: 'assistant' as const, content: result.content };
+      throw new ValidationError(`input.${i}.id: no item ${item.id} of a response kept within ${deps.config.jobRetentionS} s`, `input.${i}.id`);
+    }),
+  );
 }

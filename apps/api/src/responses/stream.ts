@@ -63,9 +63,9 @@ export class ResponsesStream {
       this.send('response.output_item.done', { output_index: this.outputIndex, item: messageItem(this.id, this.text) });
       this.outputIndex++;
     }
-    for (const call of result?.toolCalls ?? []) {
-      const item = functionCallItem(call);
-      this.send('response.output_item.added', { output_index: this.outputIndex, item: functionCallItem(call, 'in_progress') });
+    for (const [i, call] of (result?.toolCalls ?? []).entries()) {
+      const item = functionCallItem(this.id, i, call);
+      this.send('response.output_item.added', { output_index: this.outputIndex, item: functionCallItem(this.id, i, call, 'in_progress') });
       this.send('response.function_call_arguments.delta', { item_id: item.id, output_index: this.outputIndex, delta: call.arguments });
       this.send('response.function_call_arguments.done', { item_id: item.id, output_index: this.outputIndex, arguments: call.arguments });
       this.send('response.output_item.done', { output_index: this.outputIndex, item });

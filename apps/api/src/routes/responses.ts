@@ -10,7 +10,7 @@ import { ChatCompletionRequestSchema } from '../openai/schemas.js';
 import { imageFetchOptions, toChatWork } from '../openai/translate.js';
 import { type ResponseEcho, echoOf, jobIdOf, responseBody, responseIdOf } from '../responses/body.js';
 import { ResponseRequestSchema } from '../responses/schemas.js';
-import { conversationBefore, loadResponse, saveResponse } from '../responses/store.js';
+import { conversationBefore, loadResponse, resolveItemReferences, saveResponse } from '../responses/store.js';
 import { ResponsesStream } from '../responses/stream.js';
 import { toChatBody } from '../responses/translate.js';
 import { submitJob } from '../submit.js';
@@ -27,8 +27,9 @@ export function responsesRouter(deps: ApiDeps): Router {
   const router = Router();
 
   router.post('/v1/responses', async (req: Request, res: Response) => {
-    const body = ResponseRequestSchema.parse(req.body);
+    const parsed = ResponseRequestSchema.parse(req.body);
     const tenant = tenantOf(res);
+    const body = { ...parsed, input: await resolveItemReferences(deps, parsed.input, tenant) };
     const previous = body.previous_response_id ? await conversationBefore(deps, body.previous_response_id, tenant) : [];
     const { chat, history } = toChatBody(body, previous);
     const work = toChatWork(await inlineImageUrls(ChatCompletionRequestSchema.parse(chat), imageFetchOptions(deps)));
