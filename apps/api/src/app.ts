@@ -8,6 +8,7 @@ import { errorBody } from './openai/responses.js';
 import { adminRouter } from './routes/admin.js';
 import { chatCompletionsRouter } from './routes/chat-completions.js';
 import { responsesRouter } from './routes/responses.js';
+import { completionsRouter } from './routes/completions.js';
 import { embeddingsRouter } from './routes/embeddings.js';
 import { healthRouter, statusRouter } from './routes/health.js';
 import { authenticate, requireAdmin } from './middleware/auth.js';
@@ -37,6 +38,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(modelsRouter(deps));
   app.use(chatCompletionsRouter(deps));
   app.use(responsesRouter(deps));
+  app.use(completionsRouter(deps));
   app.use(embeddingsRouter(deps));
   app.use(jobsRouter(deps));
   app.use(filesRouter(deps));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type AliasTable, type Capability, type Resolution, type Target, resolveModel } from '@mana/aliases';
-import { isLocalProvider } from '@mana/config';
+import { isLocalProvider, servesCompletions } from '@mana/config';
 import { NotFoundError, ValidationError, serializeError } from '@mana/errors';
 import {
   type HopPayload,
@@ -137,7 +137,7 @@ async function planJob(deps: ApiDeps, submission: Submission): Promise<Plan> {
   const table = deps.aliases.current();
   const resolution = resolveModel(table, submission.model, { kind: submission.work.kind, googleDefaultModel: config.google.defaultModel });
   await refuseUnknownBareModel(deps, table, resolution);
-  const capable = withCapabilities(table, resolution, needs(submission.work)).map((t) => described(table, t));
+  const capable = withCompletions(withCapabilities(table, resolution, needs(submission.work)), submission.work, resolution.requested).map((t) => described(table, t));
   const chain = config.autoFallbackEnabled && !submission.pinned ? capable : capable.slice(0, 1);
   const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
   return { id: submission.id ?? `job_${randomUUID().replaceAll('-', '')}`, resolution, chain, maxWaitMs };
@@ -212,6 +212,19 @@ function needs(work: Work): Capability[] {
   // Tools offered, or a conversation that already holds tool calls: only a model that speaks tools can take it.
   if ((work.params.tools?.length ?? 0) > 0 || work.messages.some((m) => m.role === 'tool' || m.toolCalls?.length)) wanted.push('tools');
   return wanted;
+}
+
+/** A legacy completion goes only to providers that have a completion API (PROVIDERS' `completions`). */
+function withCompletions(chain: Target[], work: Work, requested: string): Target[] {
+  if (work.kind !== 'chat' || !work.params.completion) return chain;
+  const able = chain.filter((t) => servesCompletions(t.provider));
+  if (able.length === 0) {
+    throw new ValidationError(
+      `model "${requested}" has no target with a text-completion API (its chain: ${chain.map((t) => t.id).join(', ')}; Gemini and Groq have none): use /v1/chat/completions`,
+      'model',
+    );
+  }
+  return able;
 }
 
 /** A target with what aliases.yaml says of its model that routing uses on the way: its context, and long_context. */

@@ -8,12 +8,13 @@
  */
 export const PROVIDERS = {
   /** Models on the fleet's own GPU servers, whichever engine (Ollama or OpenAI-compatible) serves them. */
-  ollama: { kind: 'local' },
-  google: { kind: 'cloud' },
-  openrouter: { kind: 'cloud' },
-  groq: { kind: 'cloud' },
-  together: { kind: 'cloud' },
-} as const satisfies Record<string, { kind: 'local' | 'cloud' }>;
+  ollama: { kind: 'local', completions: true },
+  // Gemini has no text-completion API; Groq retired its /v1/completions.
+  google: { kind: 'cloud', completions: false },
+  openrouter: { kind: 'cloud', completions: true },
+  groq: { kind: 'cloud', completions: false },
+  together: { kind: 'cloud', completions: true },
+} as const satisfies Record<string, { kind: 'local' | 'cloud'; completions: boolean }>;
 
 export type ProviderId = keyof typeof PROVIDERS;
 export type LocalProviderId = { [P in ProviderId]: (typeof PROVIDERS)[P]['kind'] extends 'local' ? P : never }[ProviderId];
@@ -27,6 +28,11 @@ export const LOCAL_PROVIDER: LocalProviderId = 'ollama';
 /** Providers that run on the team's own GPUs; everything else is cloud. */
 export function isLocalProvider(provider: ProviderId): provider is LocalProviderId {
   return PROVIDERS[provider].kind === 'local';
+}
+
+/** Whether the provider has a legacy text-completion API (/v1/completions, Ollama's generate). */
+export function servesCompletions(provider: ProviderId): boolean {
+  return PROVIDERS[provider].completions;
 }
 
 export function isProviderId(value: string): value is ProviderId {

@@ -11,6 +11,8 @@ export interface EmulatedModel {
   contextTokens?: number | undefined;
   /** Refuses a final assistant message (prefill), as Gemini 3.5 Flash-Lite does. */
   rejectsPrefill?: boolean | undefined;
+  /** Has a fill-in-the-middle template (Ollama: generate with a suffix), as code models do. */
+  insert?: boolean | undefined;
 }
 
 const SHIPPED_ALIASES = new URL('../../../aliases.yaml', import.meta.url);

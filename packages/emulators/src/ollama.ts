@@ -41,6 +41,8 @@ interface OllamaBody {
   format?: unknown;
   options?: { num_predict?: number };
   tools?: Array<{ type?: string; function?: { name?: string; parameters?: unknown } }>;
+  suffix?: string;
+  raw?: boolean;
   input?: string | string[];
   dimensions?: number;
 }
@@ -166,6 +168,8 @@ class OllamaProtocol implements ProviderProtocol {
   private async generate(ctx: RequestContext, route: 'chat' | 'generate'): Promise<void> {
     const body = ctx.body as OllamaBody;
     const model = this.find(body.model, 'chat');
+    // Ollama's own 400 for a suffix on a model whose template has no fill-in-the-middle.
+    if (route === 'generate' && body.suffix !== undefined && !model.insert) throw new HttpError(400, { error: `registry.ollama.ai/library/${model.name} does not support insert` });
     const prompt = toPrompt(body, model.name, route);
     const gen = generate(prompt, body.options?.num_predict);
     // Ollama's tool calls: whole, arguments as an object, no id, done_reason still "stop".
@@ -272,6 +276,7 @@ function toPrompt(body: OllamaBody, model: string, route: 'chat' | 'generate'): 
     model,
     ...(last?.role === 'assistant' ? { prefix: last.content ?? '' } : {}),
     ...(last?.role === 'tool' ? { toolResult: last.content ?? '' } : {}),
+    ...(route === 'generate' && body.suffix !== undefined ? { suffix: body.suffix } : {}),
     tools: (body.tools ?? []).map((t) => ({ name: t.function?.name ?? '', parameters: t.function?.parameters })),
     lastUserText: lastUser?.content ?? '',
     images: lastUser?.images?.length ?? 0,

@@ -6,6 +6,7 @@ import { DEFAULT_DIMENSIONS, type EmulatedModel, shippedModels } from './models.
 import { type EmulatedCall, type Prompt, countWords, embedText, generate, toolCallsFor } from './reply.js';
 import { Emulator, type Handler, type ListenOptions, type ProviderProtocol, type RequestContext } from './server.js';
 import { type TimingOptions, generationMs, playTokens } from './timing.js';
+import { type CompletionBody, serveCompletion } from './openai-completions.js';
 
 const PROVIDERS: readonly OpenAICompatibleId[] = ['openrouter', 'groq', 'together'];
 
@@ -65,7 +66,7 @@ export function openaiError(status: number, message: string, code: string | numb
   return { error: { message, type, param: null, code } };
 }
 
-const ROUTE = /^(?:\/(openrouter|groq|together))?\/v1\/(chat\/completions|embeddings|models)$/;
+const ROUTE = /^(?:\/(openrouter|groq|together))?\/v1\/(chat\/completions|completions|embeddings|models)$/;
 
 class OpenAIProtocol implements ProviderProtocol {
   readonly name: string;
@@ -95,6 +96,7 @@ class OpenAIProtocol implements ProviderProtocol {
     if (method !== 'POST' || endpoint === 'models') return undefined;
     return async (ctx) => {
       this.authorize(ctx);
+      if (endpoint === 'completions') return this.onGpu(ctx, () => this.complete(ctx, provider));
       return this.onGpu(ctx, () => (endpoint === 'embeddings' ? this.embed(ctx, provider) : this.chat(ctx, provider)));
     };
   }
@@ -253,6 +255,17 @@ class OpenAIProtocol implements ProviderProtocol {
     send({}, 'tool_calls');
     if (body.stream_options?.include_usage) ctx.res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage: meta.usage })}\n\n`);
     ctx.res.end('data: [DONE]\n\n');
+  }
+
+  /** Legacy completions; Groq retired them and answers its unknown-URL 404. */
+  private async complete(ctx: RequestContext, provider: OpenAICompatibleId | undefined): Promise<void> {
+    if (provider === 'groq') {
+      const message = 'Unknown request URL: POST /openai/v1/completions. Please check the URL for typos, or see the docs at https://console.groq.com/docs/';
+      throw new HttpError(404, { error: { message, type: 'invalid_request_error', code: 'unknown_url' } });
+    }
+    const body = ctx.body as CompletionBody;
+    const model = this.find(provider, body.model, 'chat');
+    await serveCompletion(ctx, body, model, this.timing(model));
   }
 
   /** The context-length 400 in the server's own words: OpenAI's (Groq, OpenRouter, Together) or vLLM's. */

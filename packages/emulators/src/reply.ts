@@ -20,6 +20,8 @@ export interface Prompt {
   parallelToolCalls?: boolean | undefined;
   /** When the last message is a tool's result: what the tool said. */
   toolResult?: string | undefined;
+  /** A fill-in-the-middle completion: the text that follows the gap. */
+  suffix?: string | undefined;
 }
 
 export interface EmulatedTool {
@@ -77,7 +79,8 @@ export function replyText(prompt: Prompt): string {
   const seen = prompt.images > 0 ? ` [saw ${prompt.images} image${prompt.images === 1 ? '' : 's'}]` : '';
   if (prompt.json) return JSON.stringify({ model: prompt.model, echo: prompt.lastUserText, images: prompt.images });
   const tool = prompt.toolResult !== undefined ? ` [tool said: ${prompt.toolResult}]` : '';
-  return `Echo from ${prompt.model}: ${prompt.lastUserText}${seen}${tool}`;
+  const gap = prompt.suffix !== undefined ? ` [before: ${prompt.suffix}]` : '';
+  return `Echo from ${prompt.model}: ${prompt.lastUserText}${seen}${tool}${gap}`;
 }
 
 /** The whole answer: a fresh reply, or the rest of it after a prefill (its own text goes on where it was cut). */

@@ -47,6 +47,7 @@ export const ChatParamsSchema = z.object({
   tools: z.array(z.object({ name: z.string(), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional() })).optional(),
   toolChoice: z.union([z.enum(['auto', 'none', 'required']), z.object({ name: z.string() })]).optional(),
   parallelToolCalls: z.boolean().optional(),
+  completion: z.object({ suffix: z.string().optional() }).optional(),
 });
 
 /** The work itself, without a model: each hop runs it on its own target. */

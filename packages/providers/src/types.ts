@@ -46,6 +46,13 @@ export interface ChatParams {
   toolChoice?: ToolChoice | undefined;
   /** False: at most one tool call per turn (where the provider can be told). */
   parallelToolCalls?: boolean | undefined;
+  /**
+   * A legacy completion (/v1/completions): the first message's text is a
+   * prompt to continue as written, not a conversation (Ollama's generate in
+   * raw mode, the OpenAI-compatible completions API); `suffix` asks for the
+   * text between prompt and suffix (fill-in-the-middle).
+   */
+  completion?: { suffix?: string | undefined } | undefined;
 }
 
 export interface ChatRequest {

@@ -19,6 +19,12 @@ export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdap
   const client = options.apiKey ? new GoogleGenAI({ apiKey: options.apiKey, vertexai: false, httpOptions: { baseUrl: options.baseUrl, fetch } }) : undefined;
   const context = (model: string) => ({ provider: 'google', target: `google/${model}` });
 
+  /** Routing sends legacy completions only to providers that have them; this says so if one arrives anyway. */
+  function refuseCompletion(request: ChatRequest): void {
+    if (request.params?.completion)
+      throw new ProviderError('model_unavailable', `google/${request.model}: Gemini has no text-completion API (/v1/completions)`, context(request.model));
+  }
+
   function requireClient(model: string): GoogleGenAI {
     if (client) return client;
     throw new ProviderError('provider_auth', 'google: no API key configured (set GOOGLE_API_KEY)', context(model));
@@ -27,6 +33,7 @@ export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdap
   async function chat(request: ChatRequest, callOptions?: CallOptions): Promise<ChatResult> {
     const deadline = new Deadline(callOptions);
     try {
+      refuseCompletion(request);
       const { contents, config } = toGeminiChat(request, deadline.signal);
       const response = await requireClient(request.model).models.generateContent({ model: request.model, contents, config });
       return toChatResult(response, textOfResponse(response), request.model);
@@ -39,6 +46,7 @@ export function createGoogleAdapter(options: GoogleAdapterOptions): ProviderAdap
     const deadline = new Deadline(callOptions).streaming();
     let content = '';
     try {
+      refuseCompletion(request);
       const { contents, config } = toGeminiChat(request, deadline.signal);
       const stream = await requireClient(request.model).models.generateContentStream({ model: request.model, contents, config });
       let last;

@@ -1,10 +1,11 @@
 import type { OllamaHost } from '@mana/config';
-import type { ToolCall as OllamaToolCall } from 'ollama';
+import type { AbortableAsyncIterator, GenerateResponse, ToolCall as OllamaToolCall } from 'ollama';
 import { Deadline } from '../deadline.js';
 import type { MalformedChunkHook } from '../lenient-stream.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
 import { loadOf, toChatResult, toOllamaChat } from './chat.js';
 import { createOllamaClient } from './client.js';
+import { toGenerateResult, toOllamaGenerate } from './generate.js';
 import { toProviderError } from './errors.js';
 
 /** One Ollama GPU server, through the `ollama` SDK. */
@@ -15,6 +16,10 @@ export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: Malform
     const deadline = new Deadline(options);
     try {
       const client = createOllamaClient(host.url, deadline.signal);
+      if (request.params?.completion) {
+        const generated = await client.generate({ ...toOllamaGenerate(request), stream: false });
+        return toGenerateResult(generated, generated.response ?? '');
+      }
       const response = await client.chat({ ...toOllamaChat(request), stream: false });
       return toChatResult(response, response.message.content);
     } catch (err) {
@@ -23,6 +28,10 @@ export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: Malform
   }
 
   async function* chatStream(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatStreamEvent> {
+    if (request.params?.completion) {
+      yield* completionStream(request, options);
+      return;
+    }
     const deadline = new Deadline(options).streaming();
     let content = '';
     let stream: Awaited<ReturnType<typeof startStream>> | undefined;
@@ -50,6 +59,35 @@ export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: Malform
     } finally {
       deadline.finish();
       // A consumer that stops reading early must not leave the GPU generating.
+      if (!finished) stream?.abort();
+    }
+  }
+
+  /** A legacy completion streamed from /api/generate: the same deadlines and early-abort as a chat stream. */
+  async function* completionStream(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatStreamEvent> {
+    const deadline = new Deadline(options).streaming();
+    let content = '';
+    let stream: AbortableAsyncIterator<GenerateResponse> | undefined;
+    let finished = false;
+    try {
+      stream = await createOllamaClient(host.url, deadline.signal, `ollama:${host.name}`, onMalformedChunk).generate({ ...toOllamaGenerate(request), stream: true });
+      for await (const part of stream) {
+        deadline.progress(Boolean(part.response));
+        if (part.response) {
+          content += part.response;
+          yield { type: 'delta', content: part.response };
+        }
+        if (part.done) {
+          finished = true;
+          yield { type: 'done', result: toGenerateResult(part, content) };
+          return;
+        }
+      }
+      throw deadline.abortError(context(request.model), undefined) ?? new Error('the stream ended without a done message');
+    } catch (err) {
+      throw toProviderError(err, context(request.model), deadline);
+    } finally {
+      deadline.finish();
       if (!finished) stream?.abort();
     }
   }

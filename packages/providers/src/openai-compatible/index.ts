@@ -5,6 +5,7 @@ import { DEFAULT_TIMEOUT_MS, Deadline } from '../deadline.js';
 import { type MalformedChunkHook, skippingMalformedEvents } from '../lenient-stream.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
 import { ToolCallAssembler, toFinishReason, toOpenAIChat, toolCallsOf } from './chat.js';
+import { toOpenAICompletion } from './completion.js';
 import { fromErrorBody, toProviderError } from './errors.js';
 
 export interface OpenAICompatibleOptions {
@@ -53,6 +54,16 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
   async function chat(request: ChatRequest, callOptions?: CallOptions): Promise<ChatResult> {
     const deadline = new Deadline(callOptions);
     try {
+      if (request.params?.completion) {
+        const completion = await requireClient(request.model).completions.create(toOpenAICompletion(request), { signal: deadline.signal, timeout: deadline.timeoutMs });
+        const choice = completion.choices[0];
+        return {
+          model: completion.model,
+          content: choice?.text ?? '',
+          finishReason: toFinishReason(choice?.finish_reason),
+          usage: { promptTokens: completion.usage?.prompt_tokens ?? 0, completionTokens: completion.usage?.completion_tokens ?? 0 },
+        };
+      }
       const completion = await requireClient(request.model).chat.completions.create(toOpenAIChat(request), {
         signal: deadline.signal,
         timeout: deadline.timeoutMs,
@@ -75,6 +86,10 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
   }
 
   async function* chatStream(request: ChatRequest, callOptions?: CallOptions): AsyncIterable<ChatStreamEvent> {
+    if (request.params?.completion) {
+      yield* completionStream(request, callOptions);
+      return;
+    }
     const deadline = new Deadline(callOptions).streaming();
     let content = '';
     let model = request.model;
@@ -102,6 +117,38 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       if (stopped) throw stopped;
       const toolCalls = calls.all;
       yield { type: 'done', result: { model, content, finishReason: toFinishReason(finishReason), usage, ...(toolCalls.length > 0 ? { toolCalls } : {}) } };
+    } catch (err) {
+      throw toProviderError(err, context(request.model), deadline);
+    } finally {
+      deadline.finish();
+    }
+  }
+
+  async function* completionStream(request: ChatRequest, callOptions?: CallOptions): AsyncIterable<ChatStreamEvent> {
+    const deadline = new Deadline(callOptions).streaming();
+    let content = '';
+    let model = request.model;
+    let finishReason: string | null | undefined;
+    let usage = { promptTokens: 0, completionTokens: 0 };
+    try {
+      const stream = await requireClient(request.model).completions.create(
+        { ...toOpenAICompletion(request), stream: true, stream_options: { include_usage: true } },
+        { signal: deadline.signal, timeout: deadline.timeoutMs },
+      );
+      for await (const chunk of stream) {
+        model = chunk.model || model;
+        const choice = chunk.choices[0];
+        deadline.progress(Boolean(choice?.text));
+        if (choice?.text) {
+          content += choice.text;
+          yield { type: 'delta', content: choice.text };
+        }
+        if (choice?.finish_reason) finishReason = choice.finish_reason;
+        if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+      }
+      const stopped = deadline.abortError(context(request.model), undefined);
+      if (stopped) throw stopped;
+      yield { type: 'done', result: { model, content, finishReason: toFinishReason(finishReason), usage } };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
     } finally {
