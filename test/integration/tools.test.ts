@@ -103,6 +103,34 @@ describe('tools: the model calls a function, the client runs it, the model answe
   });
 });
 
+describe('the openai SDK’s runTools helper', () => {
+  it.each(TARGETS)('runs its tool loop on %s: parallel calls run, their results answered', async (_name, model) => {
+    const ran: string[] = [];
+    const runner = client.chat.completions.runTools({
+      model,
+      messages: [{ role: 'user', content: 'get_weather and get_time here' }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            parameters: { type: 'object', properties: { city: { type: 'string' } } },
+            function: (args: unknown) => (ran.push('weather'), { args, sky: 'blue' }),
+            parse: JSON.parse,
+          },
+        },
+        {
+          type: 'function',
+          function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } }, function: () => (ran.push('time'), '12:00'), parse: JSON.parse },
+        },
+      ],
+    });
+    const answer = await runner.finalContent();
+    expect(ran.sort()).toEqual(['time', 'weather']);
+    expect(answer).toContain('[tool said:');
+  });
+});
+
 describe('tool_choice and parallel_tool_calls', () => {
   it.each(TARGETS)('on %s: none answers in text, required calls a tool, a named function is the one called, parallel off calls one', async (_name, model) => {
     const ask = (extra: Partial<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming>, text = 'hello there') =>
