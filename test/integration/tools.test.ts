@@ -114,6 +114,7 @@ describe('the openai SDK’s runTools helper', () => {
           type: 'function',
           function: {
             name: 'get_weather',
+            description: 'Weather',
             parameters: { type: 'object', properties: { city: { type: 'string' } } },
             function: (args: unknown) => (ran.push('weather'), { args, sky: 'blue' }),
             parse: JSON.parse,
@@ -121,7 +122,13 @@ describe('the openai SDK’s runTools helper', () => {
         },
         {
           type: 'function',
-          function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } }, function: () => (ran.push('time'), '12:00'), parse: JSON.parse },
+          function: {
+            name: 'get_time',
+            description: 'Time',
+            parameters: { type: 'object', properties: { zone: { type: 'string' } } },
+            function: () => (ran.push('time'), '12:00'),
+            parse: JSON.parse,
+          },
         },
       ],
     });

@@ -3,14 +3,17 @@ import { ZodError } from 'zod';
 import { type ErrorCode, ManaError, ValidationError } from '@mana/errors';
 import { isStoreUnavailable } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
-import { errorBody } from '../openai/responses.js';
+import { errorBody as openaiErrorBody } from '../openai/responses.js';
+
+/** An error body in a surface's own shape: OpenAI's by default, Ollama's (`{"error": …}`) on /api. */
+export type ErrorShape = (error: { code: ErrorCode; message: string }, param: string | null) => unknown;
 
 /**
- * The one place an error becomes an HTTP response, in OpenAI's error shape.
- * Bad input is a 400 naming the field; unknown failures are a 500 whose
- * details stay in the log.
+ * The one place an error becomes an HTTP response, in the surface's error
+ * shape (OpenAI's unless told). Bad input is a 400 naming the field;
+ * unknown failures are a 500 whose details stay in the log.
  */
-export function errorHandler(log: Logger): ErrorRequestHandler {
+export function errorHandler(log: Logger, errorBody: ErrorShape = openaiErrorBody): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (res.headersSent) {
       res.destroy();
@@ -27,22 +30,22 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     if (err instanceof ManaError) {
-      res.status(err.httpStatus).json(errorBody(err));
+      res.status(err.httpStatus).json(errorBody(err, null));
       return;
     }
     const clientError = asHttpClientError(err);
     if (clientError) {
-      res.status(clientError.status).json(errorBody({ code: clientError.code, message: clientError.message }));
+      res.status(clientError.status).json(errorBody({ code: clientError.code, message: clientError.message }, null));
       return;
     }
     if (isStoreUnavailable(err)) {
       log.error({ err: (err as Error).message, path: req.path }, 'redis unavailable');
       res.setHeader('retry-after', '5');
-      res.status(503).json(errorBody({ code: 'service_unavailable', message: 'the job store (Redis) is unavailable; retry shortly' }));
+      res.status(503).json(errorBody({ code: 'service_unavailable', message: 'the job store (Redis) is unavailable; retry shortly' }, null));
       return;
     }
     log.error({ err, path: req.path, requestId: res.getHeader('x-request-id') }, 'unhandled error');
-    res.status(500).json(errorBody({ code: 'internal_error', message: 'internal error' }));
+    res.status(500).json(errorBody({ code: 'internal_error', message: 'internal error' }, null));
   };
 }
 
