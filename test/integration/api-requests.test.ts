@@ -96,7 +96,7 @@ describe('bad input gets a 4xx naming the field, and no job', () => {
   });
 
   it('answers an unknown route with a 404 in the same error shape', async () => {
-    const res = await post('/completions', { prompt: 'x' });
+    const res = await post('/no-such-route', { prompt: 'x' });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('not_found');
   });
