@@ -17,6 +17,9 @@ import { jobsRouter } from './routes/jobs.js';
 import { filesRouter } from './routes/files.js';
 import { batchesRouter } from './routes/batches.js';
 import { modelsRouter } from './routes/models.js';
+import { ollamaRouter } from './routes/ollama.js';
+import { ollamaInfoRouter } from './routes/ollama-info.js';
+import { ollamaErrorBody } from './ollama/bodies.js';
 
 /** Builds the HTTP app from its dependencies; it never listens and holds no globals. */
 export function createApp(deps: ApiDeps): Express {
@@ -43,6 +46,12 @@ export function createApp(deps: ApiDeps): Express {
   app.use(jobsRouter(deps));
   app.use(filesRouter(deps));
   app.use(batchesRouter(deps));
+  // Ollama's own API on the same port: its clients' errors in its shape, {"error": …}.
+  app.use('/api', authenticate(deps.apiKeys), tenantRateLimit(deps.pipeline, deps.config.auth.tenantRpm));
+  app.use(ollamaRouter(deps));
+  app.use(ollamaInfoRouter(deps));
+  app.use('/api', (req, res) => void res.status(404).json({ error: `no route ${req.method} ${req.originalUrl.split('?')[0]}` }));
+  app.use('/api', errorHandler(deps.log, ollamaErrorBody));
   app.use((req, res) => {
     res.status(404).json(errorBody({ code: 'not_found', message: `no route ${req.method} ${req.path}` }));
   });
