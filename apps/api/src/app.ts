@@ -20,6 +20,8 @@ import { modelsRouter } from './routes/models.js';
 import { ollamaRouter } from './routes/ollama.js';
 import { ollamaInfoRouter } from './routes/ollama-info.js';
 import { ollamaErrorBody } from './ollama/bodies.js';
+import { anthropicKeyHeader, anthropicRouter } from './routes/anthropic.js';
+import { anthropicErrorBody } from './anthropic/bodies.js';
 
 /** Builds the HTTP app from its dependencies; it never listens and holds no globals. */
 export function createApp(deps: ApiDeps): Express {
@@ -37,7 +39,11 @@ export function createApp(deps: ApiDeps): Express {
   });
   app.use(statusRouter(deps));
   app.use(adminRouter(deps));
+  app.use('/v1/messages', anthropicKeyHeader);
   app.use('/v1', authenticate(deps.apiKeys), tenantRateLimit(deps.pipeline, deps.config.auth.tenantRpm));
+  // Anthropic's Messages API: its errors (auth and limits included) in Anthropic's shape.
+  app.use(anthropicRouter(deps));
+  app.use('/v1/messages', errorHandler(deps.log, anthropicErrorBody));
   app.use(modelsRouter(deps));
   app.use(chatCompletionsRouter(deps));
   app.use(responsesRouter(deps));

@@ -147,7 +147,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return found.sort((a, b) => a.createdAt - b.createdAt);
     },
     async status() {
-      return (await (await fetch(`${api.url}/status`)).json()) as StatusDocument;
+      // With keys configured, /status is an operator route: the stack's admin key, when it has one.
+      const admin = env.MANA_ADMIN_KEY ? { headers: { authorization: `Bearer ${env.MANA_ADMIN_KEY}` } } : {};
+      return (await (await fetch(`${api.url}/status`, admin)).json()) as StatusDocument;
     },
     async close() {
       await pipeline.queues.close();
