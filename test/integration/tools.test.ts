@@ -210,6 +210,29 @@ describe('routing and translation', () => {
     ]);
   });
 
+  it.each(TARGETS)('the deprecated functions API is served as tools and answered in its own form, on %s', async (_name, model) => {
+    const functions = [{ name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+    const ask = { model, messages: [{ role: 'user' as const, content: 'get_weather in Lyon' }], functions };
+    const first = await client.chat.completions.create(ask);
+    expect(first.choices[0]).toMatchObject({
+      finish_reason: 'function_call',
+      message: { content: null, function_call: { name: 'get_weather', arguments: '{"city":"get_weather in Lyon"}' } },
+    });
+    expect(first.choices[0]?.message.tool_calls).toBeUndefined();
+    const second = await client.chat.completions.create({
+      ...ask,
+      messages: [...ask.messages, first.choices[0]!.message, { role: 'function', name: 'get_weather', content: 'mild' }],
+    });
+    expect(second.choices[0]?.message.content).toContain('mild');
+    let streamed = '';
+    let finish: string | null = null;
+    for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) {
+      streamed += chunk.choices[0]?.delta.function_call?.arguments ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect([streamed, finish]).toEqual(['{"city":"get_weather in Lyon"}', 'function_call']);
+  });
+
   it('bad tool requests are 400s naming the field', async () => {
     const bad = async (body: object) => {
       const res = await fetch(`${stack.baseURL}/chat/completions`, {
@@ -228,7 +251,7 @@ describe('routing and translation', () => {
       status: 400,
       error: { param: 'tool_choice' },
     });
-    expect(await bad({ messages: [user], functions: [{ name: 'f' }] })).toMatchObject({ status: 400, error: { message: expect.stringContaining('deprecated functions API') } });
+    expect(await bad({ messages: [user], functions: [{ name: 'f' }], tools: [WEATHER] })).toMatchObject({ status: 400, error: { param: 'functions' } });
     expect(await bad({ messages: [user], tools: [{ type: 'web_search' }] })).toMatchObject({
       status: 400,
       error: { message: expect.stringContaining('only tools of type "function"') },

@@ -54,6 +54,11 @@ export class ChatStream {
     toolCallsBody(calls).forEach((call, index) => this.send(this.chunk({ tool_calls: [{ index, ...call }] }, null)));
   }
 
+  /** The deprecated functions API's streamed call: `delta.function_call`, whole. */
+  functionCall(call: NonNullable<ChatResultBody['toolCalls']>[number]): void {
+    this.send(this.chunk({ function_call: { name: call.name, arguments: call.arguments } }, null));
+  }
+
   finish(finishReason: string, usage: Usage, model: string): void {
     this.model = model;
     this.send(this.chunk({}, finishReason));

@@ -13,13 +13,15 @@ const ToolCallSchema = z.object({
 });
 
 const MessageSchema = z.object({
-  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool'], { error: 'expected one of system, developer, user, assistant, tool' }),
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function'], { error: 'expected one of system, developer, user, assistant, tool, function' }),
   content: z
     .union([z.string(), z.array(z.discriminatedUnion('type', [TextPart, ImagePart], { error: 'expected a part of type text or image_url' }))])
     .nullable()
     .optional(),
   name: z.string().optional(),
   tool_calls: z.array(ToolCallSchema).max(128).optional(),
+  /** The deprecated form of an assistant's call (one per message). */
+  function_call: z.object({ name: z.string().min(1), arguments: z.string() }).optional(),
   tool_call_id: z.string().min(1).optional(),
 });
 
@@ -41,12 +43,13 @@ const ToolChoiceSchema = z.union([
   z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) }),
 ]);
 
-/** The deprecated functions API: named in a 400, never silently dropped. */
-const legacy = (field: string) =>
-  z
-    .unknown()
-    .refine((v) => v === undefined, { error: `${field} is the deprecated functions API, which Mana does not take; send tools and tool_choice instead` })
-    .optional();
+/** The deprecated functions API, served as tools (see legacy-functions.ts). */
+const FunctionSchema = z.object({
+  name: z.string().regex(FUNCTION_NAME, { error: 'a function name is 1 to 64 letters, digits, _ or -' }),
+  description: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+const FunctionCallChoiceSchema = z.union([z.enum(['none', 'auto'], { error: 'expected "none", "auto" or {"name": …}' }), z.object({ name: z.string() })]);
 
 const ResponseFormatSchema = z.discriminatedUnion(
   'type',
@@ -96,8 +99,8 @@ export const ChatCompletionRequestSchema = z.object({
     .unknown()
     .refine((v) => v === undefined || v === null, { error: 'top_logprobs: logprobs are not supported yet' })
     .optional(),
-  functions: legacy('functions'),
-  function_call: legacy('function_call'),
+  functions: z.array(FunctionSchema).max(128, { error: 'at most 128 functions per request' }).optional(),
+  function_call: FunctionCallChoiceSchema.optional(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequestSchema>;
 

@@ -1,5 +1,6 @@
 import { ManaError, ValidationError } from '@mana/errors';
 import type { Work } from '@mana/jobs';
+import { fromLegacyFunctions } from './legacy-functions.js';
 import { type ChatCompletionRequest, type EmbeddingRequest, LIMITS } from './schemas.js';
 
 type ChatWork = Extract<Work, { kind: 'chat' }>;
@@ -15,12 +16,13 @@ export function imageFetchOptions(deps: { config: { imageFetch: { timeoutMs: num
 }
 
 /** An OpenAI chat request → the work a hop runs; images are inline by now (data: URLs; see inlineImageUrls). */
-export function toChatWork(body: ChatCompletionRequest): ChatWork {
+export function toChatWork(request: ChatCompletionRequest): ChatWork {
+  const body = fromLegacyFunctions(request);
   const images = body.messages.flatMap((m) => (Array.isArray(m.content) ? m.content.filter((p) => p.type === 'image_url') : []));
   if (images.length > LIMITS.images) throw new ValidationError(`messages: at most ${LIMITS.images} images per request, got ${images.length}`, 'messages');
   const messages: Message[] = body.messages.map((m, i) => ({
-    // "developer" is OpenAI's newer name for system instructions.
-    role: m.role === 'developer' ? 'system' : m.role,
+    // "developer" is OpenAI's newer name for system instructions; "function" messages became tool messages above.
+    role: m.role === 'developer' ? 'system' : m.role === 'function' ? 'tool' : m.role,
     content: typeof m.content === 'string' || m.content == null ? (m.content ?? '') : m.content.map((p, j) => toPart(p, `messages.${i}.content.${j}`)),
     ...(m.role === 'assistant' && m.tool_calls?.length ? { toolCalls: m.tool_calls.map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })) } : {}),
     ...(m.role === 'tool' ? { toolCallId: m.tool_call_id } : {}),

@@ -7,6 +7,7 @@ import { answeredModel, chatCompletionBody, type ChatResultBody } from '../opena
 import { ChatCompletionRequestSchema } from '../openai/schemas.js';
 import { imageFetchOptions, toChatWork } from '../openai/translate.js';
 import { inlineImageUrls } from '../openai/image-fetch.js';
+import { usesLegacyFunctions } from '../openai/legacy-functions.js';
 import { type WatchedJob, failureOf, sendFailure, setJobHeaders, submitAndWatch } from '../watch-job.js';
 
 /** POST /v1/chat/completions: OpenAI's chat API over the queue, JSON or SSE. */
@@ -15,10 +16,11 @@ export function chatCompletionsRouter(deps: ApiDeps): Router {
   router.post('/v1/chat/completions', async (req: Request, res: Response) => {
     const body = await inlineImageUrls(ChatCompletionRequestSchema.parse(req.body), imageFetchOptions(deps));
     const work = toChatWork(body);
+    const legacy = usesLegacyFunctions(body);
     const watched = await submitAndWatch(deps, res, { work, model: body.model, ...schedulingFrom(req, 'interactive') });
     try {
-      if (work.stream) await streamAnswer(deps, res, watched, body.stream_options?.include_usage === true);
-      else await jsonAnswer(res, watched);
+      if (work.stream) await streamAnswer(deps, res, watched, body.stream_options?.include_usage === true, legacy);
+      else await jsonAnswer(res, watched, legacy);
     } finally {
       watched.stop();
     }
@@ -26,13 +28,14 @@ export function chatCompletionsRouter(deps: ApiDeps): Router {
   return router;
 }
 
-async function jsonAnswer(res: Response, watched: WatchedJob): Promise<void> {
+async function jsonAnswer(res: Response, watched: WatchedJob, legacy: boolean): Promise<void> {
   const { id } = watched.accepted;
   const created = Math.floor(Date.now() / 1000);
   for await (const event of watched.events) {
     if (event.type === 'done') {
       setJobHeaders(res, id, event);
-      res.json(chatCompletionBody(id, event, created));
+      const body = chatCompletionBody(id, event, created);
+      res.json(legacy ? asLegacyFunctionCall(body) : body);
       return;
     }
     const failure = failureOf(event);
@@ -48,7 +51,19 @@ async function jsonAnswer(res: Response, watched: WatchedJob): Promise<void> {
  * hop rerun after its worker died) cannot be hidden: the stream ends with
  * an error chunk and the job is cancelled.
  */
-async function streamAnswer(deps: ApiDeps, res: Response, watched: WatchedJob, includeUsage: boolean): Promise<void> {
+/** An answer in the deprecated functions API's form: one `function_call`, finish_reason "function_call". */
+function asLegacyFunctionCall(body: ReturnType<typeof chatCompletionBody>) {
+  return {
+    ...body,
+    choices: body.choices.map((c) => {
+      const { tool_calls: calls, ...message } = c.message as typeof c.message & { tool_calls?: Array<{ function: { name: string; arguments: string } }> };
+      if (!calls?.length) return c;
+      return { ...c, message: { ...message, function_call: calls[0]!.function }, finish_reason: 'function_call' };
+    }),
+  };
+}
+
+async function streamAnswer(deps: ApiDeps, res: Response, watched: WatchedJob, includeUsage: boolean, legacy: boolean): Promise<void> {
   const { id } = watched.accepted;
   const stream = new ChatStream(res, id, Math.floor(Date.now() / 1000), includeUsage);
   setJobHeaders(res, id);
@@ -73,8 +88,9 @@ async function streamAnswer(deps: ApiDeps, res: Response, watched: WatchedJob, i
           stream.start(answeredModel(event));
           if (result.content) stream.delta(result.content);
         }
-        if (result.toolCalls?.length) stream.toolCalls(result.toolCalls);
-        stream.finish(result.finishReason, event.usage, answeredModel(event));
+        if (result.toolCalls?.length && legacy) stream.functionCall(result.toolCalls[0]!);
+        else if (result.toolCalls?.length) stream.toolCalls(result.toolCalls);
+        stream.finish(legacy && result.toolCalls?.length ? 'function_call' : result.finishReason, event.usage, answeredModel(event));
         return;
       }
       case 'error':
