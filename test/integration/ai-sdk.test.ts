@@ -3,6 +3,7 @@ import { generateText, stepCountIs, streamText, tool } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type Stack, startStack } from '@mana/testing';
+import { AGENT_ALIASES } from './agent-aliases.js';
 
 /**
  * An agent framework end to end: the Vercel AI SDK (`ai` + `@ai-sdk/openai`)
@@ -12,20 +13,8 @@ import { type Stack, startStack } from '@mana/testing';
  */
 let stack: Stack;
 
-const ALIASES = `version: 1
-default: mana/agent-gpu
-models:
-  ollama/qwen3:8b: { kind: chat, capabilities: [tools] }
-  google/gemini-2.0-flash: { kind: chat, capabilities: [tools] }
-aliases:
-  mana/agent-gpu:
-    chain: [ollama/qwen3:8b, google/gemini-2.0-flash]
-  mana/agent-gemini:
-    chain: [google/gemini-2.0-flash]
-`;
-
 beforeAll(async () => {
-  stack = await startStack({ aliasesYaml: ALIASES });
+  stack = await startStack({ aliasesYaml: AGENT_ALIASES });
 });
 afterAll(() => stack?.close());
 beforeEach(async () => {

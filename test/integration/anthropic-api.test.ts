@@ -2,26 +2,15 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { replyText } from '@mana/emulators';
 import { type Stack, startStack } from '@mana/testing';
+import { AGENT_ALIASES } from './agent-aliases.js';
 
 /** Anthropic's Messages API through the real @anthropic-ai/sdk: create, stream, tools, on a GPU, on Gemini and across a fallback. */
 let stack: Stack;
 let client: Anthropic;
 
-const ALIASES = `version: 1
-default: mana/agent-gpu
-models:
-  ollama/qwen3:8b: { kind: chat, capabilities: [tools, vision] }
-  google/gemini-2.0-flash: { kind: chat, capabilities: [tools, vision] }
-aliases:
-  mana/agent-gpu:
-    chain: [ollama/qwen3:8b, google/gemini-2.0-flash]
-  mana/agent-gemini:
-    chain: [google/gemini-2.0-flash]
-`;
-
 beforeAll(async () => {
   stack = await startStack({
-    aliasesYaml: ALIASES,
+    aliasesYaml: AGENT_ALIASES,
     ollama: { perTokenMs: 2 },
     env: { MANA_API_KEYS: 'team-a:sk-team-a-0123456789', MANA_ADMIN_KEY: 'admin-key-0123456789abcdef' },
   });

@@ -2,25 +2,14 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { replyText } from '@mana/emulators';
 import { type Stack, startStack } from '@mana/testing';
+import { AGENT_ALIASES } from './agent-aliases.js';
 
 /** OpenAI's Responses API through the official client, on a GPU and on Gemini, across a fallback, in the background. */
 let stack: Stack;
 let client: OpenAI;
 
-const ALIASES = `version: 1
-default: mana/agent-gpu
-models:
-  ollama/qwen3:8b: { kind: chat, capabilities: [tools, structured_output] }
-  google/gemini-2.0-flash: { kind: chat, capabilities: [tools, structured_output] }
-aliases:
-  mana/agent-gpu:
-    chain: [ollama/qwen3:8b, google/gemini-2.0-flash]
-  mana/agent-gemini:
-    chain: [google/gemini-2.0-flash]
-`;
-
 beforeAll(async () => {
-  stack = await startStack({ aliasesYaml: ALIASES, ollama: { perTokenMs: 5 } });
+  stack = await startStack({ aliasesYaml: AGENT_ALIASES, ollama: { perTokenMs: 5 } });
   client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
 });
 afterAll(() => stack?.close());

@@ -1,5 +1,5 @@
 import type { OllamaHost } from '@mana/config';
-import type { AbortableAsyncIterator, GenerateResponse, ToolCall as OllamaToolCall } from 'ollama';
+import type { AbortableAsyncIterator, ToolCall as OllamaToolCall } from 'ollama';
 import { Deadline } from '../deadline.js';
 import type { MalformedChunkHook } from '../lenient-stream.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
@@ -29,27 +29,53 @@ export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: Malform
 
   async function* chatStream(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatStreamEvent> {
     if (request.params?.completion) {
-      yield* completionStream(request, options);
+      // A legacy completion streams from /api/generate, with the same deadlines and early abort.
+      yield* streamParts(
+        request,
+        options,
+        (client) => client.generate({ ...toOllamaGenerate(request), stream: true }),
+        (part) => ({ text: part.response ?? '', progress: Boolean(part.response) }),
+        toGenerateResult,
+      );
       return;
     }
+    const calls: OllamaToolCall[] = [];
+    yield* streamParts(
+      request,
+      options,
+      (client) => client.chat({ ...toOllamaChat(request), stream: true }),
+      (part) => {
+        calls.push(...(part.message.tool_calls ?? []));
+        return { text: part.message.content, progress: Boolean(part.message.content) || Boolean(part.message.tool_calls?.length) };
+      },
+      (part, content) => toChatResult(part, content, calls),
+    );
+  }
+
+  /** One of Ollama's NDJSON streams as deltas then a result, under the call's deadlines. */
+  async function* streamParts<P extends { done: boolean }>(
+    request: ChatRequest,
+    options: CallOptions | undefined,
+    start: (client: ReturnType<typeof createOllamaClient>) => Promise<AbortableAsyncIterator<P>>,
+    read: (part: P) => { text: string; progress: boolean },
+    result: (last: P, content: string) => ChatResult,
+  ): AsyncIterable<ChatStreamEvent> {
     const deadline = new Deadline(options).streaming();
     let content = '';
-    let stream: Awaited<ReturnType<typeof startStream>> | undefined;
+    let stream: AbortableAsyncIterator<P> | undefined;
     let finished = false;
-    const startStream = () => createOllamaClient(host.url, deadline.signal, `ollama:${host.name}`, onMalformedChunk).chat({ ...toOllamaChat(request), stream: true });
     try {
-      stream = await startStream();
-      const calls: OllamaToolCall[] = [];
+      stream = await start(createOllamaClient(host.url, deadline.signal, `ollama:${host.name}`, onMalformedChunk));
       for await (const part of stream) {
-        calls.push(...(part.message.tool_calls ?? []));
-        deadline.progress(Boolean(part.message.content) || Boolean(part.message.tool_calls?.length));
-        if (part.message.content) {
-          content += part.message.content;
-          yield { type: 'delta', content: part.message.content };
+        const { text, progress } = read(part);
+        deadline.progress(progress);
+        if (text) {
+          content += text;
+          yield { type: 'delta', content: text };
         }
         if (part.done) {
           finished = true;
-          yield { type: 'done', result: toChatResult(part, content, calls) };
+          yield { type: 'done', result: result(part, content) };
           return;
         }
       }
@@ -59,35 +85,6 @@ export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: Malform
     } finally {
       deadline.finish();
       // A consumer that stops reading early must not leave the GPU generating.
-      if (!finished) stream?.abort();
-    }
-  }
-
-  /** A legacy completion streamed from /api/generate: the same deadlines and early-abort as a chat stream. */
-  async function* completionStream(request: ChatRequest, options?: CallOptions): AsyncIterable<ChatStreamEvent> {
-    const deadline = new Deadline(options).streaming();
-    let content = '';
-    let stream: AbortableAsyncIterator<GenerateResponse> | undefined;
-    let finished = false;
-    try {
-      stream = await createOllamaClient(host.url, deadline.signal, `ollama:${host.name}`, onMalformedChunk).generate({ ...toOllamaGenerate(request), stream: true });
-      for await (const part of stream) {
-        deadline.progress(Boolean(part.response));
-        if (part.response) {
-          content += part.response;
-          yield { type: 'delta', content: part.response };
-        }
-        if (part.done) {
-          finished = true;
-          yield { type: 'done', result: toGenerateResult(part, content) };
-          return;
-        }
-      }
-      throw deadline.abortError(context(request.model), undefined) ?? new Error('the stream ended without a done message');
-    } catch (err) {
-      throw toProviderError(err, context(request.model), deadline);
-    } finally {
-      deadline.finish();
       if (!finished) stream?.abort();
     }
   }
