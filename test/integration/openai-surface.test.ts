@@ -47,11 +47,20 @@ describe('clear 400s instead of silent drops', () => {
     expect((err.error as { param?: string }).param).toBe('input');
   });
 
-  it('logprobs are refused, not dropped', async () => {
-    const err = (await client.chat.completions
-      .create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'hi' }], logprobs: true })
-      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
-    expect(err.status).toBe(400);
-    expect(err.message).toContain('logprobs are not supported yet');
+  it('logprobs on a target that has them (a GPU, an OpenAI-compatible provider); a clear 400 where none does, or on a stream', async () => {
+    const ask = (model: string, extra: object = {}) =>
+      client.chat.completions.create({ model, messages: [{ role: 'user', content: 'rate these words' }], logprobs: true, top_logprobs: 2, ...extra });
+    for (const model of ['mana/fast-text', 'openrouter/deepseek/deepseek-r1']) {
+      const answer = await ask(model);
+      const content = answer.choices[0]?.logprobs?.content ?? [];
+      expect(content.map((c) => c.token).join('')).toBe(answer.choices[0]?.message.content);
+      expect(content[0]).toMatchObject({ token: 'Echo ', logprob: -0.01, bytes: [...Buffer.from('Echo ')] });
+      expect(content[0]?.top_logprobs).toHaveLength(2);
+    }
+    await expect(ask('google/gemini-2.0-flash')).rejects.toMatchObject({ status: 400, message: expect.stringContaining('has no target with logprobs') });
+    await expect(ask('mana/fast-text', { stream: true })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('not available on a streamed answer') });
+    // Without logprobs asked, none come back.
+    const plain = await client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'plain' }] });
+    expect(plain.choices[0]?.logprobs).toBeNull();
   });
 });

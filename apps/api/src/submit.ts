@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type AliasTable, type Capability, type Resolution, type Target, resolveModel } from '@mana/aliases';
-import { isLocalProvider, servesCompletions } from '@mana/config';
+import { isLocalProvider, servesCompletions, servesLogprobs } from '@mana/config';
 import { NotFoundError, ValidationError, serializeError } from '@mana/errors';
 import {
   type HopPayload,
@@ -214,15 +214,22 @@ function needs(work: Work): Capability[] {
   return wanted;
 }
 
-/** A legacy completion goes only to providers that have a completion API (PROVIDERS' `completions`). */
+/**
+ * Work that needs what only some providers have (PROVIDERS' `completions`,
+ * `logprobs`) goes only to those: a legacy completion to a completion API,
+ * a request for logprobs to a provider whose logprobs Mana carries.
+ */
 function withCompletions(chain: Target[], work: Work, requested: string): Target[] {
-  if (work.kind !== 'chat' || !work.params.completion) return chain;
-  const able = chain.filter((t) => servesCompletions(t.provider));
-  if (able.length === 0) {
-    throw new ValidationError(
-      `model "${requested}" has no target with a text-completion API (its chain: ${chain.map((t) => t.id).join(', ')}; Gemini and Groq have none): use /v1/chat/completions`,
-      'model',
-    );
+  if (work.kind !== 'chat') return chain;
+  const needs = [
+    ...(work.params.completion ? [{ has: servesCompletions, what: 'a text-completion API', hint: 'Gemini and Groq have none; use /v1/chat/completions' }] : []),
+    ...(work.params.logprobs ? [{ has: servesLogprobs, what: 'logprobs', hint: 'Gemini’s and Groq’s are not available' }] : []),
+  ];
+  let able = chain;
+  for (const need of needs) {
+    able = able.filter((t) => need.has(t.provider));
+    if (able.length === 0)
+      throw new ValidationError(`model "${requested}" has no target with ${need.what} (its chain: ${chain.map((t) => t.id).join(', ')}; ${need.hint})`, 'model');
   }
   return able;
 }

@@ -170,6 +170,11 @@ function chatSuccess(result: ChatResult, payload: HopPayload, prefix: string): {
   const params = payload.work.kind === 'chat' ? payload.work.params : {};
   // parallel_tool_calls: false — providers that cannot be told so (Ollama, Gemini) are held to it here.
   const toolCalls = params.parallelToolCalls === false ? result.toolCalls?.slice(0, 1) : result.toolCalls;
-  const body = { content: prefix + result.content, finishReason: result.finishReason, ...(toolCalls?.length ? { toolCalls } : {}) };
+  const body = {
+    content: prefix + result.content,
+    finishReason: result.finishReason,
+    ...(toolCalls?.length ? { toolCalls } : {}),
+    ...(result.logprobs?.length ? { logprobs: result.logprobs } : {}),
+  };
   return { success: { result: body, usage: result.usage, model: result.model, provider: payload.target.provider }, loadMs: result.loadMs ?? 0 };
 }

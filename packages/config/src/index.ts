@@ -4,7 +4,7 @@ export { EnvSchema, parseEnv } from './env.js';
 export type { Env, EnvSource } from './env.js';
 export { GPU_ENGINES, parseOllamaHosts } from './ollama-hosts.js';
 export type { GpuEngine, GpuHost, OllamaHost } from './ollama-hosts.js';
-export { CLOUD_PROVIDER_IDS, LOCAL_PROVIDER, PROVIDERS, PROVIDER_IDS, isLocalProvider, isProviderId, servesCompletions } from './providers.js';
+export { CLOUD_PROVIDER_IDS, LOCAL_PROVIDER, PROVIDERS, PROVIDER_IDS, isLocalProvider, isProviderId, servesCompletions, servesLogprobs } from './providers.js';
 export type { CloudProviderId, LocalProviderId, ProviderId } from './providers.js';
 export { hashKey, parseApiKeys, readApiKeysFile } from './api-keys.js';
 export type { ApiKey } from './api-keys.js';

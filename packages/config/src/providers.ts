@@ -8,13 +8,13 @@
  */
 export const PROVIDERS = {
   /** Models on the fleet's own GPU servers, whichever engine (Ollama or OpenAI-compatible) serves them. */
-  ollama: { kind: 'local', completions: true },
-  // Gemini has no text-completion API; Groq retired its /v1/completions.
-  google: { kind: 'cloud', completions: false },
-  openrouter: { kind: 'cloud', completions: true },
-  groq: { kind: 'cloud', completions: false },
-  together: { kind: 'cloud', completions: true },
-} as const satisfies Record<string, { kind: 'local' | 'cloud'; completions: boolean }>;
+  ollama: { kind: 'local', completions: true, logprobs: true },
+  // Gemini has no text-completion API; Groq retired its /v1/completions and returns no logprobs.
+  google: { kind: 'cloud', completions: false, logprobs: false },
+  openrouter: { kind: 'cloud', completions: true, logprobs: true },
+  groq: { kind: 'cloud', completions: false, logprobs: false },
+  together: { kind: 'cloud', completions: true, logprobs: true },
+} as const satisfies Record<string, { kind: 'local' | 'cloud'; completions: boolean; logprobs: boolean }>;
 
 export type ProviderId = keyof typeof PROVIDERS;
 export type LocalProviderId = { [P in ProviderId]: (typeof PROVIDERS)[P]['kind'] extends 'local' ? P : never }[ProviderId];
@@ -33,6 +33,11 @@ export function isLocalProvider(provider: ProviderId): provider is LocalProvider
 /** Whether the provider has a legacy text-completion API (/v1/completions, Ollama's generate). */
 export function servesCompletions(provider: ProviderId): boolean {
   return PROVIDERS[provider].completions;
+}
+
+/** Whether Mana carries token log-probabilities from the provider (Gemini's are not mapped; Groq has none). */
+export function servesLogprobs(provider: ProviderId): boolean {
+  return PROVIDERS[provider].logprobs;
 }
 
 export function isProviderId(value: string): value is ProviderId {

@@ -1,7 +1,7 @@
 import { HttpError, cutConnection, pause, sendJson } from './http.js';
 import { Gpu, type GpuOptions } from './gpu.js';
 import { DEFAULT_DIMENSIONS, type EmulatedModel, sameOllamaModel, shippedModels } from './models.js';
-import { type Prompt, countWords, embedText, generate, toolCallsFor } from './reply.js';
+import { type Prompt, countWords, embedText, generate, tokenLogprobs, toolCallsFor } from './reply.js';
 import { Emulator, type Handler, type ListenOptions, type ProviderProtocol, type RequestContext } from './server.js';
 import { type TimingOptions, generationMs, playTokens } from './timing.js';
 import { Vram } from './vram.js';
@@ -43,6 +43,8 @@ interface OllamaBody {
   tools?: Array<{ type?: string; function?: { name?: string; parameters?: unknown } }>;
   suffix?: string;
   raw?: boolean;
+  logprobs?: boolean;
+  top_logprobs?: number;
   input?: string | string[];
   dimensions?: number;
 }
@@ -178,7 +180,11 @@ class OllamaProtocol implements ProviderProtocol {
     const started = process.hrtime.bigint();
     const timing = this.timing(model);
     let loadNs = 0;
+    // Ollama's logprobs: top-level, per streamed piece (or all of them on a whole answer).
+    const logprobs = body.logprobs ? tokenLogprobs(gen.tokens, body.top_logprobs ?? 0) : undefined;
+    let at = 0;
     const frame = (content: string, done: boolean) => ({
+      ...(logprobs && (content || (done && body.stream === false)) ? { logprobs: body.stream === false ? logprobs : logprobs.slice(at, ++at) } : {}),
       model: body.model,
       created_at: new Date().toISOString(),
       ...(route === 'chat'

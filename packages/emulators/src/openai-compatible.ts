@@ -3,7 +3,7 @@ import type { OpenAICompatibleId } from '@mana/config';
 import { Gpu } from './gpu.js';
 import { HttpError, cutConnection, pause, sendJson } from './http.js';
 import { DEFAULT_DIMENSIONS, type EmulatedModel, shippedModels } from './models.js';
-import { type EmulatedCall, type Prompt, countWords, embedText, generate, toolCallsFor } from './reply.js';
+import { type EmulatedCall, type Prompt, countWords, embedText, generate, tokenLogprobs, toolCallsFor } from './reply.js';
 import { Emulator, type Handler, type ListenOptions, type ProviderProtocol, type RequestContext } from './server.js';
 import { type TimingOptions, generationMs, playTokens } from './timing.js';
 import { type CompletionBody, serveCompletion } from './openai-completions.js';
@@ -30,6 +30,8 @@ interface ChatBody {
   tools?: Array<{ type?: string; function?: { name?: string; parameters?: unknown } }>;
   tool_choice?: 'auto' | 'none' | 'required' | { type?: string; function?: { name?: string } };
   parallel_tool_calls?: boolean;
+  logprobs?: boolean;
+  top_logprobs?: number;
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   max_tokens?: number;
@@ -191,21 +193,29 @@ class OpenAIProtocol implements ProviderProtocol {
           object: 'chat.completion',
           created,
           model: model.name,
-          choices: [{ index: 0, message: { role: 'assistant', content: gen.tokens.join(''), refusal: null }, logprobs: null, finish_reason: finish }],
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: gen.tokens.join(''), refusal: null },
+              logprobs: body.logprobs ? { content: withBytes(tokenLogprobs(gen.tokens, body.top_logprobs ?? 0)), refusal: null } : null,
+              finish_reason: finish,
+            },
+          ],
           usage,
           system_fingerprint: 'fp_emulator',
         },
         { 'x-request-id': `req_${id}` },
       );
     }
-    const chunk = (delta: object, finishReason: string | null, extra: object = {}) => ({
+    const chunk = (delta: object, finishReason: string | null, extra: object = {}, logprobs: unknown = undefined) => ({
       id,
       object: 'chat.completion.chunk',
       created,
       model: model.name,
-      choices: [{ index: 0, delta, finish_reason: finishReason }],
+      choices: [{ index: 0, delta, ...(logprobs ? { logprobs: { content: logprobs, refusal: null } } : {}), finish_reason: finishReason }],
       ...extra,
     });
+    const logprobsAt = (i: number) => (body.logprobs ? withBytes(tokenLogprobs(gen.tokens, body.top_logprobs ?? 0).slice(i, i + 1)) : undefined);
     const send = (obj: unknown) => ctx.res.write(`data: ${typeof obj === 'string' ? obj : JSON.stringify(obj)}\n\n`);
     ctx.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     if (provider === 'openrouter') ctx.res.write(': OPENROUTER PROCESSING\n\n');
@@ -215,7 +225,7 @@ class OpenAIProtocol implements ProviderProtocol {
       this.timing(model),
       ctx.signal,
       ctx.fault,
-      (token) => send(chunk({ content: token }, null)),
+      (token, i) => send(chunk({ content: token }, null, {}, logprobsAt(i))),
       () => ctx.res.write(`data: {"id":"${id}","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"\n\n`),
     );
     if (end === 'drop') return cutConnection(ctx.res);
@@ -324,4 +334,10 @@ function toPrompt(body: ChatBody, model: string): Prompt {
     promptWords: messages.reduce((n, m) => n + countWords(text(m.content)), 0),
     json: body.response_format?.type === 'json_object' || body.response_format?.type === 'json_schema',
   };
+}
+
+/** OpenAI's logprob entries carry each token's UTF-8 bytes. */
+function withBytes<T extends { token: string; top_logprobs: Array<{ token: string; logprob: number }> }>(entries: T[]) {
+  const bytes = (token: string) => [...Buffer.from(token, 'utf8')];
+  return entries.map((e) => ({ ...e, bytes: bytes(e.token), top_logprobs: e.top_logprobs.map((t) => ({ ...t, bytes: bytes(t.token) })) }));
 }

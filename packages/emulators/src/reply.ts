@@ -125,3 +125,12 @@ export function embedText(model: string, text: string, dimensions: number): numb
 export function countWords(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
 }
+
+/** Deterministic log-probabilities for an answer's tokens, with `top` alternatives at each place (the token itself first). */
+export function tokenLogprobs(tokens: readonly string[], top: number): Array<{ token: string; logprob: number; top_logprobs: Array<{ token: string; logprob: number }> }> {
+  return tokens.map((token, i) => {
+    const logprob = -0.01 - (i % 5) * 0.25;
+    const alternatives = [token, `${token.trim()}!`, `_${token.trim()}`, token.toUpperCase()].slice(0, top).map((t, k) => ({ token: t, logprob: logprob - k }));
+    return { token, logprob, top_logprobs: alternatives };
+  });
+}

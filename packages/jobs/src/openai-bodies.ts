@@ -7,6 +7,14 @@ export interface ChatResultBody {
   content: string;
   finishReason: string;
   toolCalls?: Array<{ id: string; name: string; arguments: string }>;
+  logprobs?: Array<{ token: string; logprob: number; top?: Array<{ token: string; logprob: number }> }>;
+}
+
+/** OpenAI's `logprobs` of a choice (`bytes` are the token's UTF-8). */
+export function logprobsBody(logprobs: ChatResultBody['logprobs']) {
+  if (!logprobs?.length) return null;
+  const entry = (t: { token: string; logprob: number }) => ({ token: t.token, logprob: t.logprob, bytes: [...Buffer.from(t.token, 'utf8')] });
+  return { content: logprobs.map((l) => ({ ...entry(l), top_logprobs: (l.top ?? []).map(entry) })), refusal: null };
 }
 
 /** OpenAI's `tool_calls` of an assistant message. */
@@ -45,7 +53,7 @@ export function chatCompletionBody(jobId: string, done: Done, created: number) {
           refusal: null,
           ...(result.toolCalls?.length ? { tool_calls: toolCallsBody(result.toolCalls) } : {}),
         },
-        logprobs: null,
+        logprobs: logprobsBody(result.logprobs),
         finish_reason: result.finishReason,
       },
     ],

@@ -48,6 +48,7 @@ export const ChatParamsSchema = z.object({
   toolChoice: z.union([z.enum(['auto', 'none', 'required']), z.object({ name: z.string() })]).optional(),
   parallelToolCalls: z.boolean().optional(),
   completion: z.object({ suffix: z.string().optional() }).optional(),
+  logprobs: z.object({ top: z.number().int().min(0).max(20) }).optional(),
 });
 
 /** The work itself, without a model: each hop runs it on its own target. */

@@ -53,6 +53,15 @@ export interface ChatParams {
    * text between prompt and suffix (fill-in-the-middle).
    */
   completion?: { suffix?: string | undefined } | undefined;
+  /** Ask for each answer token's log-probability, and the `top` likeliest alternatives at each place (0–20). */
+  logprobs?: { top: number } | undefined;
+}
+
+/** One answer token's log-probability, with the likeliest alternatives there when asked. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top?: Array<{ token: string; logprob: number }> | undefined;
 }
 
 export interface ChatRequest {
@@ -77,6 +86,8 @@ export interface ChatResult {
   usage: Usage;
   /** The tools the model called (finishReason `tool_calls`). */
   toolCalls?: ToolCall[] | undefined;
+  /** Per answer token, when the request asked (params.logprobs). */
+  logprobs?: TokenLogprob[] | undefined;
   /** How long the server spent loading the model for this call, in ms, when it says (Ollama's load_duration). */
   loadMs?: number | undefined;
 }

@@ -93,12 +93,8 @@ export const ChatCompletionRequestSchema = z.object({
   tools: z.array(ToolSchema).max(128, { error: 'at most 128 tools per request' }).nullable().optional(),
   tool_choice: ToolChoiceSchema.nullable().optional(),
   parallel_tool_calls: z.boolean().nullable().optional(),
-  // Not carried yet from any provider: a clear 400 rather than an answer silently without them.
-  logprobs: z.literal(false, { error: 'logprobs are not supported yet' }).nullable().optional(),
-  top_logprobs: z
-    .unknown()
-    .refine((v) => v === undefined || v === null, { error: 'top_logprobs: logprobs are not supported yet' })
-    .optional(),
+  logprobs: z.boolean().nullable().optional(),
+  top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
   functions: z.array(FunctionSchema).max(128, { error: 'at most 128 functions per request' }).optional(),
   function_call: FunctionCallChoiceSchema.optional(),
 });

@@ -43,8 +43,17 @@ export function toChatWork(request: ChatCompletionRequest): ChatWork {
       ...(format?.type === 'json_object' ? { responseFormat: { type: 'json_object' as const } } : {}),
       ...(format?.type === 'json_schema' ? { responseFormat: { type: 'json_schema' as const, name: format.json_schema.name, schema: format.json_schema.schema } } : {}),
       ...toolParams(body),
+      ...logprobParams(body),
     },
   };
+}
+
+/** logprobs / top_logprobs, as OpenAI checks them; carried only on whole answers (a stream's tokens travel as text). */
+function logprobParams(body: ChatCompletionRequest): Pick<ChatWork['params'], 'logprobs'> {
+  if (body.top_logprobs != null && body.logprobs !== true) throw new ValidationError('top_logprobs: needs logprobs: true', 'top_logprobs');
+  if (body.logprobs !== true) return {};
+  if (body.stream) throw new ValidationError('logprobs: not available on a streamed answer yet; ask without stream', 'logprobs');
+  return { logprobs: { top: body.top_logprobs ?? 0 } };
 }
 
 /** tools, tool_choice and parallel_tool_calls → the work's params; a tool_choice naming a function the request does not define is a 400. */

@@ -1,4 +1,4 @@
-import type { ChatRequest as OllamaChatRequest, ChatResponse, Message, Options, Tool, ToolCall as OllamaToolCall } from 'ollama';
+import type { ChatRequest as OllamaChatRequest, ChatResponse, Logprob, Message, Options, Tool, ToolCall as OllamaToolCall } from 'ollama';
 import { imagesOf, textOf } from '../messages.js';
 import { argumentsObject, newToolCallId, toolNamesById } from '../tools/calls.js';
 import type { ChatParams, ChatRequest, ChatResult, FinishReason } from '../types.js';
@@ -32,6 +32,7 @@ export function toOllamaChat(request: ChatRequest): OllamaChatRequest {
     model: request.model,
     messages,
     options,
+    ...(params.logprobs ? { logprobs: true, ...(params.logprobs.top > 0 ? { top_logprobs: params.logprobs.top } : {}) } : {}),
     ...(tools.length > 0 ? { tools } : {}),
     ...(format?.type === 'json_object' ? { format: 'json' } : {}),
     ...(format?.type === 'json_schema' ? { format: format.schema } : {}),
@@ -57,7 +58,12 @@ function toolsFor(params: ChatParams): Tool[] {
   }));
 }
 
-export function toChatResult(response: ChatResponse, content: string, calls: readonly OllamaToolCall[] = response.message.tool_calls ?? []): ChatResult {
+export function toChatResult(
+  response: ChatResponse,
+  content: string,
+  calls: readonly OllamaToolCall[] = response.message.tool_calls ?? [],
+  logprobs: readonly Logprob[] = response.logprobs ?? [],
+): ChatResult {
   const toolCalls = calls.map((c) => ({ id: newToolCallId(), name: c.function.name, arguments: JSON.stringify(c.function.arguments ?? {}) }));
   return {
     model: response.model,
@@ -66,6 +72,7 @@ export function toChatResult(response: ChatResponse, content: string, calls: rea
     finishReason: toolCalls.length > 0 ? 'tool_calls' : toFinishReason(response.done_reason),
     usage: { promptTokens: response.prompt_eval_count ?? 0, completionTokens: response.eval_count ?? 0 },
     ...(toolCalls.length > 0 ? { toolCalls } : {}),
+    ...(logprobs.length > 0 ? { logprobs: logprobs.map((l) => ({ token: l.token, logprob: l.logprob, ...(l.top_logprobs?.length ? { top: l.top_logprobs } : {}) })) } : {}),
     ...loadOf(response.load_duration),
   };
 }

@@ -1,5 +1,5 @@
 import type { OllamaHost } from '@mana/config';
-import type { AbortableAsyncIterator, ToolCall as OllamaToolCall } from 'ollama';
+import type { AbortableAsyncIterator, Logprob, ToolCall as OllamaToolCall } from 'ollama';
 import { Deadline } from '../deadline.js';
 import type { MalformedChunkHook } from '../lenient-stream.js';
 import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
@@ -40,15 +40,17 @@ export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: Malform
       return;
     }
     const calls: OllamaToolCall[] = [];
+    const logprobs: Logprob[] = [];
     yield* streamParts(
       request,
       options,
       (client) => client.chat({ ...toOllamaChat(request), stream: true }),
       (part) => {
         calls.push(...(part.message.tool_calls ?? []));
+        logprobs.push(...(part.logprobs ?? []));
         return { text: part.message.content, progress: Boolean(part.message.content) || Boolean(part.message.tool_calls?.length) };
       },
-      (part, content) => toChatResult(part, content, calls),
+      (part, content) => toChatResult(part, content, calls, logprobs),
     );
   }
 

@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import { imagesOf, textOf } from '../messages.js';
-import type { ChatMessage, ChatParams, ChatRequest, FinishReason, ToolCall } from '../types.js';
+import type { ChatMessage, ChatParams, ChatRequest, FinishReason, TokenLogprob, ToolCall } from '../types.js';
 
 type Body = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
 
@@ -19,7 +19,19 @@ export function toOpenAIChat(request: ChatRequest): Body {
     ...(format?.type === 'json_object' ? { response_format: { type: 'json_object' } } : {}),
     ...(format?.type === 'json_schema' ? { response_format: { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema } } } : {}),
     ...toolsOf(params),
+    ...(params.logprobs ? { logprobs: true, ...(params.logprobs.top > 0 ? { top_logprobs: params.logprobs.top } : {}) } : {}),
   };
+}
+
+/** OpenAI's `logprobs.content` entries → the neutral form. */
+export function logprobsOf(
+  content: ReadonlyArray<{ token: string; logprob: number; top_logprobs?: ReadonlyArray<{ token: string; logprob: number }> }> | null | undefined,
+): TokenLogprob[] {
+  return (content ?? []).map((e) => ({
+    token: e.token,
+    logprob: e.logprob,
+    ...(e.top_logprobs?.length ? { top: e.top_logprobs.map((t) => ({ token: t.token, logprob: t.logprob })) } : {}),
+  }));
 }
 
 /** Tools pass through as they came: these providers speak OpenAI's tool API. */

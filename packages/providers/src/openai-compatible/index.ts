@@ -3,8 +3,8 @@ import type { OllamaHost, ProviderId } from '@mana/config';
 import { ProviderError } from '@mana/errors';
 import { DEFAULT_TIMEOUT_MS, Deadline } from '../deadline.js';
 import { type MalformedChunkHook, skippingMalformedEvents } from '../lenient-stream.js';
-import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter } from '../types.js';
-import { ToolCallAssembler, toFinishReason, toOpenAIChat, toolCallsOf } from './chat.js';
+import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedRequest, EmbedResult, HealthReport, ProviderAdapter, TokenLogprob } from '../types.js';
+import { ToolCallAssembler, logprobsOf, toFinishReason, toOpenAIChat, toolCallsOf } from './chat.js';
 import { toOpenAICompletion } from './completion.js';
 import { fromErrorBody, toProviderError } from './errors.js';
 
@@ -73,12 +73,14 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       if (body.error || !Array.isArray(body.choices)) throw fromErrorBody(body.error, context(request.model));
       const choice = completion.choices[0];
       const toolCalls = toolCallsOf(choice?.message);
+      const logprobs = logprobsOf(choice?.logprobs?.content);
       return {
         model: completion.model,
         content: choice?.message.content ?? '',
         finishReason: toFinishReason(choice?.finish_reason),
         usage: { promptTokens: completion.usage?.prompt_tokens ?? 0, completionTokens: completion.usage?.completion_tokens ?? 0 },
         ...(toolCalls.length > 0 ? { toolCalls } : {}),
+        ...(logprobs.length > 0 ? { logprobs } : {}),
       };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
@@ -101,10 +103,12 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
         { signal: deadline.signal, timeout: deadline.timeoutMs },
       );
       const calls = new ToolCallAssembler();
+      const logprobs: TokenLogprob[] = [];
       for await (const chunk of stream) {
         model = chunk.model || model;
         const choice = chunk.choices[0];
         calls.add(choice?.delta.tool_calls);
+        logprobs.push(...logprobsOf(choice?.logprobs?.content));
         deadline.progress(Boolean(choice?.delta.content) || Boolean(choice?.delta.tool_calls?.length));
         if (choice?.delta.content) {
           content += choice.delta.content;
@@ -116,7 +120,10 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       const stopped = deadline.abortError(context(request.model), undefined);
       if (stopped) throw stopped;
       const toolCalls = calls.all;
-      yield { type: 'done', result: { model, content, finishReason: toFinishReason(finishReason), usage, ...(toolCalls.length > 0 ? { toolCalls } : {}) } };
+      yield {
+        type: 'done',
+        result: { model, content, finishReason: toFinishReason(finishReason), usage, ...(toolCalls.length > 0 ? { toolCalls } : {}), ...(logprobs.length > 0 ? { logprobs } : {}) },
+      };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
     } finally {
