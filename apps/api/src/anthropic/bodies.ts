@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { type ErrorCode, httpStatusOf } from '@mana/errors';
 import { type ChatResultBody, type Done, answeredModel } from '@mana/jobs';
+import { argumentsObject } from '@mana/providers';
 
 export const messageId = (jobId: string) => `msg_${jobId.replace(/^job_/, '')}`;
 
@@ -11,7 +12,7 @@ export function stopReason(result: ChatResultBody): 'end_turn' | 'max_tokens' | 
 }
 
 export function toolUseBlock(call: NonNullable<ChatResultBody['toolCalls']>[number]) {
-  return { type: 'tool_use' as const, id: call.id, name: call.name, input: parseInput(call.arguments) };
+  return { type: 'tool_use' as const, id: call.id, name: call.name, input: argumentsObject(call) };
 }
 
 /** Anthropic's `message` for a finished job. */
@@ -31,15 +32,6 @@ export function messageBody(done: Done) {
 
 export function usageBody(usage: Done['usage']) {
   return { input_tokens: usage.promptTokens, output_tokens: usage.completionTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
-}
-
-function parseInput(text: string): Record<string, unknown> {
-  try {
-    const parsed: unknown = JSON.parse(text || '{}');
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { input: parsed };
-  } catch {
-    return { input: text };
-  }
 }
 
 /** Anthropic's error type for a Mana error code (its SDKs map these to their error classes). */

@@ -1,4 +1,5 @@
 import type { ChatResultBody, Done } from '@mana/jobs';
+import { argumentsObject } from '@mana/providers';
 
 /** The model an Ollama client is told answered: the Ollama model's own name on a GPU, `provider/model` when a fallback answered. */
 export function ollamaModelName(done: Pick<Done, 'provider' | 'model'>): string {
@@ -19,7 +20,7 @@ export function deltaFrame(route: Route, model: string, content: string) {
 export function doneFrame(route: Route, done: Done, startedAt: number, content: string) {
   const result = done.result as ChatResultBody;
   const totalNs = Math.round((performance.now() - startedAt) * 1e6);
-  const calls = result.toolCalls?.map((c) => ({ function: { name: c.name, arguments: parseArguments(c.arguments) } }));
+  const calls = result.toolCalls?.map((c) => ({ function: { name: c.name, arguments: argumentsObject(c) } }));
   return {
     model: ollamaModelName(done),
     created_at: new Date().toISOString(),
@@ -44,15 +45,6 @@ export function loadedFrame(route: Route, model: string) {
     done: true,
     done_reason: 'load',
   };
-}
-
-function parseArguments(text: string): Record<string, unknown> {
-  try {
-    const parsed: unknown = JSON.parse(text || '{}');
-    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { input: parsed };
-  } catch {
-    return { input: text };
-  }
 }
 
 /** Ollama's error body: `{"error": "…"}`, which its clients print as the message. */

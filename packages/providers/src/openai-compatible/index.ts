@@ -89,73 +89,60 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
 
   async function* chatStream(request: ChatRequest, callOptions?: CallOptions): AsyncIterable<ChatStreamEvent> {
     if (request.params?.completion) {
-      yield* completionStream(request, callOptions);
+      yield* streamChunks(
+        request,
+        callOptions,
+        (options) => requireClient(request.model).completions.create({ ...toOpenAICompletion(request), stream: true, stream_options: { include_usage: true } }, options),
+        (choice) => ({ text: choice?.text ?? '', progress: Boolean(choice?.text) }),
+        () => ({}),
+      );
       return;
     }
-    const deadline = new Deadline(callOptions).streaming();
-    let content = '';
-    let model = request.model;
-    let finishReason: string | null | undefined;
-    let usage = { promptTokens: 0, completionTokens: 0 };
-    try {
-      const stream = await requireClient(request.model).chat.completions.create(
-        { ...toOpenAIChat(request), stream: true, stream_options: { include_usage: true } },
-        { signal: deadline.signal, timeout: deadline.timeoutMs },
-      );
-      const calls = new ToolCallAssembler();
-      const logprobs: TokenLogprob[] = [];
-      for await (const chunk of stream) {
-        model = chunk.model || model;
-        const choice = chunk.choices[0];
+    const calls = new ToolCallAssembler();
+    const logprobs: TokenLogprob[] = [];
+    yield* streamChunks(
+      request,
+      callOptions,
+      (options) => requireClient(request.model).chat.completions.create({ ...toOpenAIChat(request), stream: true, stream_options: { include_usage: true } }, options),
+      (choice) => {
         calls.add(choice?.delta.tool_calls);
         logprobs.push(...logprobsOf(choice?.logprobs?.content));
-        deadline.progress(Boolean(choice?.delta.content) || Boolean(choice?.delta.tool_calls?.length));
-        if (choice?.delta.content) {
-          content += choice.delta.content;
-          yield { type: 'delta', content: choice.delta.content };
-        }
-        if (choice?.finish_reason) finishReason = choice.finish_reason;
-        if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
-      }
-      const stopped = deadline.abortError(context(request.model), undefined);
-      if (stopped) throw stopped;
-      const toolCalls = calls.all;
-      yield {
-        type: 'done',
-        result: { model, content, finishReason: toFinishReason(finishReason), usage, ...(toolCalls.length > 0 ? { toolCalls } : {}), ...(logprobs.length > 0 ? { logprobs } : {}) },
-      };
-    } catch (err) {
-      throw toProviderError(err, context(request.model), deadline);
-    } finally {
-      deadline.finish();
-    }
+        return { text: choice?.delta.content ?? '', progress: Boolean(choice?.delta.content) || Boolean(choice?.delta.tool_calls?.length) };
+      },
+      () => ({ ...(calls.all.length > 0 ? { toolCalls: calls.all } : {}), ...(logprobs.length > 0 ? { logprobs } : {}) }),
+    );
   }
 
-  async function* completionStream(request: ChatRequest, callOptions?: CallOptions): AsyncIterable<ChatStreamEvent> {
+  /** A chat or completions stream as deltas then a result, under the call's deadlines. */
+  async function* streamChunks<C extends { finish_reason?: string | null }>(
+    request: ChatRequest,
+    callOptions: CallOptions | undefined,
+    start: (options: { signal: AbortSignal; timeout: number | undefined }) => Promise<AsyncIterable<{ model: string; choices: C[]; usage?: OpenAI.CompletionUsage | null }>>,
+    read: (choice: C | undefined) => { text: string; progress: boolean },
+    extra: () => Partial<ChatResult>,
+  ): AsyncIterable<ChatStreamEvent> {
     const deadline = new Deadline(callOptions).streaming();
     let content = '';
     let model = request.model;
     let finishReason: string | null | undefined;
     let usage = { promptTokens: 0, completionTokens: 0 };
     try {
-      const stream = await requireClient(request.model).completions.create(
-        { ...toOpenAICompletion(request), stream: true, stream_options: { include_usage: true } },
-        { signal: deadline.signal, timeout: deadline.timeoutMs },
-      );
+      const stream = await start({ signal: deadline.signal, timeout: deadline.timeoutMs });
       for await (const chunk of stream) {
         model = chunk.model || model;
         const choice = chunk.choices[0];
-        deadline.progress(Boolean(choice?.text));
-        if (choice?.text) {
-          content += choice.text;
-          yield { type: 'delta', content: choice.text };
+        const { text, progress } = read(choice);
+        deadline.progress(progress);
+        if (text) {
+          content += text;
+          yield { type: 'delta', content: text };
         }
         if (choice?.finish_reason) finishReason = choice.finish_reason;
         if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
       }
       const stopped = deadline.abortError(context(request.model), undefined);
       if (stopped) throw stopped;
-      yield { type: 'done', result: { model, content, finishReason: toFinishReason(finishReason), usage } };
+      yield { type: 'done', result: { model, content, finishReason: toFinishReason(finishReason), usage, ...extra() } };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
     } finally {
