@@ -110,6 +110,14 @@ describe('a provider that fails once', () => {
     expect(job?.hops.map((h) => [h.status, h.retries, h.error?.message])).toEqual([['succeeded', 1, expect.stringContaining('UND_ERR_SOCKET')]]);
   });
 
+  it("OpenRouter's HTTP-200 error body: never an empty answer, the fallback answers", async () => {
+    const s = await start();
+    s.openai.faults.add({ mode: 'error-200', status: 502, message: 'upstream overloaded', route: '/openrouter/' });
+    const answer = await ask(s, 'mana/throttled', 'error in a 200');
+    expect(answer.provider).toBe('groq');
+    expect(answer.content).toContain('error in a 200');
+  });
+
   it('a 500 every time: the quick retry, then the fallback', async () => {
     const s = await start();
     s.openai.faults.add({ mode: 'error', status: 500, route: '/openrouter/' });

@@ -137,7 +137,7 @@ async function planJob(deps: ApiDeps, submission: Submission): Promise<Plan> {
   const table = deps.aliases.current();
   const resolution = resolveModel(table, submission.model, { kind: submission.work.kind, googleDefaultModel: config.google.defaultModel });
   await refuseUnknownBareModel(deps, table, resolution);
-  const capable = withCompletions(withCapabilities(table, resolution, needs(submission.work)), submission.work, resolution.requested).map((t) => described(table, t));
+  const capable = withProviderFeatures(withCapabilities(table, resolution, needs(submission.work)), submission.work, resolution.requested).map((t) => described(table, t));
   const chain = config.autoFallbackEnabled && !submission.pinned ? capable : capable.slice(0, 1);
   const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
   return { id: submission.id ?? `job_${randomUUID().replaceAll('-', '')}`, resolution, chain, maxWaitMs };
@@ -219,7 +219,7 @@ function needs(work: Work): Capability[] {
  * `logprobs`) goes only to those: a legacy completion to a completion API,
  * a request for logprobs to a provider whose logprobs Mana carries.
  */
-function withCompletions(chain: Target[], work: Work, requested: string): Target[] {
+function withProviderFeatures(chain: Target[], work: Work, requested: string): Target[] {
   if (work.kind !== 'chat') return chain;
   const needs = [
     ...(work.params.completion ? [{ has: servesCompletions, what: 'a text-completion API', hint: 'Gemini and Groq have none; use /v1/chat/completions' }] : []),

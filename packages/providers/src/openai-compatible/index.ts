@@ -126,9 +126,11 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
     let model = request.model;
     let finishReason: string | null | undefined;
     let usage = { promptTokens: 0, completionTokens: 0 };
+    let chunks = 0;
     try {
       const stream = await start({ signal: deadline.signal, timeout: deadline.timeoutMs });
       for await (const chunk of stream) {
+        chunks++;
         model = chunk.model || model;
         const choice = chunk.choices[0];
         const { text, progress } = read(choice);
@@ -142,6 +144,8 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       }
       const stopped = deadline.abortError(context(request.model), undefined);
       if (stopped) throw stopped;
+      // No event at all (e.g. a JSON body where a stream was asked): a failure, never an empty answer.
+      if (chunks === 0) throw new ProviderError('provider_unavailable', `${context(request.model).target} answered its stream with no events`, context(request.model));
       yield { type: 'done', result: { model, content, finishReason: toFinishReason(finishReason), usage, ...extra() } };
     } catch (err) {
       throw toProviderError(err, context(request.model), deadline);
