@@ -159,8 +159,20 @@ const rows: Row[] = [
       error: expect.objectContaining({ message: expect.stringContaining('cut after 40 characters and groq/llama-3.3-70b-versatile could not continue it') }) as never,
     },
   ],
-  ['a reset connection to a cloud target: one quick retry', job(cloudFirst), { type: 'hop-failed', error: { ...unavailable, reset: true }, now: NOW }, { action: 'retry', delayMs: 250 }, quick],
-  ['a reset connection to a GPU: no quick retry (its next hop is a spill)', job(), { type: 'hop-failed', error: { ...unavailable, reset: true }, now: NOW }, { action: 'move-on' }, quick],
+  [
+    'a reset connection to a cloud target: one quick retry',
+    job(cloudFirst),
+    { type: 'hop-failed', error: { ...unavailable, reset: true }, now: NOW },
+    { action: 'retry', delayMs: 250 },
+    quick,
+  ],
+  [
+    'a reset connection to a GPU: no quick retry (its next hop is a spill)',
+    job(),
+    { type: 'hop-failed', error: { ...unavailable, reset: true }, now: NOW },
+    { action: 'move-on' },
+    quick,
+  ],
   ['a refused connection (down): straight on', job(cloudFirst), { type: 'hop-failed', error: unavailable, now: NOW }, { action: 'move-on' }, quick],
   ['too long for this target: the next one', job(cloudFirst), { type: 'hop-failed', error: tooLong, now: NOW }, { action: 'move-on', status: 'failed' }],
   [

@@ -54,11 +54,9 @@ export function ollamaInfoRouter(deps: ApiDeps): Router {
   });
   for (const action of ['pull', 'push', 'create', 'delete', 'copy', 'blobs/:digest']) {
     router.all(`/api/${action}`, (_req, res) => {
-      res
-        .status(400)
-        .json({
-          error: `Mana serves the models its GPU servers have; ${action.split('/')[0]} models on each GPU server itself (e.g. \`ollama pull <model>\` there), and Mana picks them up at its next probe`,
-        });
+      res.status(400).json({
+        error: `Mana serves the models its GPU servers have; ${action.split('/')[0]} models on each GPU server itself (e.g. \`ollama pull <model>\` there), and Mana picks them up at its next probe`,
+      });
     });
   }
   return router;
