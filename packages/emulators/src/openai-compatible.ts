@@ -3,10 +3,11 @@ import type { OpenAICompatibleId } from '@mana/config';
 import { Gpu } from './gpu.js';
 import { HttpError, cutConnection, pause, sendJson } from './http.js';
 import { DEFAULT_DIMENSIONS, type EmulatedModel, shippedModels } from './models.js';
-import { type EmulatedCall, type Prompt, countWords, embedText, generate, tokenLogprobs, toolCallsFor } from './reply.js';
+import { type Prompt, countWords, embedText, generate, tokenLogprobs, toolCallsFor } from './reply.js';
 import { Emulator, type Handler, type ListenOptions, type ProviderProtocol, type RequestContext } from './server.js';
 import { type TimingOptions, generationMs, playTokens } from './timing.js';
 import { type CompletionBody, serveCompletion } from './openai-completions.js';
+import { callTools, withBytes } from './openai-tools-logprobs.js';
 
 const PROVIDERS: readonly OpenAICompatibleId[] = ['openrouter', 'groq', 'together'];
 
@@ -178,7 +179,7 @@ class OpenAIProtocol implements ProviderProtocol {
     const usage = { prompt_tokens: gen.promptTokens, completion_tokens: gen.tokens.length, total_tokens: gen.promptTokens + gen.tokens.length };
 
     const calls = toolCallsFor(prompt);
-    if (calls.length > 0) return this.callTools(ctx, body, model, calls, { id, created, usage });
+    if (calls.length > 0) return callTools(ctx, body, model, this.timing(model), calls, { id, created, usage });
     if (ctx.fault?.mode === 'error-200') {
       return sendJson(ctx.res, 200, { error: { code: ctx.fault.status ?? 502, message: ctx.fault.message ?? 'Upstream error from provider' }, id, object: 'chat.completion' });
     }
@@ -239,32 +240,6 @@ class OpenAIProtocol implements ProviderProtocol {
       send('[DONE]');
     }
     ctx.res.end();
-  }
-
-  /** The model calls tools: OpenAI's tool_calls, streamed as its fragments (id and name first, then the arguments in pieces). */
-  private async callTools(ctx: RequestContext, body: ChatBody, model: EmulatedModel, calls: EmulatedCall[], meta: { id: string; created: number; usage: object }) {
-    await pause(this.timing(model).timeToFirstTokenMs ?? 0, ctx.signal);
-    if (ctx.signal.aborted) return;
-    const toolCalls = calls.map((c, i) => ({ id: `call_${meta.id.slice(-8)}${i}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.args) } }));
-    const base = { id: meta.id, created: meta.created, model: model.name };
-    if (!body.stream) {
-      const message = { role: 'assistant', content: null, tool_calls: toolCalls, refusal: null };
-      return sendJson(ctx.res, 200, { ...base, object: 'chat.completion', choices: [{ index: 0, message, logprobs: null, finish_reason: 'tool_calls' }], usage: meta.usage });
-    }
-    const send = (delta: object, finish: string | null) =>
-      ctx.res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
-    ctx.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    send({ role: 'assistant', content: null }, null);
-    toolCalls.forEach((call, index) => {
-      const args = call.function.arguments;
-      const half = Math.floor(args.length / 2);
-      send({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }, null);
-      send({ tool_calls: [{ index, function: { arguments: args.slice(0, half) } }] }, null);
-      send({ tool_calls: [{ index, function: { arguments: args.slice(half) } }] }, null);
-    });
-    send({}, 'tool_calls');
-    if (body.stream_options?.include_usage) ctx.res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage: meta.usage })}\n\n`);
-    ctx.res.end('data: [DONE]\n\n');
   }
 
   /** Legacy completions; Groq retired them and answers its unknown-URL 404. */
@@ -334,10 +309,4 @@ function toPrompt(body: ChatBody, model: string): Prompt {
     promptWords: messages.reduce((n, m) => n + countWords(text(m.content)), 0),
     json: body.response_format?.type === 'json_object' || body.response_format?.type === 'json_schema',
   };
-}
-
-/** OpenAI's logprob entries carry each token's UTF-8 bytes. */
-function withBytes<T extends { token: string; top_logprobs: Array<{ token: string; logprob: number }> }>(entries: T[]) {
-  const bytes = (token: string) => [...Buffer.from(token, 'utf8')];
-  return entries.map((e) => ({ ...e, bytes: bytes(e.token), top_logprobs: e.top_logprobs.map((t) => ({ ...t, bytes: bytes(t.token) })) }));
 }
