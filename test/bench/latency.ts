@@ -2,6 +2,7 @@ import { Ollama } from 'ollama';
 import { startOllamaEmulator } from '@mana/emulators';
 import { type BenchEnv } from './env.js';
 import { closedLoop, percentile, startGateway, table } from './lib.js';
+import { commandsPerRequest } from './redis-commands.js';
 
 /**
  * Added latency: a sync chat through Mana vs the ollama client calling the
@@ -40,6 +41,13 @@ export async function benchLatency(bench: BenchEnv): Promise<void> {
       'Added latency — sync chat, zero-latency emulated GPU (ms; goal: p50 added ≤ 2.5, p99 added ≤ 10)',
       ['load', 'direct p50', 'mana p50', 'added p50', 'direct p99', 'mana p99', 'added p99', 'p50 ratio'],
       rows,
+    );
+    // What each request costs Redis, one at a time (issue 15's goal: ≤ 25 commands per sync chat).
+    const { total, top } = await commandsPerRequest(bench.redisUrl, 200, viaMana);
+    table(
+      `Redis commands per sync chat: ${total.toFixed(1)} (goal ≤ 25)`,
+      ['command', 'per request'],
+      top.slice(0, 12).map(([name, n]) => [name, n.toFixed(2)]),
     );
   } finally {
     await gateway.stop();
