@@ -43,6 +43,9 @@ describe('POST /v1/messages', () => {
     expect(message).toMatchObject({ type: 'message', role: 'assistant', model: named, stop_reason: 'end_turn', content: [{ type: 'text', text: fresh(served, 'second turn') }] });
     expect(message.id).toMatch(/^msg_/);
     expect(message.usage.output_tokens).toBeGreaterThan(0);
+    // The x-api-key was the Mana key: the job is its tenant's.
+    const job = (await stack.jobs()).find((j) => message.id === `msg_${j.id.replace(/^job_/, '')}`);
+    expect(job?.tenant).toBe('team-a');
   });
 
   it('streams Anthropic’s event sequence, and the SDK assembles the message', async () => {

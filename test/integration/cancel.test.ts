@@ -50,4 +50,24 @@ describe('a client that disconnects cancels its job', () => {
     const bodies = stack.gpus[0]!.stats.snapshot().recent.map((r) => JSON.stringify(r.body ?? null));
     expect(bodies.some((b) => b.includes('never run me'))).toBe(false);
   });
+
+  it.each([
+    ['Ollama’s /api/chat', '/api/chat', { model: 'gemma3:4b', messages: [{ role: 'user', content: 'a b c d e f g h' }] }],
+    ['Anthropic’s /v1/messages', '/v1/messages', { model: 'mana/fast-text', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'a b c d e f g h' }] }],
+    ['the Responses API', '/v1/responses', { model: 'mana/fast-text', stream: true, input: 'a b c d e f g h' }],
+  ])('the same on %s: the running job is cancelled and the GPU stops', async (_name, path, body) => {
+    stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 200 } });
+    const controller = new AbortController();
+    const request = fetch(`${stack.api.url}${path}`, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).catch(() => undefined);
+    await expect.poll(() => stack!.gpus[0]!.stats.snapshot().busySlots).toBe(1);
+    controller.abort();
+    await request;
+    await expect.poll(async () => (await stack!.jobs())[0]?.status).toBe('cancelled');
+    await expect.poll(() => stack!.gpus[0]!.stats.snapshot().inFlight).toBe(0);
+  });
 });
