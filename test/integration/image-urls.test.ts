@@ -61,7 +61,10 @@ describe('images given by URL', () => {
     for (const path of ['/cat.png', '/moved']) {
       const answer = await look(`${base}${path}`);
       expect(answer.choices[0]?.message.content).toContain('[saw 1 image]');
-      const sent = stack.gpus[0]!.stats.snapshot().recent.at(-1)?.body as { messages: Array<{ images?: string[] }> };
+      // The last chat call (the GPU's probes are requests too).
+      const sent = stack.gpus[0]!.stats.snapshot()
+        .recent.filter((r) => r.path === '/api/chat')
+        .at(-1)?.body as { messages: Array<{ images?: string[] }> };
       expect(sent.messages.at(-1)?.images).toEqual([PNG.toString('base64')]);
     }
   });
