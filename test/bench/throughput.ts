@@ -1,7 +1,5 @@
-import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
-import { randomUUID } from 'node:crypto';
 import { startOllamaEmulator } from '@mana/emulators';
+import { startBareBullmq } from './bare-bullmq.js';
 import type { BenchEnv } from './env.js';
 import { chatCaller, closedLoop, startGateway, table } from './lib.js';
 
@@ -35,27 +33,12 @@ export async function benchThroughput(bench: BenchEnv): Promise<void> {
 }
 
 async function bareBullmq(redisUrl: string, count: number, inFlight: number): Promise<number> {
-  const name = `bench-bare-${randomUUID().slice(0, 8)}`;
-  const connections = [0, 1].map(() => new Redis(redisUrl, { maxRetriesPerRequest: null }));
-  const queue = new Queue(name, { connection: connections[0]!, defaultJobOptions: { removeOnComplete: true } });
-  const waiting = new Map<string, () => void>();
-  const worker = new Worker(name, async () => 'ok', { connection: connections[1]!, concurrency: inFlight });
-  worker.on('completed', (job) => waiting.get(job.id ?? '')?.());
+  const bare = startBareBullmq(redisUrl, inFlight);
   try {
-    const run = async () => {
-      const id = randomUUID();
-      const done = new Promise<void>((resolve) => waiting.set(id, resolve));
-      await queue.add('noop', {}, { jobId: id });
-      await done;
-      waiting.delete(id);
-    };
-    await closedLoop(500, inFlight, run);
-    const { wallMs } = await closedLoop(count, inFlight, run);
+    await closedLoop(500, inFlight, bare.run);
+    const { wallMs } = await closedLoop(count, inFlight, bare.run);
     return count / (wallMs / 1000);
   } finally {
-    await worker.close();
-    await queue.obliterate({ force: true });
-    await queue.close();
-    for (const c of connections) c.disconnect();
+    await bare.close();
   }
 }
