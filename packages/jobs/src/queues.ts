@@ -1,5 +1,5 @@
 import { Queue, type Telemetry } from 'bullmq';
-import type { RedisClient } from './redis.js';
+import { type RedisClient, bullmqConnection } from './redis.js';
 import { CLOUD_PROVIDER_IDS, LOCAL_PROVIDER, type ProviderId, isLocalProvider } from '@mana/config';
 import type { Target } from '@mana/aliases';
 import type { Keys } from './keys.js';
@@ -26,6 +26,8 @@ export class Queues {
   private readonly queues = new Map<string, Queue>();
   /** Local models this process has already registered in Redis. */
   private readonly registered = new Set<string>();
+  /** BullMQ's own connection, made on first use (see bullmqConnection). */
+  private bullmq?: RedisClient;
 
   constructor(
     private readonly connection: RedisClient,
@@ -69,8 +71,9 @@ export class Queues {
   private named(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
+      this.bullmq ??= bullmqConnection(this.connection, 'mana-queues');
       queue = new Queue(name, {
-        connection: this.connection,
+        connection: this.bullmq,
         prefix: this.keys.prefix,
         ...(this.telemetry ? { telemetry: this.telemetry } : {}),
       });
@@ -83,5 +86,7 @@ export class Queues {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
+    // Not quit: closing must not wait on a Redis that is gone (the caller bounds its own wait).
+    this.bullmq?.disconnect();
   }
 }
