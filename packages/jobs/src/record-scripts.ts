@@ -11,25 +11,44 @@
  * to once at start, so a request costs no SUBSCRIBE round trip.
  */
 const EMIT = `
+-- The record's fields as this script knows them: read once (load), written once (flush).
+-- A field read and not there is false; one not read yet is nil.
+local F, dirty = {}, {}
+local function load(...)
+  local names = {...}
+  local values = redis.call('HMGET', KEYS[1], unpack(names))
+  for i, name in ipairs(names) do F[name] = values[i] end
+end
+local function get(name)
+  if F[name] == nil then F[name] = redis.call('HGET', KEYS[1], name) end
+  return F[name]
+end
+local function set(name, value)
+  F[name] = value
+  dirty[name] = value
+end
+local function flush()
+  local args = {}
+  for name, value in pairs(dirty) do args[#args + 1] = name; args[#args + 1] = value end
+  if #args > 0 then redis.call('HSET', KEYS[1], unpack(args)) end
+  dirty = {}
+end
 local function emit(body)
-  local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  local seq = (tonumber(get('seq')) or 0) + 1
+  set('seq', tostring(seq))
   local job = string.match(KEYS[1], '{([^}]*)}$')
   local ev = '{"seq":' .. seq .. ',"job":"' .. job .. '",' .. string.sub(body, 2)
   -- Batch items are read back through their batch's files, never replayed event by event:
-  -- keeping no stream for them saves about a third of their Redis memory.
-  local item = redis.call('HEXISTS', KEYS[1], 'batch') == 1
-  if not item then
+  -- keeping no stream for them saves about a third of their Redis memory. Nobody watches a
+  -- batch item's own channel either (its events route refuses), and on a Redis Cluster every
+  -- PUBLISH is copied to every node.
+  if not get('batch') then
+    -- The stream lives as long as its record: CREATE, FINISH and CANCEL give both one TTL.
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'e', ev)
-    if redis.call('TTL', KEYS[2]) < 0 then
-      local ttl = redis.call('TTL', KEYS[1])
-      if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
-    end
+    redis.call('PUBLISH', ARGV[1], ev)
   end
-  -- Nobody watches a batch item's own channel either (its events route refuses), and on a
-  -- Redis Cluster every PUBLISH is copied to every node.
-  if not item then redis.call('PUBLISH', ARGV[1], ev) end
   -- The API process that accepted the job listens on its own channel for all its jobs.
-  local reply = redis.call('HGET', KEYS[1], 'reply')
+  local reply = get('reply')
   if reply then redis.call('PUBLISH', reply, ev) end
   return seq
 end
@@ -37,12 +56,12 @@ local function terminal(status)
   return status == 'succeeded' or status == 'failed' or status == 'cancelled'
 end
 local function readHop(hop)
-  local raw = redis.call('HGET', KEYS[1], 'h' .. hop)
+  local raw = get('h' .. hop)
   if raw then return cjson.decode(raw) end
   -- Hop 0 is not written at creation: it is the chain's first target, queued since createdAt.
   if tonumber(hop) ~= 0 then return nil end
-  local chain = cjson.decode(redis.call('HGET', KEYS[1], 'chain') or '[]')
-  return { hop = 0, target = chain[1], reason = 'first', status = 'queued', queuedAt = tonumber(redis.call('HGET', KEYS[1], 'createdAt')) }
+  local chain = cjson.decode(get('chain') or '[]')
+  return { hop = 0, target = chain[1], reason = 'first', status = 'queued', queuedAt = tonumber(get('createdAt')) }
 end
 -- What the caller needs once a job has finished: whom to account it to (its batch, its
 -- tenant) and how long it waited and ran (for the duration metrics).
@@ -50,27 +69,32 @@ local function summary(hop, outcome, now)
   local h = readHop(hop) or {}
   local target = h.target or ''
   return {
-    redis.call('HGET', KEYS[1], 'batch') or '', redis.call('HGET', KEYS[1], 'tenant') or '',
-    redis.call('HGET', KEYS[1], 'kind') or '', redis.call('HGET', KEYS[1], 'alias') or '',
+    get('batch') or '', get('tenant') or '', get('kind') or '', get('alias') or '',
     string.match(target, '^([^/]*)') or '', outcome,
-    redis.call('HGET', KEYS[1], 'createdAt') or '', tostring(h.startedAt or ''), tostring(now),
-    redis.call('HGET', KEYS[1], 'usage') or '',
+    get('createdAt') or '', tostring(h.startedAt or ''), tostring(now), get('usage') or '',
   }
 end
 local function updateHop(hop, fields)
   local h = readHop(hop)
   if not h then return end
   for k, v in pairs(fields) do h[k] = v end
-  redis.call('HSET', KEYS[1], 'h' .. hop, cjson.encode(h))
+  set('h' .. hop, cjson.encode(h))
+end
+-- What every script that may emit reads, with the hop it expects.
+local function loadFor(hop, ...)
+  load('status', 'hop', 'seq', 'batch', 'reply', 'dh', 'chain', 'createdAt', 'h' .. hop, ...)
 end
 `;
 
 /** ARGV: channel, ttlSeconds, then field/value pairs. Creates the record and emits `queued`. */
 export const CREATE = `${EMIT}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+F.seq, F.batch, F.reply = false, false, false
+for i = 3, #ARGV, 2 do set(ARGV[i], ARGV[i + 1]) end
 emit('{"type":"queued","hop":0}')
+flush()
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+if not F.batch then redis.call('EXPIRE', KEYS[2], tonumber(ARGV[2])) end
 return 1
 `;
 
@@ -79,29 +103,33 @@ return 1
  * hop already ran once: its worker died), 'stale' (the job moved on) or 'terminal'.
  */
 export const START_HOP = `${EMIT}
-local status = redis.call('HGET', KEYS[1], 'status')
+loadFor(ARGV[2], 'startedAt')
+local status = F.status
 if not status then return 'gone' end
 if terminal(status) then return 'terminal' end
-if tonumber(redis.call('HGET', KEYS[1], 'hop')) ~= tonumber(ARGV[2]) then return 'stale' end
+if tonumber(F.hop) ~= tonumber(ARGV[2]) then return 'stale' end
 local current = readHop(ARGV[2])
 local rerun = current ~= nil and current.startedAt ~= nil
-if rerun and redis.call('HGET', KEYS[1], 'dh') == ARGV[2] then
+if rerun and F.dh == ARGV[2] then
   emit('{"type":"restart","hop":' .. ARGV[2] .. ',"reason":"worker_lost"}')
 end
-redis.call('HSET', KEYS[1], 'status', 'running')
-redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[3])
+set('status', 'running')
+if not F.startedAt then set('startedAt', ARGV[3]) end
 updateHop(ARGV[2], { status = 'running', startedAt = tonumber(ARGV[3]), endpoint = ARGV[4] })
 emit('{"type":"started","hop":' .. ARGV[2] .. ',"target":' .. cjson.encode(ARGV[5]) .. ',"endpoint":' .. cjson.encode(ARGV[4]) .. '}')
+flush()
 if rerun then return 'restart' end
 return 'ok'
 `;
 
 /** ARGV: channel, hop, contentJson. Emits a delta only while that hop is the running one. */
 export const DELTA = `${EMIT}
-if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
-if redis.call('HGET', KEYS[1], 'hop') ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'dh', ARGV[2])
+load('status', 'hop', 'seq', 'batch', 'reply')
+if F.status ~= 'running' then return 0 end
+if F.hop ~= ARGV[2] then return 0 end
+set('dh', ARGV[2])
 emit('{"type":"delta","hop":' .. ARGV[2] .. ',"content":' .. ARGV[3] .. '}')
+flush()
 return 1
 `;
 
@@ -116,11 +144,12 @@ return 1
  * then -1, moving nothing.
  */
 export const ADVANCE_HOP = `${EMIT}
-local status = redis.call('HGET', KEYS[1], 'status')
+loadFor(ARGV[2])
+local status = F.status
 if not status or terminal(status) then return 0 end
-if redis.call('HGET', KEYS[1], 'hop') ~= ARGV[2] then return 0 end
-local held = redis.call('HEXISTS', KEYS[1], 'dh') == 1
-if held and ARGV[10] == '' and redis.call('HEXISTS', KEYS[1], 'reply') == 1 then return -1 end
+if F.hop ~= ARGV[2] then return 0 end
+local held = F.dh ~= false
+if held and ARGV[10] == '' and F.reply then return -1 end
 local fields = { status = ARGV[4], finishedAt = tonumber(ARGV[3]) }
 if ARGV[5] ~= '' then fields.error = cjson.decode(ARGV[5]) end
 updateHop(ARGV[2], fields)
@@ -129,9 +158,11 @@ if held and ARGV[10] ~= '' then
 elseif held then
   emit('{"type":"restart","hop":' .. ARGV[6] .. ',"reason":' .. cjson.encode(ARGV[9]) .. '}')
   redis.call('HDEL', KEYS[1], 'dh')
+  F.dh = false
 end
-redis.call('HSET', KEYS[1], 'hop', ARGV[6], 'h' .. ARGV[6], ARGV[7], 'status', 'queued')
+set('hop', ARGV[6]); set('h' .. ARGV[6], ARGV[7]); set('status', 'queued')
 emit('{"type":"hop","hop":' .. ARGV[6] .. ',"target":' .. cjson.encode(ARGV[8]) .. ',"reason":' .. cjson.encode(ARGV[9]) .. '}')
+flush()
 return 1
 `;
 
@@ -142,34 +173,38 @@ return 1
  * already finished or moved on. A hop of -1 finishes whatever hop is current.
  */
 export const FINISH = `${EMIT}
-local status = redis.call('HGET', KEYS[1], 'status')
+loadFor(ARGV[2], 'tenant', 'kind', 'alias', 'usage')
+local status = F.status
 if not status or terminal(status) then return 0 end
-local hop = redis.call('HGET', KEYS[1], 'hop')
+local hop = F.hop
 if ARGV[2] ~= '-1' and hop ~= ARGV[2] then return 0 end
-for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 8, #ARGV, 2 do set(ARGV[i], ARGV[i + 1]) end
 local started = summary(hop, ARGV[4], ARGV[3])
 local hopFields = { finishedAt = tonumber(ARGV[3]) }
 if ARGV[4] == 'succeeded' then hopFields.status = 'succeeded' else hopFields.status = 'failed' end
 if ARGV[7] ~= '' then hopFields.error = cjson.decode(ARGV[7]) end
 updateHop(hop, hopFields)
-redis.call('HSET', KEYS[1], 'status', ARGV[4], 'finishedAt', ARGV[3])
+set('status', ARGV[4]); set('finishedAt', ARGV[3])
+emit(ARGV[6])
+flush()
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
-emit(ARGV[6])
 return started
 `;
 
 /** ARGV: channel, now, retentionSeconds, cancelChannel, jobId. */
 export const CANCEL = `${EMIT}
-local status = redis.call('HGET', KEYS[1], 'status')
+load('status', 'hop', 'seq', 'batch', 'reply', 'chain', 'createdAt', 'tenant', 'kind', 'alias', 'usage')
+local status = F.status
 if not status or terminal(status) then return 0 end
-local hop = redis.call('HGET', KEYS[1], 'hop')
+local hop = F.hop
 local started = summary(hop, 'cancelled', ARGV[2])
 updateHop(hop, { status = 'cancelled', finishedAt = tonumber(ARGV[2]) })
-redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[2])
+set('status', 'cancelled'); set('finishedAt', ARGV[2])
+emit('{"type":"cancelled","hop":' .. hop .. '}')
+flush()
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
-emit('{"type":"cancelled","hop":' .. hop .. '}')
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return started
 `;
@@ -180,10 +215,12 @@ return started
  * attempt: returns 0 when the job finished or moved on meanwhile.
  */
 export const RETRY_HOP = `${EMIT}
-local status = redis.call('HGET', KEYS[1], 'status')
+load('status', 'hop', 'chain', 'createdAt', 'h' .. ARGV[2])
+local status = F.status
 if not status or terminal(status) then return 0 end
-if redis.call('HGET', KEYS[1], 'hop') ~= ARGV[2] then return 0 end
+if F.hop ~= ARGV[2] then return 0 end
 updateHop(ARGV[2], { status = 'queued', error = cjson.decode(ARGV[4]), retries = tonumber(ARGV[5]), retryAt = tonumber(ARGV[3]) })
-redis.call('HSET', KEYS[1], 'status', 'queued')
+set('status', 'queued')
+flush()
 return 1
 `;
