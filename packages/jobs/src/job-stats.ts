@@ -24,12 +24,16 @@ const SEP = '\t';
 const BOUNDS_JSON = JSON.stringify([...DURATION_BUCKETS_S, 'inf']);
 
 /**
- * KEYS[1]: the stats hash. ARGV: labels (tab-joined), then phase/seconds
- * pairs. Increments each phase's bucket, sum and count in one step.
+ * KEYS[1]: the durations hash, KEYS[2]: the tokens hash. ARGV: bucket
+ * bounds, labels (tab-joined), provider, tokens in, tokens out, then
+ * phase/seconds pairs. One finished job's statistics in one step: each
+ * phase's bucket and sum (its count is the sum of its buckets), and tokens.
  */
 const OBSERVE = `
 local bounds = cjson.decode(ARGV[1])
-for i = 3, #ARGV, 2 do
+if tonumber(ARGV[4]) > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3] .. '${SEP}in', ARGV[4]) end
+if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3] .. '${SEP}out', ARGV[5]) end
+for i = 6, #ARGV, 2 do
   local phase, seconds = ARGV[i], tonumber(ARGV[i + 1])
   local bucket = #bounds
   for b = 1, #bounds - 1 do
@@ -38,7 +42,6 @@ for i = 3, #ARGV, 2 do
   local series = phase .. '${SEP}' .. ARGV[2]
   redis.call('HINCRBY', KEYS[1], series .. '${SEP}b' .. bucket, 1)
   redis.call('HINCRBYFLOAT', KEYS[1], series .. '${SEP}sum', seconds)
-  redis.call('HINCRBY', KEYS[1], series .. '${SEP}count', 1)
 end
 return 1
 `;
@@ -57,8 +60,8 @@ export class JobStats {
     private readonly redis: RedisClient,
     private readonly keys: Keys,
   ) {
-    redis.defineCommand('manaObserveDurations', { numberOfKeys: 1, lua: OBSERVE });
-    const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>).manaObserveDurations;
+    redis.defineCommand('manaObserveJob', { numberOfKeys: 2, lua: OBSERVE });
+    const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>).manaObserveJob;
     if (!fn) throw new Error('could not define the durations script');
     this.observeScript = fn.bind(redis);
   }
@@ -72,16 +75,8 @@ export class JobStats {
     ];
     if (run !== undefined) phases.push(['run', run]);
     const labels = [job.kind, job.alias || 'none', job.provider || 'none', job.outcome].join(SEP);
-    await Promise.all([
-      this.observeScript(this.keys.durationStats(), BOUNDS_JSON, labels, ...phases.flat()),
-      job.usage && job.usage.promptTokens + job.usage.completionTokens > 0
-        ? this.redis
-            .multi()
-            .hincrby(this.keys.tokenStats(), `${job.provider}${SEP}in`, job.usage.promptTokens)
-            .hincrby(this.keys.tokenStats(), `${job.provider}${SEP}out`, job.usage.completionTokens)
-            .exec()
-        : undefined,
-    ]);
+    const tokens = job.usage ? [job.usage.promptTokens, job.usage.completionTokens] : [0, 0];
+    await this.observeScript(this.keys.durationStats(), this.keys.tokenStats(), BOUNDS_JSON, labels, job.provider, ...tokens, ...phases.flat());
   }
 
   /** A hop failed at its provider (whatever happened to the job next). */
@@ -118,9 +113,10 @@ export class JobStats {
         series.set(id, s);
       }
       if (slot === 'sum') s.sum = Number(value);
-      else if (slot === 'count') s.count = Number(value);
-      else s.buckets[Number(slot.slice(1))] = Number(value);
+      // A count slot was written by versions before the count became the buckets' sum.
+      else if (slot.startsWith('b')) s.buckets[Number(slot.slice(1))] = Number(value);
     }
+    for (const s of series.values()) s.count = s.buckets.reduce((n, b) => n + b, 0);
     return [...series.values()];
   }
 }

@@ -187,14 +187,17 @@ export class Keys {
     return `${this.prefix}:stats:local:load`;
   }
 
-  /** Histograms of job wait, run and total time, cluster-wide (see JobStats). */
+  /**
+   * Histograms of job wait, run and total time, cluster-wide (see JobStats).
+   * In one slot with the token counts: a finished job updates both in one script.
+   */
   durationStats(): string {
-    return `${this.prefix}:stats:durations`;
+    return `${this.prefix}:{stats}:durations`;
   }
 
   /** Tokens by provider and direction, cluster-wide. */
   tokenStats(): string {
-    return `${this.prefix}:stats:tokens`;
+    return `${this.prefix}:{stats}:tokens`;
   }
 
   /** Failed hops by provider and error code, cluster-wide. */
