@@ -1,6 +1,6 @@
 import type { GpuEngine } from '@mana/config';
 import { getMany } from './get-many.js';
-import type { HealthCache } from './health.js';
+import { type HealthCache, parseHealth } from './health.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 
@@ -77,11 +77,15 @@ export function fleetModels(fleet: Fleet): string[] {
 /** Reads the fleet's health, drains, inventories and busy counts in one go. */
 export async function loadFleet(deps: { redis: RedisClient; keys: Keys; health: HealthCache }, specs: readonly GpuSpec[]): Promise<Fleet> {
   const names = specs.map((s) => s.name);
-  const [health, drained, raw] = await Promise.all([
-    deps.health.gpus(names),
-    deps.health.drained(names),
-    getMany(deps.redis, [...names.map((n) => deps.keys.gpuInventory(n)), ...names.map((n) => deps.keys.gpuBusy(n))]),
+  // One read of every GPU's keys: on a Cluster one MGET per GPU (its keys share its slot).
+  const raw = await getMany(deps.redis, [
+    ...names.map((n) => deps.keys.gpuInventory(n)),
+    ...names.map((n) => deps.keys.gpuBusy(n)),
+    ...names.map((n) => deps.keys.gpuHealth(n)),
+    ...names.map((n) => deps.keys.gpuDrain(n)),
   ]);
+  const health = new Map(names.map((n, i) => [n, parseHealth(raw[2 * names.length + i] ?? null)]));
+  const drained = new Set(names.filter((_, i) => raw[3 * names.length + i] != null));
   const gpus = specs.map((spec, i): GpuState => {
     const state = health.get(spec.name);
     const inventory = raw[i] ? (JSON.parse(raw[i] as string) as Inventory) : undefined;

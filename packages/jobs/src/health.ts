@@ -94,8 +94,7 @@ export class HealthCache {
 
   /** Undefined when no probe result is fresh: the GPU is then given the benefit of the doubt. */
   async gpu(gpu: string): Promise<GpuHealth | undefined> {
-    const raw = await this.redis.get(this.keys.gpuHealth(gpu));
-    return raw ? (JSON.parse(raw) as GpuHealth) : undefined;
+    return parseHealth(await this.redis.get(this.keys.gpuHealth(gpu)));
   }
 
   async gpus(names: readonly string[]): Promise<Map<string, GpuHealth | undefined>> {
@@ -104,7 +103,7 @@ export class HealthCache {
       this.redis,
       names.map((n) => this.keys.gpuHealth(n)),
     );
-    return new Map(names.map((n, i) => [n, raws[i] ? (JSON.parse(raws[i] as string) as GpuHealth) : undefined]));
+    return new Map(names.map((n, i) => [n, parseHealth(raws[i] ?? null)]));
   }
 
   /** Takes this interval's probe of a GPU; false when another process has it. */
@@ -166,4 +165,9 @@ export class HealthCache {
       await this.redis.hset(key, 'openUntil', String(now + cooldown), 'reason', error.message, 'failures', '0');
     }
   }
+}
+
+/** A GPU's health as its probe stored it (undefined when none is stored). */
+export function parseHealth(raw: string | null): GpuHealth | undefined {
+  return raw ? (JSON.parse(raw) as GpuHealth) : undefined;
 }
