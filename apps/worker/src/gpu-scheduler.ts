@@ -1,5 +1,5 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasModel } from '@mana/jobs';
+import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded, hasModel } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import { pickModel } from '@mana/routing';
 import type { LocalWorkSignal } from './local-work-signal.js';
@@ -29,6 +29,8 @@ export interface GpuSchedulerOptions {
 
 /** With nothing to take, look again this often even without a wake-up (delayed retries). */
 const IDLE_POLL_MS = 200;
+/** How long a server must stay idle before the fleet is told (see busyChanged). */
+const IDLE_WRITE_DELAY_MS = 100;
 
 interface Held {
   job: Job;
@@ -57,6 +59,9 @@ export class GpuScheduler {
   /** Models whose queue came back empty, not asked again before this time unless woken for them. */
   private readonly emptyUntil = new Map<string, number>();
   private readonly localModels: SnapshotCache<string[]>;
+  private idleWrite: ReturnType<typeof setTimeout> | undefined;
+  /** The local models with a queue, as last read. */
+  private knownModels = new Set<string>();
   private readonly lockMs: number;
   private paused = false;
   private stopped = false;
@@ -71,7 +76,11 @@ export class GpuScheduler {
 
   constructor(private readonly options: GpuSchedulerOptions) {
     this.lockMs = options.stalledIntervalMs * 2;
-    this.localModels = new SnapshotCache(1_000, () => options.pipeline.queues.localModels());
+    this.localModels = new SnapshotCache(1_000, async () => {
+      const models = await options.pipeline.queues.localModels();
+      this.knownModels = new Set(models);
+      return models;
+    });
     this.readers = new QueueReaders({ ...options, gpu: options.spec.name, lockMs: this.lockMs });
   }
 
@@ -87,7 +96,8 @@ export class GpuScheduler {
     this.unlisten = this.options.signal.on((model) => {
       this.emptyUntil.delete(model);
       this.options.pipeline.cache.backlog(model).clear();
-      this.localModels.clear();
+      // A model new to this process means a new queue to read; work for a known one does not.
+      if (!this.knownModels.has(model)) this.localModels.clear();
       this.wake();
     });
     this.lockTimer = setInterval(() => void this.renewLocks(), Math.max(50, Math.floor(this.lockMs / 3)));
@@ -125,6 +135,13 @@ export class GpuScheduler {
     // Every queue this server can serve has its reader, whose stall check recovers hops a crashed holder left active.
     for (const model of mine) this.readers.get(model);
     const served = mine.filter((m) => (this.emptyUntil.get(m) ?? 0) <= now);
+    // One model to serve, and held here: pickModel would take it whenever it has work, so try its
+    // queue at once rather than read its backlog first (a fetch from an empty queue costs no more).
+    if (served.length === 1 && (spec.engine === 'openai' || hasLoaded(me, served[0]!))) {
+      const taken = await this.fetch(served[0]!);
+      if (taken) this.begin(taken.job, taken.token);
+      return taken !== undefined;
+    }
     const demands = await demandsFor(pipeline, me, fleet.gpus, served, times);
     const model = pickModel(demands, this.options.index, { busy: this.generating > 0, holds: spec.engine !== 'openai' && me.loaded.length > 0 });
     if (!model) return false;
@@ -160,13 +177,13 @@ export class GpuScheduler {
 
   private begin(job: Job, token: string): void {
     this.generating++;
-    if (this.generating === 1) this.writeBusy();
+    if (this.generating === 1) this.busyChanged();
     let freed = false;
     const free = () => {
       if (freed) return;
       freed = true;
       this.generating--;
-      if (this.generating === 0) this.writeBusy();
+      if (this.generating === 0) this.busyChanged();
       this.wake();
     };
     void this.finish(job, token, free).finally(() => {
@@ -211,8 +228,24 @@ export class GpuScheduler {
   /**
    * Whether this server is idle matters to the others' choices (see
    * pickModel): written when it starts or stops being idle, not per hop;
-   * the GPU worker's tick refreshes the count in between.
+   * the GPU worker's tick refreshes the count in between. Becoming idle is
+   * written a moment late, and not at all when the next hop starts first:
+   * a server serving one request after another is not idle between them.
    */
+  private busyChanged(): void {
+    if (this.generating > 0) {
+      if (this.idleWrite) clearTimeout(this.idleWrite);
+      else this.writeBusy();
+      this.idleWrite = undefined;
+      return;
+    }
+    this.idleWrite ??= setTimeout(() => {
+      this.idleWrite = undefined;
+      if (this.generating === 0) this.writeBusy();
+    }, IDLE_WRITE_DELAY_MS);
+    this.idleWrite.unref();
+  }
+
   private writeBusy(): void {
     const { pipeline, spec } = this.options;
     void pipeline.redis.set(pipeline.keys.gpuBusy(spec.name), String(this.generating), 'PX', Math.max(2_000, this.lockMs)).catch(() => {});
@@ -261,6 +294,7 @@ export class GpuScheduler {
       abortAll();
     }
     clearInterval(this.lockTimer);
+    if (this.idleWrite) clearTimeout(this.idleWrite);
     await this.readers.close();
   }
 }
