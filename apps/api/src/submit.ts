@@ -10,6 +10,7 @@ import {
   type Priority,
   type Work,
   admitTenantJob,
+  dispatchDecision,
   dispatchHop,
   dispatchMany,
   fleetKnows,
@@ -63,6 +64,10 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   if (counted) await admitTenantJob(pipeline, submission.tenant!, id, limit);
   // Registered before the record exists, so not one event can slip past (from seq 1, 'queued', on).
   const unsubscribe = listener ? deps.hub.listen(id, listener) : () => {};
+  const hop = hopZero(submission, plan);
+  // Where hop 0 goes is read (GPU health, backlog) while the record is written: one round trip, not two.
+  const decided = dispatchDecision(pipeline, hop);
+  decided.catch(() => {}); // awaited below, unless the record could not be written
   try {
     await pipeline.records.create(newJob(submission, plan, listener ? deps.hub.channel : undefined));
   } catch (err) {
@@ -72,7 +77,7 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   }
   try {
     const attributes = { 'mana.job_id': id, 'mana.model': plan.resolution.requested, 'mana.priority': submission.priority };
-    await pipeline.tracing.span('mana.submit', attributes, () => dispatchHop(pipeline, hopZero(submission, plan)));
+    await pipeline.tracing.span('mana.submit', attributes, () => dispatchHop(pipeline, hop, decided));
   } catch (err) {
     unsubscribe();
     await pipeline.records.fail(id, -1, serializeError(err)).catch(() => {});

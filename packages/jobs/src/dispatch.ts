@@ -22,8 +22,13 @@ export type DispatchOutcome =
  * them) goes to the routing core, whose decision is carried out; a job that
  * moves on is dispatched again at its next hop.
  */
-export async function dispatchHop(p: Pipeline, payload: HopPayload): Promise<DispatchOutcome> {
-  const decision = await dispatchDecision(p, payload);
+/**
+ * Queues a hop where the routing core sends it. `decided` is its decision
+ * when the caller started reading it earlier (submitJob reads it while the
+ * job's record is written: neither needs the other).
+ */
+export async function dispatchHop(p: Pipeline, payload: HopPayload, decided?: Promise<Decision>): Promise<DispatchOutcome> {
+  const decision = await (decided ?? dispatchDecision(p, payload));
   const outcome = await carryOut(p, payload, decision);
   return outcome === 'queued' ? { queued: true, hop: payload.hop, target: payload.target } : { queued: false };
 }
@@ -68,18 +73,22 @@ export async function enqueueMany(p: Pipeline, payloads: readonly HopPayload[]):
   if (local) await p.queues.registerLocal(first.target.model);
   const queue = p.queues.forTarget(first.target);
   const jobs = data.map((d) => ({ name: d.work.kind, data: d, opts: { jobId: hopJobId(d.jobId, d.hop), priority: BULLMQ_PRIORITY[d.priority] } }));
-  if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
-  else await queue.addBulk(jobs);
-  if (!local) return;
+  const added = jobs.length === 1 ? queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : queue.addBulk(jobs);
+  if (!local) {
+    await added;
+    return;
+  }
   // A waiting local hop may later spill to its next target once it has waited past its tolerance.
+  // Indexed while it is added (the index is read seconds later, and a spill checks the job's state).
   const spillable = data.filter((d) => d.maxWaitMs !== null && p.options.autoFallbackEnabled && d.chain[d.hop + 1]);
   const now = Date.now();
-  await Promise.all([
+  const indexed =
     spillable.length > 0
       ? p.redis.zadd(p.keys.spillIndex(), ...spillable.flatMap((d) => [now + (d.maxWaitMs ?? 0), spillMember(d.target.model, hopJobId(d.jobId, d.hop))]))
-      : undefined,
-    p.redis.publish(p.keys.localWorkChannel(), first.target.model),
-  ]);
+      : undefined;
+  await Promise.all([added, indexed]);
+  // Only once the hop is in its queue: a GPU woken earlier would find it empty.
+  await p.redis.publish(p.keys.localWorkChannel(), first.target.model);
 }
 
 /** A pinned hop's next try on the same target, after `delayMs` (see HopPayload.retryUntil). */

@@ -22,7 +22,7 @@ export type { DispatchCache, LocalBacklog, Pipeline, PipelineOptions, PipelineTr
 export { SnapshotCache } from './snapshot-cache.js';
 export { ASSUMED_LOAD_MS, ASSUMED_SERVICE_MS, estimateLocalWaitMs, estimateWaitMs } from './overflow.js';
 export type { WaitInputs } from './overflow.js';
-export { countFallback, dispatchHop, retryLater, targetState } from './dispatch.js';
+export { countFallback, dispatchDecision, dispatchHop, retryLater, targetState } from './dispatch.js';
 export { carryOut, jobView, route, routeFailure } from './route.js';
 export type { RouteOutcome } from './route.js';
 export { fleetKnows, fleetModels, hasLoaded, hasModel, holdersOf, loadFleet, sameModel } from './fleet.js';
