@@ -54,3 +54,31 @@ it('delivers, after the subscriber reconnects, the events published while it was
   await expect.poll(() => seen.map((e) => e.type)).toEqual(['queued', 'started', 'delta', 'delta', 'done']);
   expect(seen.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
 });
+
+it("publishes on a job's own channel only once someone follows it, and the follower misses nothing from before", async () => {
+  prefix = testPrefix();
+  const keys = new Keys(prefix);
+  const redis = connect();
+  const records = new JobRecords(redis, keys, 60);
+  // A second process follows a job the first accepted (the reply channel is the first's).
+  const [acceptingSub, followingSub, rawSub] = [0, 1, 2].map(() => {
+    const c = new Redis(testRedisUrl());
+    connections.push(c);
+    return c;
+  });
+  const accepting = await JobEventHub.start(acceptingSub!, redis, keys, 'api-a');
+  const following = await JobEventHub.start(followingSub!, redis, keys, 'api-b');
+  const onChannel: string[] = [];
+  rawSub!.on('message', (_channel: string, message: string) => onChannel.push((JSON.parse(message) as JobEvent).type));
+  await rawSub!.subscribe(keys.jobChannel('job_w'));
+  const target = { provider: 'ollama' as const, model: 'gemma3:4b', id: 'ollama/gemma3:4b' };
+  await records.create({ id: 'job_w', kind: 'chat', priority: 'interactive', maxWaitMs: null, requested: 'x', alias: null, chain: [target], replyTo: accepting.channel });
+  await records.startHop('job_w', 0, 'ollama:gpu0', target.id);
+
+  const seen: JobEvent[] = [];
+  await following.follow('job_w', (event) => seen.push(event));
+  await records.delta('job_w', 0, 'hi');
+  await expect.poll(() => seen.map((e) => e.type)).toEqual(['queued', 'started', 'delta']);
+  // Pub/sub keeps order: had 'queued' or 'started' been published on the job's channel, they would have come first.
+  await expect.poll(() => onChannel).toEqual(['delta']);
+});

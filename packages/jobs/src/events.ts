@@ -1,6 +1,7 @@
 import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { Keys } from './keys.js';
+import { WATCHED } from './record-scripts.js';
 
 const Base = { seq: z.number().int().positive(), job: z.string(), hop: z.number().int() };
 const SerializedErrorShape = z.object({ name: z.string(), code: z.string(), message: z.string(), retryable: z.boolean() }).passthrough();
@@ -116,6 +117,9 @@ export class JobEventHub {
     if (!sub.followsChannel) {
       sub.followsChannel = true;
       await this.subscriber.subscribe(this.keys.jobChannel(jobId));
+      // Subscribed, then marked, then the stream read: an event emitted before the mark was not
+      // published to the channel, but the read finds it.
+      await this.reader.eval(WATCHED, 1, this.keys.jobRecord(jobId));
     }
     await this.repair(jobId, sub);
     return () => this.remove(jobId, sub, listener);

@@ -6,9 +6,10 @@
  * stream (for replay) and to its pub/sub channel (for live readers).
  *
  * KEYS[1] = job record hash, KEYS[2] = job event stream. ARGV[1] = channel.
- * Each event goes to the job's own channel (for any watcher) and to the
- * accepting API process's channel (`reply`), which that process subscribed
- * to once at start, so a request costs no SUBSCRIBE round trip.
+ * Each event goes to the accepting API process's channel (`reply`), which
+ * that process subscribed to once at start, so a request costs no SUBSCRIBE
+ * round trip; and, once anyone follows the job (WATCHED), to the job's own
+ * channel as well.
  */
 const EMIT = `
 -- The record's fields as this script knows them: read once (load), written once (flush).
@@ -45,7 +46,8 @@ local function emit(body)
   if not get('batch') then
     -- The stream lives as long as its record: CREATE, FINISH and CANCEL give both one TTL.
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'e', ev)
-    redis.call('PUBLISH', ARGV[1], ev)
+    -- Only a job someone follows (JobEventHub.follow marks it 'w') has listeners on its own channel.
+    if get('w') then redis.call('PUBLISH', ARGV[1], ev) end
   end
   -- The API process that accepted the job listens on its own channel for all its jobs.
   local reply = get('reply')
@@ -82,14 +84,14 @@ local function updateHop(hop, fields)
 end
 -- What every script that may emit reads, with the hop it expects.
 local function loadFor(hop, ...)
-  load('status', 'hop', 'seq', 'batch', 'reply', 'dh', 'chain', 'createdAt', 'h' .. hop, ...)
+  load('status', 'hop', 'seq', 'batch', 'reply', 'w', 'dh', 'chain', 'createdAt', 'h' .. hop, ...)
 end
 `;
 
 /** ARGV: channel, ttlSeconds, then field/value pairs. Creates the record and emits `queued`. */
 export const CREATE = `${EMIT}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-F.seq, F.batch, F.reply = false, false, false
+F.seq, F.batch, F.reply, F.w = false, false, false, false
 for i = 3, #ARGV, 2 do set(ARGV[i], ARGV[i + 1]) end
 emit('{"type":"queued","hop":0}')
 flush()
@@ -124,7 +126,7 @@ return 'ok'
 
 /** ARGV: channel, hop, contentJson. Emits a delta only while that hop is the running one. */
 export const DELTA = `${EMIT}
-load('status', 'hop', 'seq', 'batch', 'reply')
+load('status', 'hop', 'seq', 'batch', 'reply', 'w')
 if F.status ~= 'running' then return 0 end
 if F.hop ~= ARGV[2] then return 0 end
 set('dh', ARGV[2])
@@ -194,7 +196,7 @@ return started
 
 /** ARGV: channel, now, retentionSeconds, cancelChannel, jobId. */
 export const CANCEL = `${EMIT}
-load('status', 'hop', 'seq', 'batch', 'reply', 'chain', 'createdAt', 'tenant', 'kind', 'alias', 'usage')
+load('status', 'hop', 'seq', 'batch', 'reply', 'w', 'chain', 'createdAt', 'tenant', 'kind', 'alias', 'usage')
 local status = F.status
 if not status or terminal(status) then return 0 end
 local hop = F.hop
@@ -222,5 +224,16 @@ if F.hop ~= ARGV[2] then return 0 end
 updateHop(ARGV[2], { status = 'queued', error = cjson.decode(ARGV[4]), retries = tonumber(ARGV[5]), retryAt = tonumber(ARGV[3]) })
 set('status', 'queued')
 flush()
+return 1
+`;
+
+/**
+ * KEYS[1] = job record. Marks the job followed: its events go to its own
+ * channel from now on (earlier ones are in its stream, which a follower
+ * reads after marking). Never creates a record that is gone.
+ */
+export const WATCHED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'w', '1')
 return 1
 `;
