@@ -8,14 +8,20 @@ export type { Logger };
  * one slips into a logged object.
  */
 export function createLogger(level: string, name: string): Logger {
-  return pino({
-    name,
-    level,
-    redact: {
-      paths: ['apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', 'messages', '*.messages', 'input', '*.input'],
-      censor: '[redacted]',
+  return pino(
+    {
+      name,
+      level,
+      redact: {
+        paths: ['apiKey', '*.apiKey', 'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', 'messages', '*.messages', 'input', '*.input'],
+        censor: '[redacted]',
+      },
     },
-  });
+    // Written asynchronously: lines logged meanwhile go out in one write, not one write each
+    // (a request line per request at info costs ~20 % of throughput written synchronously).
+    // pino flushes what is pending when the process exits.
+    pino.destination({ dest: 1, sync: false }),
+  );
 }
 
 /**
