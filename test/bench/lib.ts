@@ -2,9 +2,19 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { type GeminiEmulator, type OllamaEmulator, startGeminiEmulator, startOllamaEmulator } from '@mana/emulators';
 import { freePort } from '@mana/local-redis';
 import type { BenchEnv } from './env.js';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const TSX_LOADER = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * BENCH_BASELINE=<dir>: another checkout of Mana (e.g. a git worktree of an
+ * earlier commit, with its own node_modules) whose gateway the latency and
+ * throughput benches measure too, in rounds interleaved with this one's: a
+ * same-run A/B of a change on a noisy machine.
+ */
+export const BASELINE_ROOT = process.env.BENCH_BASELINE || undefined;
 
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return Number.NaN;
@@ -44,16 +54,16 @@ export interface Gateway {
 
 /**
  * The gateway (API + workers, `npm start`) in a process of its own, as
- * deployed, logging warnings only: a JSON line per request would be measured
- * along with the gateway (and parsed by this process).
+ * deployed, logging at info as in production (a JSON line per request);
+ * its stdout is discarded, so writing the lines is measured, reading them is not.
  */
-export async function startGateway(env: Record<string, string>): Promise<Gateway> {
-  const main = fileURLToPath(new URL('../../apps/gateway/src/main.ts', import.meta.url));
+export async function startGateway(env: Record<string, string>, root = REPO_ROOT): Promise<Gateway> {
+  const main = join(root, 'apps/gateway/src/main.ts');
   const port = await freePort();
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateway under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', TSX_LOADER, main], {
-    env: { ...process.env, MANA_LOG_LEVEL: 'warn', ...env, PORT: String(port) },
+    env: { ...process.env, MANA_LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
