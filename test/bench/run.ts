@@ -1,5 +1,6 @@
 import { startLocalRedis } from '@mana/local-redis';
 import { benchEnv } from './env.js';
+import { benchEmbeddings } from './embeddings.js';
 import { benchFailover } from './failover.js';
 import { benchFleet } from './fleet.js';
 import { benchIngest } from './ingest.js';
@@ -17,6 +18,7 @@ console.log(`Mana benchmarks — node ${process.version}, Redis ${bench.redisUrl
 try {
   if (only.length === 0 || only.includes('latency')) await benchLatency(bench);
   if (only.length === 0 || only.includes('throughput')) await benchThroughput(bench);
+  if (only.length === 0 || only.includes('embeddings')) await benchEmbeddings(bench);
   if (only.length === 0 || only.includes('utilisation')) await benchUtilisation(bench);
   if (only.length === 0 || only.includes('ingest')) await benchIngest(bench);
   if (only.length === 0 || only.includes('isolation')) await benchIsolation(bench);

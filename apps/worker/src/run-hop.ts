@@ -1,7 +1,18 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import { CancelledError, ManaError, ProviderError } from '@mana/errors';
 import { isLocalProvider } from '@mana/config';
-import { type HopPayload, HopPayloadSchema, type Pipeline, type RouteOutcome, type Success, isStoreUnavailable, routeFailure, spillMember, untilStored } from '@mana/jobs';
+import {
+  type HopPayload,
+  HopPayloadSchema,
+  type Pipeline,
+  type RouteOutcome,
+  type Success,
+  isStoreUnavailable,
+  packEmbeddings,
+  routeFailure,
+  spillMember,
+  untilStored,
+} from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import type { ChatResult, ProviderAdapter } from '@mana/providers';
 import type { RunningJobs } from './running-jobs.js';
@@ -134,7 +145,7 @@ async function callProvider(options: HopRunnerOptions, payload: HopPayload, sign
   if (work.kind === 'embedding') {
     const result = await adapter.embed({ model: target.model, input: work.input, dimensions: work.dimensions }, call);
     const success = {
-      result: { embeddings: result.embeddings },
+      result: packEmbeddings(result.embeddings),
       usage: { promptTokens: result.usage.promptTokens, completionTokens: 0 },
       model: result.model,
       provider: target.provider,

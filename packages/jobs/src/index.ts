@@ -38,6 +38,7 @@ export { ServiceTimeTracker, readTimes } from './service-time.js';
 export { createPipeline } from './create-pipeline.js';
 export { getMany } from './get-many.js';
 export { answeredModel, chatCompletionBody, completionId, embeddingsBody, toolCallsBody, usageBody } from './openai-bodies.js';
+export { embeddingsBase64, embeddingsFloat, packEmbeddings, type PackedEmbeddings } from './embedding-result.js';
 export type { ChatResultBody, Done } from './openai-bodies.js';
 export { BATCH_ENDPOINTS, BatchLedger } from './batches.js';
 export type { BatchEndpoint, BatchRecord, BatchStatus } from './batches.js';

@@ -1,3 +1,4 @@
+import { embeddingsBase64, embeddingsFloat } from './embedding-result.js';
 import type { JobEvent } from './events.js';
 
 /** What a finished job's answer is built from: its `done` event, or the same fields from its record. */
@@ -63,15 +64,11 @@ export function chatCompletionBody(jobId: string, done: Done, created: number) {
 
 /** OpenAI's embeddings list for a finished embedding job. */
 export function embeddingsBody(done: Done, encoding: 'float' | 'base64') {
-  const { embeddings } = done.result as { embeddings: number[][] };
+  // The openai SDK asks for base64 by default and decodes little-endian float32: the stored form.
+  const vectors = encoding === 'base64' ? embeddingsBase64(done.result) : embeddingsFloat(done.result);
   return {
     object: 'list',
-    data: embeddings.map((vector, index) => ({
-      object: 'embedding',
-      index,
-      // The openai SDK asks for base64 by default and decodes little-endian float32.
-      embedding: encoding === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
-    })),
+    data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),
     model: answeredModel(done),
     usage: { prompt_tokens: done.usage.promptTokens, total_tokens: done.usage.promptTokens },
   };

@@ -1,5 +1,5 @@
 import { type Request, type Response, Router } from 'express';
-import type { Work } from '@mana/jobs';
+import { type Work, embeddingsFloat } from '@mana/jobs';
 import { httpStatusOf } from '@mana/errors';
 import type { ApiDeps } from '../deps.js';
 import { schedulingFrom } from '../job-options.js';
@@ -116,7 +116,7 @@ async function embed(deps: ApiDeps, req: Request, res: Response, model: string, 
     for await (const event of watched.events) {
       if (event.type === 'done') {
         setJobHeaders(res, event.job, event);
-        const { embeddings } = event.result as { embeddings: number[][] };
+        const embeddings = embeddingsFloat(event.result);
         return { model: ollamaModelName(event), embeddings, promptTokens: event.usage.promptTokens, totalNs: Math.round((performance.now() - startedAt) * 1e6) };
       }
       const failure = failureOf(event);
