@@ -76,11 +76,15 @@ export class GpuScheduler {
 
   constructor(private readonly options: GpuSchedulerOptions) {
     this.lockMs = options.stalledIntervalMs * 2;
-    this.localModels = new SnapshotCache(1_000, async () => {
-      const models = await options.pipeline.queues.localModels();
-      this.knownModels = new Set(models);
-      return models;
-    });
+    this.localModels = new SnapshotCache(
+      1_000,
+      async () => {
+        const models = await options.pipeline.queues.localModels();
+        this.knownModels = new Set(models);
+        return models;
+      },
+      5_000,
+    );
     this.readers = new QueueReaders({ ...options, gpu: options.spec.name, lockMs: this.lockMs });
   }
 

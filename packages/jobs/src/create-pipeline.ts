@@ -64,7 +64,8 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
 
 function dispatchCache(deps: { health: HealthCache; options: Pipeline['options']; queues: Queues; redis: RedisClient; keys: Keys }): Pipeline['cache'] {
   const backlogs = new Map<string, SnapshotCache<LocalBacklog>>();
-  const fleet = new SnapshotCache(DISPATCH_CACHE_MS, () => loadFleet(deps, deps.options.fleet));
+  // Up to 4× as old while a fresh one is read: answered without a round trip (see SnapshotCache).
+  const fleet = new SnapshotCache(DISPATCH_CACHE_MS, () => loadFleet(deps, deps.options.fleet), DISPATCH_CACHE_MS * 4);
   return {
     fleet,
     backlog(model) {
@@ -73,7 +74,7 @@ function dispatchCache(deps: { health: HealthCache; options: Pipeline['options']
       return cache;
     },
     // Measured times change slowly (each is a moving average written once a second at most).
-    times: new SnapshotCache(1_000, () => loadTimes(deps)),
+    times: new SnapshotCache(1_000, () => loadTimes(deps), 5_000),
     clearFleet() {
       fleet.clear();
     },

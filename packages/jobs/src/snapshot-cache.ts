@@ -3,28 +3,63 @@
  * callers that ask meanwhile. Dispatch decisions read health and backlog on
  * every request; a value a few tens of milliseconds old is as good for them
  * (the spill loop corrects any misjudgement) and saves Redis round trips.
+ *
+ * With `staleMs`, a value past its `ttlMs` but younger than `staleMs` is
+ * still answered at once while a fresh one is read in the background: a GPU
+ * whose slot just freed does not wait a round trip for the fleet's state
+ * before taking its next job.
  */
 export class SnapshotCache<T> {
-  private value: { at: number; promise: Promise<T> } | undefined;
+  private value: { at: number; promise: Promise<T>; settled: boolean } | undefined;
+  private refreshing = false;
 
   constructor(
     private readonly ttlMs: number,
     private readonly load: () => Promise<T>,
+    private readonly staleMs = ttlMs,
   ) {}
 
   get(now = performance.now()): Promise<T> {
-    if (this.value && now - this.value.at < this.ttlMs) return this.value.promise;
-    const promise = this.load();
-    this.value = { at: now, promise };
-    // A failed load is not remembered: the next caller tries again.
-    promise.catch(() => {
-      if (this.value?.promise === promise) this.value = undefined;
-    });
-    return promise;
+    const value = this.value;
+    if (value && now - value.at < this.ttlMs) return value.promise;
+    if (value?.settled && now - value.at < this.staleMs) {
+      if (!this.refreshing) this.refresh(now);
+      return value.promise;
+    }
+    return this.start(now).promise;
   }
 
   /** Forget the value, e.g. after this process learnt that a GPU went down. */
   clear(): void {
     this.value = undefined;
+  }
+
+  private start(now: number) {
+    const promise = this.load();
+    const value = { at: now, promise, settled: false };
+    this.value = value;
+    promise.then(
+      () => (value.settled = true),
+      // A failed load is not remembered: the next caller tries again.
+      () => {
+        if (this.value === value) this.value = undefined;
+      },
+    );
+    return value;
+  }
+
+  /** Reads a fresh value; the current one stays until it has come. */
+  private refresh(now: number): void {
+    this.refreshing = true;
+    const fresh = this.load();
+    fresh.then(
+      () => {
+        this.refreshing = false;
+        this.value = { at: now, promise: fresh, settled: true };
+      },
+      () => {
+        this.refreshing = false;
+      },
+    );
   }
 }

@@ -1,0 +1,21 @@
+import { expect, it } from 'vitest';
+import { SnapshotCache } from './snapshot-cache.js';
+
+it('answers a stale value at once while it reads a fresh one, and waits only past the stale limit', async () => {
+  let loads = 0;
+  const cache = new SnapshotCache(10, async () => ++loads, 100);
+  expect(await cache.get(0)).toBe(1);
+  expect(await cache.get(5)).toBe(1); // fresh: no read
+  expect(loads).toBe(1);
+  expect(await cache.get(20)).toBe(1); // stale: answered as it is, a fresh one is read meanwhile
+  await expect.poll(() => loads).toBe(2);
+  await expect.poll(() => cache.get(25)).toBe(2);
+  expect(await cache.get(500)).toBe(3); // too old to answer: waited for
+});
+
+it('without a stale limit, reads again once the value is past its time', async () => {
+  let loads = 0;
+  const cache = new SnapshotCache(10, async () => ++loads);
+  expect(await cache.get(0)).toBe(1);
+  expect(await cache.get(11)).toBe(2);
+});
