@@ -6,7 +6,8 @@ import { chatCaller, closedLoop, median, percentile, startEmulatedGpus, table } 
  * service time, first with the GPUs otherwise idle, then while a 10k-item
  * chat batch drains on the same GPUs. Interactive work overtakes every
  * waiting batch item, so it should wait at most for one generation to end.
- * Goal: p99 with the batch ≤ 1.5 × p99 without, nothing spilled to the cloud.
+ * Goal: p99 with the batch ≤ 1.3 × p99 without, nothing spilled to the cloud
+ * (MANA_INTERACTIVE_RESERVED_SLOTS keeps a slot free for it; GPU busy % shows the cost).
  */
 export async function benchIsolation(bench: BenchEnv, items = Number(process.env.BENCH_BATCH_ITEMS ?? 10_000)): Promise<void> {
   const gpus = 2;
@@ -53,7 +54,7 @@ export async function benchIsolation(bench: BenchEnv, items = Number(process.env
     await fetch(`${gateway.url}/v1/batches/${batch.id}/cancel`, { method: 'POST' });
     const p99 = (s: number[]) => percentile(s, 99);
     table(
-      `Priority isolation — interactive chat, ${gpus} GPUs × ${cap} slots, ${serviceMs} ms service time, alone vs while a ${items}-item batch drains (goal: p99 ≤ 1.5×, none spilled)`,
+      `Priority isolation — interactive chat, ${gpus} GPUs × ${cap} slots, ${serviceMs} ms service time, alone vs while a ${items}-item batch drains (goal: p99 ≤ 1.3×, none spilled; GPU busy is what keeping a slot for interactive work costs)`,
       ['interactive', 'p50 ms', 'p99 ms', 'p99 ratio', 'GPU busy %', 'batch items done meanwhile', 'spilled to Gemini'],
       [
         ['alone', median(alone.latencies), p99(alone.latencies), 1, '', '', ''],

@@ -1,5 +1,5 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded, hasModel } from '@mana/jobs';
+import { BULLMQ_PRIORITY, type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded, hasModel } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import { pickModel } from '@mana/routing';
 import type { LocalWorkSignal } from './local-work-signal.js';
@@ -23,12 +23,18 @@ export interface GpuSchedulerOptions {
   log: Logger;
   endpoint: string;
   stalledIntervalMs: number;
+  /** Keep the last free slot for interactive work while some was seen lately (see keepingLastSlot). */
+  keepsInteractiveSlot: boolean;
   /** Called for a hop BullMQ failed because its workers kept dying (see stalled-out). */
   onFailed(job: Job | undefined, err: Error): void;
 }
 
 /** With nothing to take, look again this often even without a wake-up (delayed retries). */
 const IDLE_POLL_MS = 200;
+/** Interactive work seen this recently counts as present: a kept slot waits for it. */
+const INTERACTIVE_PRESENT_MS = 10_000;
+/** BullMQ's score of a prioritized job: priority × 2^32 + insertion counter. */
+const PRIORITY_SCORE_UNIT = 2 ** 32;
 /** How long a server must stay idle before the fleet is told (see busyChanged). */
 const IDLE_WRITE_DELAY_MS = 100;
 
@@ -62,6 +68,8 @@ export class GpuScheduler {
   private idleWrite: ReturnType<typeof setTimeout> | undefined;
   /** The local models with a queue, as last read. */
   private knownModels = new Set<string>();
+  /** When this server last took an interactive hop (see keepingLastSlot). */
+  private interactiveSeenAt = 0;
   private readonly lockMs: number;
   private paused = false;
   private stopped = false;
@@ -156,7 +164,7 @@ export class GpuScheduler {
       return true;
     }
     const taken = await this.fetch(model);
-    if (!taken) return served.length > 1; // another model may have work: look again at once
+    if (!taken) return served.length > 1 && !this.keepingLastSlot(); // another model may have work: look again at once
     if (!demand.loadedHere && spec.engine !== 'openai') {
       // A model switch: the fleet hears of it before the hop starts, so the other servers (and
       // dispatch estimates) choose knowing it; the next probe corrects what the server evicted.
@@ -168,15 +176,39 @@ export class GpuScheduler {
   }
 
   private async fetch(model: string): Promise<Held | undefined> {
-    const token = `${this.options.endpoint}:${this.tokens++}`;
-    const job = await this.readers.get(model).getNextJob(token, { block: false });
-    if (!job?.id) {
+    const nothing = () => {
       this.emptyUntil.set(model, Date.now() + IDLE_POLL_MS);
       this.options.pipeline.cache.backlog(model).clear();
       return undefined;
-    }
+    };
+    // Kept, not empty: the model stays wanted, for the next slot that frees and the next interactive hop.
+    if (this.keepingLastSlot() && !(await this.interactiveFirst(model))) return undefined;
+    const token = `${this.options.endpoint}:${this.tokens++}`;
+    const job = await this.readers.get(model).getNextJob(token, { block: false });
+    if (!job?.id) return nothing();
+    if ((job.data as { priority?: string }).priority === 'interactive') this.interactiveSeenAt = Date.now();
     this.held.set(job.id, { job, token });
     return { job, token };
+  }
+
+  /**
+   * Interactive p99 while a batch drains: with every other slot generating,
+   * a server that keeps a slot leaves its last one for interactive work, if
+   * it has seen some lately, instead of starting a batch or async item that
+   * an interactive request would then wait behind for a whole generation.
+   * Without interactive traffic (or with one slot) every slot takes anything.
+   */
+  private keepingLastSlot(): boolean {
+    const { spec, keepsInteractiveSlot } = this.options;
+    return keepsInteractiveSlot && spec.slots > 1 && this.generating === spec.slots - 1 && Date.now() - this.interactiveSeenAt < INTERACTIVE_PRESENT_MS;
+  }
+
+  /** Whether the next hop in the model's queue is interactive (waiting hops sit in BullMQ's prioritized set, best first). */
+  private async interactiveFirst(model: string): Promise<boolean> {
+    const { prioritized } = this.options.pipeline.queues.local(model).keys;
+    if (!prioritized) return true;
+    const head = await this.options.pipeline.redis.zrange(prioritized, 0, 0, 'WITHSCORES');
+    return head.length === 2 && Math.floor(Number(head[1]) / PRIORITY_SCORE_UNIT) <= BULLMQ_PRIORITY.interactive;
   }
 
   private begin(job: Job, token: string): void {

@@ -27,6 +27,8 @@ export interface GpuWorkerOptions {
   /** For streamed hops: the first-token and idle deadlines. */
   stream: { firstTokenMs: number; idleMs: number };
   stalledIntervalMs: number;
+  /** This server keeps its last free slot for interactive work while there is some (MANA_INTERACTIVE_RESERVED_SLOTS). */
+  keepsInteractiveSlot?: boolean;
 }
 
 /** A load shorter than this is the server answering, not loading. */
@@ -136,6 +138,7 @@ export class GpuWorker {
       log,
       endpoint: this.endpoint,
       stalledIntervalMs: this.options.stalledIntervalMs,
+      keepsInteractiveSlot: this.options.keepsInteractiveSlot ?? false,
       onFailed: rerouteStalledOut(pipeline, log),
     });
     scheduler.start();

@@ -67,6 +67,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
         timeoutMs: config.timeouts.ollamaMs,
         stream: { firstTokenMs: config.timeouts.ollamaFirstTokenMs, idleMs: config.timeouts.streamIdleMs },
         stalledIntervalMs: config.stalledIntervalMs,
+        keepsInteractiveSlot: index < config.interactiveReservedSlots,
       }),
   );
   await Promise.all(gpuWorkers.map((w) => w.start()));

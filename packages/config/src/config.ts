@@ -42,6 +42,8 @@ export interface Config {
   jobRetentionS: number;
   /** How long a batch may go without accounting progress before its items are checked (a process died between finishing an item and writing it out). */
   batchReconcileMs: number;
+  /** The first N GPU servers keep their last free slot for interactive work while such work was seen in the last seconds. */
+  interactiveReservedSlots: number;
   /** How long a batch's input reader may go without a heartbeat (one a second) before another API process reads on from where it stopped. */
   batchReaderQuietMs: number;
   /** How long SIGTERM waits for in-flight work before exiting. */
@@ -103,6 +105,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     maxWaitMs: { interactive: env.MANA_MAX_WAIT_INTERACTIVE_MS, async: env.MANA_MAX_WAIT_ASYNC_MS },
     jobRetentionS: env.MANA_JOB_RETENTION_S,
     batchReconcileMs: env.MANA_BATCH_RECONCILE_MS,
+    interactiveReservedSlots: env.MANA_INTERACTIVE_RESERVED_SLOTS,
     batchReaderQuietMs: env.MANA_BATCH_READER_QUIET_MS,
     tracing: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
     shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,

@@ -66,6 +66,8 @@ export const EnvSchema = z.object({
   MANA_JOB_RETENTION_S: intEnv(60).default(86_400),
   /** A batch whose accounting made no progress this long is checked for items finished but never written out. */
   MANA_BATCH_RECONCILE_MS: intEnv(100).default(60_000),
+  /** How many GPU servers (the first in OLLAMA_HOSTS) keep one slot for interactive work while interactive traffic is present. */
+  MANA_INTERACTIVE_RESERVED_SLOTS: intEnv(0).default(1),
   /** A batch whose input reader beat no heartbeat this long (its process died) is read on by another API process. */
   MANA_BATCH_READER_QUIET_MS: intEnv(100).default(10_000),
   MANA_SHUTDOWN_GRACE_MS: intEnv(0).default(30_000),
