@@ -1,6 +1,6 @@
 import type { GpuEngine } from '@mana/config';
 import { getMany } from './get-many.js';
-import { type HealthCache, parseHealth } from './health.js';
+import { parseHealth } from './health.js';
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 
@@ -75,7 +75,7 @@ export function fleetModels(fleet: Fleet): string[] {
 }
 
 /** Reads the fleet's health, drains, inventories and busy counts in one go. */
-export async function loadFleet(deps: { redis: RedisClient; keys: Keys; health: HealthCache }, specs: readonly GpuSpec[]): Promise<Fleet> {
+export async function loadFleet(deps: { redis: RedisClient; keys: Keys }, specs: readonly GpuSpec[]): Promise<Fleet> {
   const names = specs.map((s) => s.name);
   // One read of every GPU's keys: on a Cluster one MGET per GPU (its keys share its slot).
   const raw = await getMany(deps.redis, [
