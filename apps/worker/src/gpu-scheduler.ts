@@ -139,7 +139,8 @@ export class GpuScheduler {
   /** Takes one hop if the routing core picks a model with work; false when there is none to take. */
   private async takeNext(): Promise<boolean> {
     const { pipeline, spec } = this.options;
-    const [fleet, models, times] = await Promise.all([pipeline.cache.fleet.get(), this.localModels.get(), pipeline.cache.times.get()]);
+    // Stale is good enough here (and costs no round trip): a wrong guess only tries an empty queue.
+    const [fleet, models, times] = await Promise.all([pipeline.cache.fleet.getStale(), this.localModels.getStale(), pipeline.cache.times.getStale()]);
     const me = fleet.gpus.find((g) => g.name === spec.name);
     if (!me) return false;
     const now = Date.now();

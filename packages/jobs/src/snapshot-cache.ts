@@ -4,10 +4,11 @@
  * every request; a value a few tens of milliseconds old is as good for them
  * (the spill loop corrects any misjudgement) and saves Redis round trips.
  *
- * With `staleMs`, a value past its `ttlMs` but younger than `staleMs` is
- * still answered at once while a fresh one is read in the background: a GPU
+ * `getStale` also answers a value past its `ttlMs` but younger than
+ * `staleMs` at once, while a fresh one is read in the background: a GPU
  * whose slot just freed does not wait a round trip for the fleet's state
- * before taking its next job.
+ * before taking its next job. Dispatch decisions use `get`: a stale "GPU
+ * down" would send work to the cloud that the GPU could take.
  */
 export class SnapshotCache<T> {
   private value: { at: number; promise: Promise<T>; settled: boolean } | undefined;
@@ -20,6 +21,12 @@ export class SnapshotCache<T> {
   ) {}
 
   get(now = performance.now()): Promise<T> {
+    const value = this.value;
+    if (value && now - value.at < this.ttlMs) return value.promise;
+    return this.start(now).promise;
+  }
+
+  getStale(now = performance.now()): Promise<T> {
     const value = this.value;
     if (value && now - value.at < this.ttlMs) return value.promise;
     if (value?.settled && now - value.at < this.staleMs) {
