@@ -20,3 +20,25 @@ it('without a stale limit, reads again once the value is past its time', async (
   expect(await cache.get(0)).toBe(1);
   expect(await cache.get(11)).toBe(2);
 });
+
+it('a refresh begun before a clear does not bring back the value read before it', async () => {
+  let loads = 0;
+  let release: (() => void) | undefined;
+  const cache = new SnapshotCache(
+    10,
+    () =>
+      new Promise<number>((resolve) => {
+        const n = ++loads;
+        if (n === 2) release = () => resolve(n);
+        else resolve(n);
+      }),
+    100,
+  );
+  expect(await cache.get(0)).toBe(1);
+  expect(await cache.getStale(20)).toBe(1); // starts refresh #2, held back
+  cache.clear(); // e.g. this process learnt that a GPU went down
+  expect(await cache.getStale(21)).toBe(3);
+  release!();
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(await cache.getStale(22)).toBe(3);
+});

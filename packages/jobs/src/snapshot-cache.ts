@@ -13,6 +13,8 @@
 export class SnapshotCache<T> {
   private value: { at: number; promise: Promise<T>; settled: boolean } | undefined;
   private refreshing = false;
+  /** Counts clears: a refresh begun before one must not bring back what was cleared. */
+  private clears = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -39,6 +41,7 @@ export class SnapshotCache<T> {
   /** Forget the value, e.g. after this process learnt that a GPU went down. */
   clear(): void {
     this.value = undefined;
+    this.clears++;
   }
 
   private start(now: number) {
@@ -58,11 +61,12 @@ export class SnapshotCache<T> {
   /** Reads a fresh value; the current one stays until it has come. */
   private refresh(now: number): void {
     this.refreshing = true;
+    const clears = this.clears;
     const fresh = this.load();
     fresh.then(
       () => {
         this.refreshing = false;
-        this.value = { at: now, promise: fresh, settled: true };
+        if (this.clears === clears) this.value = { at: now, promise: fresh, settled: true };
       },
       () => {
         this.refreshing = false;
