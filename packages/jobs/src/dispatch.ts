@@ -20,10 +20,7 @@ export type DispatchOutcome =
  * Queues hop `payload.hop` of a job, or routes it on: what dispatch knows of
  * the target (health, breakers, keys, which GPUs have the model, the wait on
  * them) goes to the routing core, whose decision is carried out; a job that
- * moves on is dispatched again at its next hop.
- */
-/**
- * Queues a hop where the routing core sends it. `decided` is its decision
+ * moves on is dispatched again at its next hop. `decided` is the decision
  * when the caller started reading it earlier (submitJob reads it while the
  * job's record is written: neither needs the other).
  */

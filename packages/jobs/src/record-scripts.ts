@@ -11,7 +11,7 @@
  * round trip; and, once anyone follows the job (WATCHED), to the job's own
  * channel as well.
  */
-const EMIT = `
+const RECORD_LUA = `
 -- The record's fields as this script knows them: read once (load), written once (flush).
 -- A field read and not there is false; one not read yet is nil.
 local F, dirty = {}, {}
@@ -89,7 +89,7 @@ end
 `;
 
 /** ARGV: channel, ttlSeconds, then field/value pairs. Creates the record and emits `queued`. */
-export const CREATE = `${EMIT}
+export const CREATE = `${RECORD_LUA}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 F.seq, F.batch, F.reply, F.w = false, false, false, false
 for i = 3, #ARGV, 2 do set(ARGV[i], ARGV[i + 1]) end
@@ -104,7 +104,7 @@ return 1
  * ARGV: channel, hop, now, endpoint, target. Returns 'ok', 'restart' (this
  * hop already ran once: its worker died), 'stale' (the job moved on) or 'terminal'.
  */
-export const START_HOP = `${EMIT}
+export const START_HOP = `${RECORD_LUA}
 loadFor(ARGV[2], 'startedAt')
 local status = F.status
 if not status then return 'gone' end
@@ -125,7 +125,7 @@ return 'ok'
 `;
 
 /** ARGV: channel, hop, contentJson. Emits a delta only while that hop is the running one. */
-export const DELTA = `${EMIT}
+export const DELTA = `${RECORD_LUA}
 load('status', 'hop', 'seq', 'batch', 'reply', 'w')
 if F.status ~= 'running' then return 0 end
 if F.hop ~= ARGV[2] then return 0 end
@@ -145,7 +145,7 @@ return 1
  * drop it — unless a waiting client holds it, which nothing can take back:
  * then -1, moving nothing.
  */
-export const ADVANCE_HOP = `${EMIT}
+export const ADVANCE_HOP = `${RECORD_LUA}
 loadFor(ARGV[2])
 local status = F.status
 if not status or terminal(status) then return 0 end
@@ -174,7 +174,7 @@ return 1
  * error, model, provider). Finishes the job once; returns 0 when it was
  * already finished or moved on. A hop of -1 finishes whatever hop is current.
  */
-export const FINISH = `${EMIT}
+export const FINISH = `${RECORD_LUA}
 loadFor(ARGV[2], 'tenant', 'kind', 'alias', 'usage')
 local status = F.status
 if not status or terminal(status) then return 0 end
@@ -195,7 +195,7 @@ return started
 `;
 
 /** ARGV: channel, now, retentionSeconds, cancelChannel, jobId. */
-export const CANCEL = `${EMIT}
+export const CANCEL = `${RECORD_LUA}
 load('status', 'hop', 'seq', 'batch', 'reply', 'w', 'chain', 'createdAt', 'tenant', 'kind', 'alias', 'usage')
 local status = F.status
 if not status or terminal(status) then return 0 end
@@ -216,7 +216,7 @@ return started
  * queued for another try on the same target (a pinned job), once per
  * attempt: returns 0 when the job finished or moved on meanwhile.
  */
-export const RETRY_HOP = `${EMIT}
+export const RETRY_HOP = `${RECORD_LUA}
 load('status', 'hop', 'chain', 'createdAt', 'h' .. ARGV[2])
 local status = F.status
 if not status or terminal(status) then return 0 end
