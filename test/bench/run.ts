@@ -2,6 +2,7 @@ import { startLocalRedis } from '@mana/local-redis';
 import { benchEnv } from './env.js';
 import { benchEmbeddings } from './embeddings.js';
 import { benchFailover } from './failover.js';
+import { benchFairness } from './fairness.js';
 import { benchFleet } from './fleet.js';
 import { benchIngest } from './ingest.js';
 import { benchIsolation } from './isolation.js';
@@ -24,6 +25,7 @@ try {
   if (only.length === 0 || only.includes('isolation')) await benchIsolation(bench);
   if (only.length === 0 || only.includes('fleet')) await benchFleet(bench);
   if (only.length === 0 || only.includes('failover')) await benchFailover(bench);
+  if (only.length === 0 || only.includes('fairness')) await benchFairness(bench);
 } finally {
   local?.stop();
 }

@@ -199,6 +199,7 @@ function hopZero(submission: Submission, plan: Plan): HopPayload {
     work: submission.work,
     priority: submission.priority,
     maxWaitMs: plan.maxWaitMs,
+    ...(submission.tenant ? { tenant: submission.tenant } : {}),
     ...(submission.pinned && submission.retryUntil !== undefined ? { retryUntil: submission.retryUntil } : {}),
   };
 }

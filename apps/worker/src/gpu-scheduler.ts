@@ -1,5 +1,5 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { BULLMQ_PRIORITY, type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded, hasModel } from '@mana/jobs';
+import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded, hasModel, priorityClassOf } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import { pickModel } from '@mana/routing';
 import type { LocalWorkSignal } from './local-work-signal.js';
@@ -209,7 +209,7 @@ export class GpuScheduler {
     const { prioritized } = this.options.pipeline.queues.local(model).keys;
     if (!prioritized) return true;
     const head = await this.options.pipeline.redis.zrange(prioritized, 0, 0, 'WITHSCORES');
-    return head.length === 2 && Math.floor(Number(head[1]) / PRIORITY_SCORE_UNIT) <= BULLMQ_PRIORITY.interactive;
+    return head.length === 2 && priorityClassOf(Math.floor(Number(head[1]) / PRIORITY_SCORE_UNIT)) === 'interactive';
   }
 
   private begin(job: Job, token: string): void {

@@ -1,4 +1,5 @@
 import { ConfigError } from '@mana/errors';
+import type { PerTenant } from './tenant-settings.js';
 import { type ApiKey, hashKey, parseApiKeys, readApiKeysFile } from './api-keys.js';
 import { type Env, type EnvSource, parseEnv } from './env.js';
 import type { OllamaHost } from './ollama-hosts.js';
@@ -65,6 +66,14 @@ export interface Config {
     tenantRpm: number;
     tenantMaxQueued: number;
   };
+  /** Sharing one fleet between tenants: weights, token limits, cloud budgets. */
+  tenants: {
+    weights: PerTenant | undefined;
+    tpm: PerTenant | undefined;
+    budgetUsd: PerTenant | undefined;
+    /** Once a tenant's budget is spent: its jobs stay on the GPUs, or are refused with 402. */
+    budgetExhausted: 'local' | 'refuse';
+  };
   /** OpenTelemetry tracing: off unless an OTLP endpoint is set; the service name defaults per process. */
   tracing: { endpoint: string | undefined; serviceName: string | undefined };
   /** bull-board shows queues and jobs but offers no actions. */
@@ -111,6 +120,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,
     imageFetch: { timeoutMs: env.MANA_IMAGE_FETCH_TIMEOUT_MS, allow: env.MANA_IMAGE_FETCH_ALLOW },
     auth,
+    tenants: { weights: env.MANA_TENANT_WEIGHTS, tpm: env.MANA_TENANT_TPM, budgetUsd: env.MANA_TENANT_BUDGET_USD, budgetExhausted: env.MANA_BUDGET_EXHAUSTED },
     boardReadOnly: env.MANA_BOARD_READ_ONLY,
   });
 }

@@ -4,6 +4,16 @@ import { BoolEnv, HttpUrlEnv, RedisUrlEnv, intEnv } from './env-types.js';
 import { type OllamaHost, parseOllamaHosts } from './ollama-hosts.js';
 import { closestName } from './closest-name.js';
 import { parseClusterNodes } from './redis-target.js';
+import { parsePerTenant } from './tenant-settings.js';
+
+function perTenantEnv(what: string) {
+  return z.string().transform((raw, ctx) => {
+    const parsed = parsePerTenant(raw, what);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: parsed.error });
+    return z.NEVER;
+  });
+}
 
 const ClusterNodesEnv = z.string().transform((raw, ctx) => {
   const parsed = parseClusterNodes(raw);
@@ -90,6 +100,14 @@ export const EnvSchema = z.object({
   MANA_TENANT_RPM: intEnv(0).default(0),
   /** Unfinished jobs per tenant (batch items not counted); 0 turns the limit off. */
   MANA_TENANT_MAX_QUEUED: intEnv(0).default(0),
+  /** Shares of the GPU slots within a priority class, `team-a:3,team-b:1` (unnamed tenants: `*`, else 1). */
+  MANA_TENANT_WEIGHTS: perTenantEnv('weight').optional(),
+  /** Tokens (prompt + completion) per minute per tenant, `team-a:200000,*:50000` or one number for all; unset: no limit. */
+  MANA_TENANT_TPM: perTenantEnv('token limit').optional(),
+  /** A tenant's cloud spend per calendar month (UTC) in US dollars, `team-a:50,*:10`; unset: no budget. */
+  MANA_TENANT_BUDGET_USD: perTenantEnv('budget').optional(),
+  /** What a tenant's job does once its budget is spent: stay on the GPUs (`local`: wait, never spill) or be refused (`refuse`: 402). */
+  MANA_BUDGET_EXHAUSTED: z.enum(['local', 'refuse']).default('local'),
   /** Read by the `mana` CLI, not the gateway; listed so the gateway does not call them typos. */
   MANA_URL: z.string().optional(),
   MANA_API_KEY: z.string().optional(),

@@ -10,3 +10,5 @@ export { hashKey, parseApiKeys, readApiKeysFile } from './api-keys.js';
 export type { ApiKey } from './api-keys.js';
 export { describeRedisTarget, parseClusterNodes } from './redis-target.js';
 export type { RedisTarget } from './redis-target.js';
+export { forTenant, parsePerTenant } from './tenant-settings.js';
+export type { PerTenant } from './tenant-settings.js';

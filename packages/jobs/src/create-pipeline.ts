@@ -1,4 +1,5 @@
-import { type Config, type ProviderId, isLocalProvider } from '@mana/config';
+import { type Config, type ProviderId, forTenant, isLocalProvider } from '@mana/config';
+import { FairShare } from './fair-share.js';
 import { HealthCache } from './health.js';
 import { Keys } from './keys.js';
 import { NO_TRACING, type Pipeline, type PipelineTracing } from './pipeline.js';
@@ -56,6 +57,7 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
     tracing,
     files: new FileStore(redis, keys, config.jobRetentionS),
     queues,
+    fair: new FairShare(redis, keys, (tenant) => forTenant(config.tenants.weights, tenant, 1)),
     health,
     options,
     cache: dispatchCache({ health, options, queues, redis, keys }),

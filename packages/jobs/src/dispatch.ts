@@ -4,7 +4,8 @@ import { type Decision, type TargetState, decide } from '@mana/routing';
 import { fleetKnows, fleetModels, holdersOf } from './fleet.js';
 import { hopJobId } from './keys.js';
 import { estimateLocalWaitMs } from './overflow.js';
-import { BULLMQ_PRIORITY, type HopPayload, HopPayloadSchema } from './payloads.js';
+import type { Queue } from 'bullmq';
+import { type HopPayload, HopPayloadSchema } from './payloads.js';
 import type { Pipeline } from './pipeline.js';
 import type { HopReason } from './record.js';
 import { carryOut, jobView } from './route.js';
@@ -69,7 +70,8 @@ export async function enqueueMany(p: Pipeline, payloads: readonly HopPayload[]):
   const local = isLocalProvider(first.target.provider);
   if (local) await p.queues.registerLocal(first.target.model);
   const queue = p.queues.forTarget(first.target);
-  const jobs = data.map((d) => ({ name: d.work.kind, data: d, opts: { jobId: hopJobId(d.jobId, d.hop), priority: BULLMQ_PRIORITY[d.priority] } }));
+  const priorities = await fairPriorities(p, queue, data);
+  const jobs = data.map((d, i) => ({ name: d.work.kind, data: d, opts: { jobId: hopJobId(d.jobId, d.hop), priority: priorities[i]! } }));
   const added = jobs.length === 1 ? queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : queue.addBulk(jobs);
   if (!local) {
     await added;
@@ -92,7 +94,27 @@ export async function enqueueMany(p: Pipeline, payloads: readonly HopPayload[]):
 export async function retryLater(p: Pipeline, payload: HopPayload, delayMs: number): Promise<void> {
   const data = HopPayloadSchema.parse(payload);
   const id = `${hopJobId(data.jobId, data.hop)}.r${data.attempt ?? 0}`;
-  await p.queues.forTarget(data.target).add(data.work.kind, data, { jobId: id, priority: BULLMQ_PRIORITY[data.priority], delay: delayMs });
+  const queue = p.queues.forTarget(data.target);
+  const [priority] = await fairPriorities(p, queue, [data]);
+  await queue.add(data.work.kind, data, { jobId: id, priority: priority!, delay: delayMs });
+}
+
+/** Each hop's BullMQ priority, in order: its class's, placed by its tenant's fair share (hops of a bulk are grouped by class and tenant). */
+async function fairPriorities(p: Pipeline, queue: Queue, data: readonly HopPayload[]): Promise<number[]> {
+  const groups = new Map<string, number[]>();
+  data.forEach((d, i) => {
+    const key = `${d.priority}|${d.tenant ?? ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const priorities = new Array<number>(data.length);
+  await Promise.all(
+    [...groups.values()].map(async (indexes) => {
+      const first = data[indexes[0]!]!;
+      const tagged = await p.fair.priorities(queue, first.priority, first.tenant, indexes.length);
+      indexes.forEach((index, k) => (priorities[index] = tagged[k]!));
+    }),
+  );
+  return priorities;
 }
 
 export function countFallback(p: Pipeline, from: Target, to: Target, reason: HopReason): void {

@@ -152,6 +152,11 @@ export class Keys {
     return `${this.prefix}:batch:{${batchId}}:custom-ids`;
   }
 
+  /** Tenants' fair-share clocks for one queue and priority class (in the queue's hash slot: the script reads its waiting hops). */
+  fairClocks(queueName: string, priority: string): string {
+    return `${this.prefix}:fair:${queueName}:${priority}`;
+  }
+
   /** A tenant's unfinished jobs (not batch items), for its limit on jobs queued at once. */
   tenantLive(tenant: string): string {
     return `${this.prefix}:live:{${tenant}}`;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Fleet, GpuState } from './fleet.js';
 import { ASSUMED_LOAD_MS, estimateWaitMs } from './overflow.js';
+import { BULLMQ_PRIORITY } from './payloads.js';
 
 const gpu = (name: string, over: Partial<GpuState> = {}): GpuState => ({
   name,
@@ -13,7 +14,7 @@ const gpu = (name: string, over: Partial<GpuState> = {}): GpuState => ({
   ...over,
 });
 const fleet = (...gpus: GpuState[]): Fleet => ({ gpus });
-const backlog = (waiting: number, active = 0, priority = 5) => ({ waitingByPriority: { [priority]: waiting }, active, delayed: 0 });
+const backlog = (waiting: number, active = 0, priority = BULLMQ_PRIORITY.async) => ({ waitingByPriority: { [priority]: waiting }, active, delayed: 0 });
 
 describe('estimateWaitMs: the wait of a new local job, per model', () => {
   it.each([
@@ -31,7 +32,7 @@ describe('estimateWaitMs: the wait of a new local job, per model', () => {
 
   it('work of a lower priority is not ahead of an interactive job', () => {
     const busy = fleet(gpu('a', { busy: 2 }));
-    expect(estimateWaitMs('gemma3:4b', 'interactive', { fleet: busy, backlog: backlog(10, 2, 10), serviceMs: 100, loadMs: undefined })).toBe(100);
-    expect(estimateWaitMs('gemma3:4b', 'batch', { fleet: busy, backlog: backlog(10, 2, 10), serviceMs: 100, loadMs: undefined })).toBe(600);
+    expect(estimateWaitMs('gemma3:4b', 'interactive', { fleet: busy, backlog: backlog(10, 2, BULLMQ_PRIORITY.batch), serviceMs: 100, loadMs: undefined })).toBe(100);
+    expect(estimateWaitMs('gemma3:4b', 'batch', { fleet: busy, backlog: backlog(10, 2, BULLMQ_PRIORITY.batch), serviceMs: 100, loadMs: undefined })).toBe(600);
   });
 });

@@ -1,5 +1,8 @@
 import { type Fleet, hasLoaded, holdersOf } from './fleet.js';
-import { BULLMQ_PRIORITY, type Priority } from './payloads.js';
+import { BULLMQ_PRIORITY, PRIORITIES, PRIORITY_CLASS_WIDTH, type Priority } from './payloads.js';
+
+/** BullMQ's prioritized score: priority × 2^32 + an arrival counter. */
+const PRIORITY_SCORE_UNIT = 2 ** 32;
 import type { LocalBacklog, Pipeline } from './pipeline.js';
 import { readTimes } from './service-time.js';
 
@@ -54,10 +57,20 @@ function configuredLoadMs(fleet: Fleet, model: string): number | undefined {
   return configured.length > 0 ? Math.min(...configured) : undefined;
 }
 
-export async function loadLocalBacklog(p: Pick<Pipeline, 'queues'>, model: string): Promise<LocalBacklog> {
+export async function loadLocalBacklog(p: Pick<Pipeline, 'queues' | 'redis'>, model: string): Promise<LocalBacklog> {
   const queue = p.queues.local(model);
-  // Priority 0 is BullMQ's plain wait list: where the stall check puts a hop back after its worker died.
-  const [waitingByPriority, counts] = await Promise.all([queue.getCountsPerPriority([0, ...Object.values(BULLMQ_PRIORITY)]), queue.getJobCounts('active', 'delayed')]);
+  const client = p.redis;
+  const prioritized = queue.keys.prioritized ?? queue.toKey('prioritized');
+  // Each class is a range of priorities (its tenants' fair-share tags), counted whole, keyed by the
+  // class's first priority. 0 is BullMQ's plain wait list: where the stall check puts a hop back.
+  const bases = PRIORITIES.map((priority) => BULLMQ_PRIORITY[priority]);
+  const [requeued, counts, ...classes] = await Promise.all([
+    client.llen(queue.keys.wait ?? queue.toKey('wait')),
+    queue.getJobCounts('active', 'delayed'),
+    ...bases.map((base) => client.zcount(prioritized, base * PRIORITY_SCORE_UNIT, `(${(base + PRIORITY_CLASS_WIDTH) * PRIORITY_SCORE_UNIT}`)),
+  ]);
+  const waitingByPriority: Record<number, number> = { 0: requeued };
+  bases.forEach((base, i) => (waitingByPriority[base] = classes[i] ?? 0));
   return { waitingByPriority, active: counts.active ?? 0, delayed: counts.delayed ?? 0 };
 }
 

@@ -5,8 +5,15 @@ import type { ChatMessage, ChatParams, EmbedRequest } from '@mana/providers';
 export const PRIORITIES = ['interactive', 'async', 'batch'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-/** BullMQ priorities: lower runs first. Interactive work overtakes async, async overtakes batch. */
-export const BULLMQ_PRIORITY: Record<Priority, number> = { interactive: 1, async: 5, batch: 10 };
+/**
+ * Each class's range of BullMQ priorities, of this many values: a hop's
+ * priority is its class's base plus its tenant's fair-share tag (see
+ * FairShare). BullMQ allows priorities up to 2^21 - 1.
+ */
+export const PRIORITY_CLASS_WIDTH = 2 ** 19;
+
+/** The first BullMQ priority of each class: lower runs first. Interactive work overtakes async, async overtakes batch. */
+export const BULLMQ_PRIORITY: Record<Priority, number> = { interactive: 1, async: 1 + PRIORITY_CLASS_WIDTH, batch: 1 + 2 * PRIORITY_CLASS_WIDTH };
 
 export const TargetSchema = z.object({
   provider: z.enum(PROVIDER_IDS),
@@ -69,6 +76,8 @@ export const HopPayloadSchema = z.object({
   /** Tolerance for waiting on a GPU before spilling; null: never spill for overflow. */
   maxWaitMs: z.number().int().min(0).nullable(),
   priority: z.enum(PRIORITIES),
+  /** Whose job it is: hops share the GPUs between tenants by weight (see FairShare). */
+  tenant: z.string().optional(),
   /**
    * A job pinned to one target (an embedding batch's items) retries that
    * target after a retryable failure until this time (its batch's

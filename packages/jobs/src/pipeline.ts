@@ -10,6 +10,7 @@ import type { BatchLedger } from './batches.js';
 import type { JobStats } from './job-stats.js';
 import type { FileStore } from './files.js';
 import type { Fleet, GpuSpec } from './fleet.js';
+import type { FairShare } from './fair-share.js';
 
 export interface PipelineOptions {
   autoFallbackEnabled: boolean;
@@ -63,6 +64,8 @@ export interface Pipeline {
   tracing: PipelineTracing;
   files: FileStore;
   queues: Queues;
+  /** Tenants' shares of each queue's priority class. */
+  fair: FairShare;
   health: HealthCache;
   options: PipelineOptions;
   cache: DispatchCache;

@@ -1,4 +1,5 @@
-import { type JobRecord, type Pipeline, hopJobId } from '@mana/jobs';
+import { ASSUMED_SERVICE_MS, type JobRecord, type Pipeline, holdersOf, hopJobId } from '@mana/jobs';
+import { isLocalProvider } from '@mana/config';
 import { parseTarget } from '@mana/aliases';
 import { chatCompletionBody, embeddingsBody } from '../openai/responses.js';
 
@@ -15,6 +16,7 @@ export async function jobView(p: Pipeline, record: JobRecord, baseUrl: string) {
     priority: record.priority,
     max_wait_ms: record.maxWaitMs,
     position,
+    estimated_start_ms: position === null ? null : await estimatedStartMs(p, record, position),
     hops: record.hops.map((h) => ({
       target: h.target,
       reason: h.reason,
@@ -49,4 +51,19 @@ async function queuePosition(p: Pipeline, record: JobRecord): Promise<number | n
   const { prioritized } = p.queues.forTarget(target.target).keys;
   // Every hop is queued with a priority, so waiting hops sit in BullMQ's prioritized set, in order.
   return prioritized ? p.redis.zrank(prioritized, hopJobId(record.id, record.hop)) : null;
+}
+
+/**
+ * About how long until a waiting local hop starts: the rounds of the GPU
+ * slots that have its model until its place in line comes, each one
+ * measured service time. Null for a cloud hop (its provider's pace is not
+ * ours) or when no usable GPU has the model.
+ */
+async function estimatedStartMs(p: Pipeline, record: JobRecord, position: number): Promise<number | null> {
+  const target = parseTarget(record.chain[record.hop] ?? '');
+  if (!target.ok || !isLocalProvider(target.target.provider)) return null;
+  const [fleet, times] = await Promise.all([p.cache.fleet.get(), p.cache.times.get()]);
+  const slots = holdersOf(fleet, target.target.model).reduce((sum, g) => sum + g.slots, 0);
+  if (slots === 0) return null;
+  return Math.floor(position / slots) * (times.service[target.target.model] ?? ASSUMED_SERVICE_MS);
 }

@@ -1,0 +1,97 @@
+import { startOllamaEmulator } from '@mana/emulators';
+import type { BenchEnv } from './env.js';
+import { startGateway, table } from './lib.js';
+
+const A_KEY = 'bench-team-a-0123456789';
+const B_KEY = 'bench-team-b-0123456789';
+
+/**
+ * Two tenants' batches on 2 GPUs × 2 slots at a fixed service time: tenant
+ * A's large batch first, tenant B's small one 2 s later. With equal shares B
+ * should get half the slots from the moment it arrives, so its fair-share
+ * ideal is items × service ÷ (slots × ½), counted from its submission. Prints
+ * B's finish against that ideal (goal ≤ 1.1×) and the GPU utilisation while
+ * B ran (goal ≥ 98 %); A's batch is then cancelled (it would take minutes).
+ */
+export async function benchFairness(bench: BenchEnv): Promise<void> {
+  const gpus = 2;
+  const slots = 2;
+  const serviceMs = 50;
+  const big = Number(process.env.BENCH_FAIRNESS_BIG ?? 10_000);
+  const small = Number(process.env.BENCH_FAIRNESS_SMALL ?? 500);
+  const emulators = await Promise.all(Array.from({ length: gpus }, () => startOllamaEmulator({ slots, timeToFirstTokenMs: serviceMs })));
+  const gateway = await startGateway(
+    bench.env({
+      OLLAMA_HOSTS: emulators.map((e, i) => `gpu${i}=${e.url}`).join(','),
+      OLLAMA_MAX_CONCURRENT: String(slots),
+      MANA_API_KEYS: `team-a:${A_KEY},team-b:${B_KEY}`,
+      AUTO_FALLBACK_ENABLED: 'false',
+    }),
+  );
+  const api =
+    (key: string) =>
+    async (path: string, init: RequestInit = {}) => {
+      const res = await fetch(`${gateway.url}${path}`, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers ?? {}) } });
+      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as Record<string, unknown>;
+    };
+  const a = api(A_KEY);
+  const b = api(B_KEY);
+  try {
+    const busyNow = () => emulators.reduce((sum, e) => sum + e.stats.snapshot().busySlotMs, 0);
+    const bigBatch = await submitBatch(a, big, 'a');
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const aDoneNow = async () => ((await a(`/v1/batches/${bigBatch}`)).request_counts as { completed: number }).completed;
+    const from = { at: performance.now(), busy: busyNow(), aDone: await aDoneNow() };
+    const smallBatch = await submitBatch(b, small, 'b');
+    for (;;) {
+      const state = await b(`/v1/batches/${smallBatch}`);
+      if (state.status === 'completed' || state.status === 'failed') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const to = { at: performance.now(), busy: busyNow() };
+    const tookMs = to.at - from.at;
+    const idealMs = (small * serviceMs) / (gpus * slots * 0.5);
+    const aDone = await aDoneNow();
+    const bShare = small / (small + aDone - from.aDone);
+    await a(`/v1/batches/${bigBatch}/cancel`, { method: 'POST' });
+    table(
+      `Fair share — tenant A's ${big}-item batch, then B's ${small} 2 s later, ${gpus} GPUs × ${slots} slots at ${serviceMs} ms (goals: B ≤ 1.1× its fair-share ideal, GPU utilisation ≥ 98 %)`,
+      ['B finished s', 'fair-share ideal s', 'ratio', "B's share of items done while it ran (fair: 0.5)", 'utilisation % while B ran', 'arrival order would take s (computed)'],
+      [
+        [
+          tookMs / 1000,
+          idealMs / 1000,
+          tookMs / idealMs,
+          aDone,
+          (100 * (to.busy - from.busy)) / (gpus * slots * tookMs),
+          ((big - aDone + small) * serviceMs) / (gpus * slots) / 1000,
+        ],
+      ],
+    );
+  } finally {
+    await gateway.stop();
+    await Promise.all(emulators.map((e) => e.close()));
+  }
+}
+
+async function submitBatch(call: (path: string, init?: RequestInit) => Promise<Record<string, unknown>>, items: number, tag: string): Promise<string> {
+  const content = Array.from({ length: items }, (_, i) =>
+    JSON.stringify({
+      custom_id: `${tag}${i}`,
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'ollama/gemma3:4b', messages: [{ role: 'user', content: `${tag} ${i}` }] },
+    }),
+  ).join('\n');
+  const form = new FormData();
+  form.append('purpose', 'batch');
+  form.append('file', new Blob([content]), `${tag}.jsonl`);
+  const file = await call('/v1/files', { method: 'POST', body: form });
+  const batch = await call('/v1/batches', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+  });
+  return batch.id as string;
+}
