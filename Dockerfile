@@ -5,7 +5,7 @@ COPY package.json package-lock.json ./
 COPY apps ./apps
 COPY packages ./packages
 RUN npm ci --omit=dev --no-audit --no-fund
-COPY aliases.yaml tsconfig.json ./
+COPY aliases.yaml prices.yaml tsconfig.json ./
 ENV NODE_ENV=production
 USER node
 CMD ["node", "--import", "tsx", "apps/gateway/src/main.ts"]

@@ -14,6 +14,7 @@ import { healthRouter, statusRouter } from './routes/health.js';
 import { authenticate, requireAdmin } from './middleware/auth.js';
 import { tenantRateLimit } from './middleware/rate-limit.js';
 import { jobsRouter } from './routes/jobs.js';
+import { usageRouter } from './routes/usage.js';
 import { filesRouter } from './routes/files.js';
 import { batchesRouter } from './routes/batches.js';
 import { modelsRouter } from './routes/models.js';
@@ -50,6 +51,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use(completionsRouter(deps));
   app.use(embeddingsRouter(deps));
   app.use(jobsRouter(deps));
+  app.use(usageRouter(deps));
   app.use(filesRouter(deps));
   app.use(batchesRouter(deps));
   // Ollama's own API on the same port: its clients' errors in its shape, {"error": …}.

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { AliasStore } from '@mana/aliases';
 import { CLOUD_PROVIDER_IDS } from '@mana/config';
 import { missingTargets } from './fleet/fleet-report.js';
-import { DURATION_BUCKETS_S, type JobEvent, type Pipeline, getMany } from '@mana/jobs';
+import { DURATION_BUCKETS_S, type JobEvent, type Pipeline, type UsageRow, getMany, readUsageTotals } from '@mana/jobs';
 
 export interface ApiMetrics {
   registry: Registry;
@@ -147,6 +147,21 @@ export function createMetrics(pipeline: Pipeline, aliases?: AliasStore): ApiMetr
       (['total', 'completed', 'failed'] as const).map((state): [Record<'batch' | 'state', string>, number] => [{ batch: batch.id, state }, batch[state]]),
     ),
   );
+  // The usage ledger's all-time totals, by tenant, alias and target (cluster-wide, monotonic).
+  const usageLabels = ['tenant', 'alias', 'target'] as const;
+  const usageCounter = (name: string, help: string, value: (row: UsageRow) => number) =>
+    fromRedis(name, help, [...usageLabels], async () =>
+      (await readUsageTotals(pipeline)).map((row): [Record<(typeof usageLabels)[number], string>, number] => [
+        { tenant: row.tenant, alias: row.alias, target: row.target },
+        value(row),
+      ]),
+    );
+  usageCounter('mana_usage_requests_total', 'Finished jobs by tenant, alias and the target they finished on.', (r) => r.requests);
+  usageCounter('mana_usage_prompt_tokens_total', 'Prompt tokens by tenant, alias and target.', (r) => r.promptTokens);
+  usageCounter('mana_usage_completion_tokens_total', 'Completion tokens by tenant, alias and target.', (r) => r.completionTokens);
+  usageCounter('mana_usage_gpu_seconds_total', 'Time jobs held a GPU slot, by tenant, alias and target.', (r) => r.gpuSeconds);
+  usageCounter('mana_usage_cloud_cost_usd_total', 'Cloud cost from the price table (prices.yaml), by tenant, alias and target.', (r) => r.costUsd);
+  usageCounter('mana_usage_cost_avoided_usd_total', "What GPU-served work would have cost on its alias's cloud target.", (r) => r.avoidedUsd);
   registry.registerMetric(phaseHistogram(pipeline) as unknown as Parameters<Registry['registerMetric']>[0]);
 
   const httpRequests = new Counter({ name: 'mana_http_requests_total', help: 'HTTP responses by route and status.', labelNames: ['route', 'status'], registers: [registry] });

@@ -18,8 +18,7 @@ try {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  // Workers carry the chain each job was resolved with; they read no aliases, so SIGHUP is harmless here.
-  process.on('SIGHUP', () => log.info('SIGHUP: workers hold no aliases; nothing to reload'));
+  // Workers carry the chain each job was resolved with and read no aliases; SIGHUP re-reads prices.yaml (see startWorkers).
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);

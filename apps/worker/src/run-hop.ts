@@ -8,6 +8,7 @@ import {
   type RouteOutcome,
   type Success,
   isStoreUnavailable,
+  jobCost,
   packEmbeddings,
   routeFailure,
   spillMember,
@@ -78,10 +79,12 @@ export function createHopProcessor(options: HopRunnerOptions) {
         () => providerDone?.(),
       );
       const { success, loadMs } = await call;
+      const heldMs = performance.now() - startedAt;
       if (!(await proceed())) return 'skipped';
-      options.onSuccess?.(performance.now() - startedAt, payload, loadMs);
+      options.onSuccess?.(heldMs, payload, loadMs);
+      const costed: Success = { ...success, cost: jobCost(options.pipeline.prices.current(), payload.target, payload.chain, success.usage, heldMs) };
       // The provider answered: a store that is away now is waited for, never blamed on the job.
-      await untilStored(() => records.succeed(payload.jobId, payload.hop, success), { onRetry: storeRetryLog(options, payload) });
+      await untilStored(() => records.succeed(payload.jobId, payload.hop, costed), { onRetry: storeRetryLog(options, payload) });
       return 'succeeded';
     } catch (err) {
       // Redis stayed away past the retry deadline: not the provider's failure, so no reroute. BullMQ

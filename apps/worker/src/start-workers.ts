@@ -92,6 +92,18 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
     log,
   );
   const stopSpill = startSpillLoop(pipeline, 250, log);
+  // Prices are the workers' (they cost each finished job): read at start, again on SIGHUP.
+  const reportPrices = (when: string) => {
+    const { prices } = pipeline;
+    if (prices.lastError) log.error({ path: prices.path, err: prices.lastError }, `${when}: prices not read; jobs are costed with the prices in force before (none at start)`);
+    else log.info({ path: prices.path, asOf: prices.current().asOf, targets: Object.keys(prices.current().byTarget).length }, `${when}: prices in force`);
+  };
+  reportPrices('start');
+  const onSighup = () => {
+    pipeline.prices.reload();
+    reportPrices('SIGHUP');
+  };
+  process.on('SIGHUP', onSighup);
   log.info({ gpus: pipeline.options.fleet.map((g) => `${g.name} (${g.engine}, ${g.slots} slots)`) }, 'workers started');
 
   return {
@@ -99,6 +111,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
     async close(graceMs = config.shutdownGraceMs) {
       stopProbes();
       stopSpill();
+      process.off('SIGHUP', onSighup);
       const orderly = (async () => {
         await Promise.all([...gpuWorkers.map((w) => w.close(graceMs)), ...cloudWorkers.map((w) => closeWithin(w, graceMs, running))]);
         await pipeline.queues.close();

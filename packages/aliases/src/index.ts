@@ -12,3 +12,5 @@ export type { Resolution, ResolveOptions } from './resolve.js';
 export { AliasStore } from './store.js';
 export type { AliasLog, AliasStoreStatus, ReloadError, ReloadOutcome } from './store.js';
 export { reloadOnSighup } from './sighup.js';
+export { NO_PRICES, PriceFileSchema, costUsd, loadPriceFile } from './prices.js';
+export type { Price, PriceLoadResult, PriceTable } from './prices.js';

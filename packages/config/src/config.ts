@@ -25,6 +25,8 @@ export interface Config {
   openaiCompatible: Readonly<Record<OpenAICompatibleId, CloudProviderConfig>>;
   autoFallbackEnabled: boolean;
   aliasesPath: string;
+  /** The cloud price table (prices.yaml), read by every process that finishes jobs. */
+  pricesPath: string;
   logLevel: string;
   /** Jobs each cloud provider's Worker runs at once, per worker process. */
   cloudConcurrency: number;
@@ -99,6 +101,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     },
     autoFallbackEnabled: env.AUTO_FALLBACK_ENABLED,
     aliasesPath: env.MANA_ALIASES_PATH,
+    pricesPath: env.MANA_PRICES_PATH,
     logLevel: env.MANA_LOG_LEVEL,
     cloudConcurrency: env.MANA_CLOUD_CONCURRENCY,
     timeouts: {

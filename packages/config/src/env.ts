@@ -58,6 +58,8 @@ export const EnvSchema = z.object({
   TOGETHER_API_KEY: z.string().optional(),
   TOGETHER_BASE_URL: HttpUrlEnv.default('https://api.together.xyz/v1'),
   MANA_ALIASES_PATH: z.string().trim().min(1).default('aliases.yaml'),
+  /** Cloud prices per million tokens, for the usage ledger's costs (see the shipped prices.yaml). */
+  MANA_PRICES_PATH: z.string().trim().min(1).default('prices.yaml'),
   MANA_CLOUD_CONCURRENCY: intEnv(1).default(16),
   MANA_OLLAMA_TIMEOUT_MS: intEnv(1).default(300_000),
   MANA_CLOUD_TIMEOUT_MS: intEnv(1).default(120_000),

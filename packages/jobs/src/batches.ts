@@ -1,3 +1,4 @@
+import { costBody } from './job-cost.js';
 import type { RedisClient } from './redis.js';
 import { httpStatusOf } from '@mana/errors';
 import { type Keys, batchFileId } from './keys.js';
@@ -354,7 +355,8 @@ function outputLine(record: JobRecord) {
   if (record.status === 'succeeded' && record.model && record.provider && record.usage) {
     const done = { type: 'done' as const, seq: 0, job: record.id, hop: record.hop, model: record.model, provider: record.provider, usage: record.usage, result: record.result };
     const body = record.kind === 'chat' ? chatCompletionBody(record.id, done, Math.floor((record.finishedAt ?? record.createdAt) / 1000)) : embeddingsBody(done, 'float');
-    return { ...base, response: { status_code: 200, request_id: record.id, body }, error: null };
+    // `cost` is Mana's own (OpenAI's lines have none): what the item cost, or the GPU time it took and the cloud cost it avoided.
+    return { ...base, response: { status_code: 200, request_id: record.id, body }, error: null, cost: costBody(record.cost) };
   }
   const error = record.error ?? { code: 'cancelled' as const, message: 'the batch was cancelled' };
   return { ...base, response: { status_code: httpStatusOf(error.code), request_id: record.id, body: { error: { code: error.code, message: error.message } } }, error: null };

@@ -1,5 +1,6 @@
 import { type Config, type ProviderId, forTenant, isLocalProvider } from '@mana/config';
 import { FairShare } from './fair-share.js';
+import { PriceBook } from './price-book.js';
 import { HealthCache } from './health.js';
 import { Keys } from './keys.js';
 import { NO_TRACING, type Pipeline, type PipelineTracing } from './pipeline.js';
@@ -47,6 +48,8 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
     if (finished.batch) await late.ledger!.itemFinished(finished.batch, jobId);
     else if (finished.tenant) await releaseTenantJob({ redis, keys }, finished.tenant, jobId);
   });
+  const prices = new PriceBook(config.pricesPath);
+  prices.reload();
   const ledger = (late.ledger = new BatchLedger(redis, keys, config.jobRetentionS, () => records));
   return {
     redis,
@@ -57,6 +60,7 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
     tracing,
     files: new FileStore(redis, keys, config.jobRetentionS),
     queues,
+    prices,
     fair: new FairShare(redis, keys, (tenant) => forTenant(config.tenants.weights, tenant, 1)),
     health,
     options,

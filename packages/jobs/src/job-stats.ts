@@ -20,20 +20,57 @@ export interface DurationSeries {
 }
 
 const SEP = '\t';
+/** The ledger's tenant for jobs without one (no client keys configured). */
+export const NO_TENANT = '-';
+
+/** The start of the hour, minute and the calendar month (UTC) a time falls in: the ledger's buckets. */
+export function hourOf(ms: number): number {
+  return Math.floor(ms / 3_600_000) * 3_600_000;
+}
+export function minuteOf(ms: number): number {
+  return Math.floor(ms / 60_000);
+}
+export function monthOf(at: Date): string {
+  return `${at.getUTCFullYear()}-${String(at.getUTCMonth() + 1).padStart(2, '0')}`;
+}
 /** The bucket bounds as the observe script takes them; the same for every job. */
 const BOUNDS_JSON = JSON.stringify([...DURATION_BUCKETS_S, 'inf']);
 
 /**
- * KEYS[1]: the durations hash, KEYS[2]: the tokens hash. ARGV: bucket
- * bounds, labels (tab-joined), provider, tokens in, tokens out, then
- * phase/seconds pairs. One finished job's statistics in one step: each
- * phase's bucket and sum (its count is the sum of its buckets), and tokens.
+ * KEYS: the durations hash, the tokens hash, then the usage ledger's: this
+ * hour's hash, the all-time totals, this month's cloud spend by tenant,
+ * this minute's tokens by tenant. ARGV: bucket bounds, labels (tab-joined),
+ * provider, tokens in, tokens out; the ledger's field prefix (tenant, alias,
+ * target, tab-joined), tenant, failed (1/0), GPU ms, cloud $, $ avoided,
+ * the hour's TTL; then phase/seconds pairs. One finished job's statistics
+ * in one step: each phase's bucket and sum (its count is the sum of its
+ * buckets), tokens, and its line in the ledger.
  */
 const OBSERVE = `
 local bounds = cjson.decode(ARGV[1])
-if tonumber(ARGV[4]) > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3] .. '${SEP}in', ARGV[4]) end
-if tonumber(ARGV[5]) > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3] .. '${SEP}out', ARGV[5]) end
-for i = 6, #ARGV, 2 do
+local tokensIn, tokensOut = tonumber(ARGV[4]), tonumber(ARGV[5])
+if tokensIn > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3] .. '${SEP}in', tokensIn) end
+if tokensOut > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3] .. '${SEP}out', tokensOut) end
+local gpuMs, usd, avoided = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+for k = 3, 4 do
+  redis.call('HINCRBY', KEYS[k], ARGV[6] .. 'requests', 1)
+  if ARGV[8] == '1' then redis.call('HINCRBY', KEYS[k], ARGV[6] .. 'failed', 1) end
+  if tokensIn > 0 then redis.call('HINCRBY', KEYS[k], ARGV[6] .. 'in', tokensIn) end
+  if tokensOut > 0 then redis.call('HINCRBY', KEYS[k], ARGV[6] .. 'out', tokensOut) end
+  if gpuMs > 0 then redis.call('HINCRBY', KEYS[k], ARGV[6] .. 'gpu_ms', gpuMs) end
+  if usd > 0 then redis.call('HINCRBYFLOAT', KEYS[k], ARGV[6] .. 'usd', ARGV[10]) end
+  if avoided > 0 then redis.call('HINCRBYFLOAT', KEYS[k], ARGV[6] .. 'avoided_usd', ARGV[11]) end
+end
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[12]))
+if usd > 0 then
+  redis.call('HINCRBYFLOAT', KEYS[5], ARGV[7], ARGV[10])
+  redis.call('EXPIRE', KEYS[5], 40 * 86400)
+end
+if tokensIn + tokensOut > 0 then
+  redis.call('HINCRBY', KEYS[6], ARGV[7], tokensIn + tokensOut)
+  redis.call('EXPIRE', KEYS[6], 120)
+end
+for i = 13, #ARGV, 2 do
   local phase, seconds = ARGV[i], tonumber(ARGV[i + 1])
   local bucket = #bounds
   for b = 1, #bounds - 1 do
@@ -59,8 +96,10 @@ export class JobStats {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: Keys,
+    /** How long each hour of the usage ledger is kept. */
+    private readonly usageRetentionS = 35 * 86_400,
   ) {
-    redis.defineCommand('manaObserveJob', { numberOfKeys: 2, lua: OBSERVE });
+    redis.defineCommand('manaObserveJob', { numberOfKeys: 6, lua: OBSERVE });
     const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>).manaObserveJob;
     if (!fn) throw new Error('could not define the durations script');
     this.observeScript = fn.bind(redis);
@@ -76,7 +115,30 @@ export class JobStats {
     if (run !== undefined) phases.push(['run', run]);
     const labels = [job.kind, job.alias || 'none', job.provider || 'none', job.outcome].join(SEP);
     const tokens = job.usage ? [job.usage.promptTokens, job.usage.completionTokens] : [0, 0];
-    await this.observeScript(this.keys.durationStats(), this.keys.tokenStats(), BOUNDS_JSON, labels, job.provider, ...tokens, ...phases.flat());
+    const tenant = job.tenant || NO_TENANT;
+    const ledgerField = [tenant, job.alias || 'none', job.target || 'none', ''].join(SEP);
+    const cost = job.cost;
+    const at = new Date(job.finishedAt);
+    await this.observeScript(
+      this.keys.durationStats(),
+      this.keys.tokenStats(),
+      this.keys.usageHour(hourOf(job.finishedAt)),
+      this.keys.usageTotals(),
+      this.keys.cloudSpend(monthOf(at)),
+      this.keys.tenantTokens(minuteOf(job.finishedAt)),
+      BOUNDS_JSON,
+      labels,
+      job.provider,
+      ...tokens,
+      ledgerField,
+      tenant,
+      job.outcome === 'failed' ? '1' : '0',
+      cost?.gpuMs ?? 0,
+      String(cost?.usd ?? 0),
+      String(cost?.avoidedUsd ?? 0),
+      this.usageRetentionS,
+      ...phases.flat(),
+    );
   }
 
   /** A hop failed at its provider (whatever happened to the job next). */

@@ -205,6 +205,26 @@ export class Keys {
     return `${this.prefix}:{stats}:tokens`;
   }
 
+  /** The usage ledger's hour starting at `hourMs`: per tenant, alias and target (see JobStats). In the stats slot. */
+  usageHour(hourMs: number): string {
+    return `${this.prefix}:{stats}:usage:${hourMs}`;
+  }
+
+  /** The usage ledger's all-time totals (for the Prometheus counters). */
+  usageTotals(): string {
+    return `${this.prefix}:{stats}:usage:total`;
+  }
+
+  /** Cloud dollars spent by tenant in one calendar month (UTC, `2026-12`): what budgets are checked against. */
+  cloudSpend(month: string): string {
+    return `${this.prefix}:{stats}:spend:${month}`;
+  }
+
+  /** Tokens by tenant in one minute (minutes since the epoch): what token-per-minute limits are checked against. */
+  tenantTokens(minute: number): string {
+    return `${this.prefix}:{stats}:tpm:${minute}`;
+  }
+
   /** Failed hops by provider and error code, cluster-wide. */
   providerErrorStats(): string {
     return `${this.prefix}:stats:provider-errors`;

@@ -11,6 +11,7 @@ import type { JobStats } from './job-stats.js';
 import type { FileStore } from './files.js';
 import type { Fleet, GpuSpec } from './fleet.js';
 import type { FairShare } from './fair-share.js';
+import type { PriceBook } from './price-book.js';
 
 export interface PipelineOptions {
   autoFallbackEnabled: boolean;
@@ -66,6 +67,8 @@ export interface Pipeline {
   queues: Queues;
   /** Tenants' shares of each queue's priority class. */
   fair: FairShare;
+  /** Cloud prices, for each finished job's cost. */
+  prices: PriceBook;
   health: HealthCache;
   options: PipelineOptions;
   cache: DispatchCache;

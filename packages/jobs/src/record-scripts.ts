@@ -74,6 +74,7 @@ local function summary(hop, outcome, now)
     get('batch') or '', get('tenant') or '', get('kind') or '', get('alias') or '',
     string.match(target, '^([^/]*)') or '', outcome,
     get('createdAt') or '', tostring(h.startedAt or ''), tostring(now), get('usage') or '',
+    target, get('cost') or '',
   }
 end
 local function updateHop(hop, fields)
@@ -175,7 +176,7 @@ return 1
  * already finished or moved on. A hop of -1 finishes whatever hop is current.
  */
 export const FINISH = `${RECORD_LUA}
-loadFor(ARGV[2], 'tenant', 'kind', 'alias', 'usage')
+loadFor(ARGV[2], 'tenant', 'kind', 'alias', 'usage', 'cost')
 local status = F.status
 if not status or terminal(status) then return 0 end
 local hop = F.hop
@@ -196,7 +197,7 @@ return started
 
 /** ARGV: channel, now, retentionSeconds, cancelChannel, jobId. */
 export const CANCEL = `${RECORD_LUA}
-load('status', 'hop', 'seq', 'batch', 'reply', 'w', 'chain', 'createdAt', 'tenant', 'kind', 'alias', 'usage')
+load('status', 'hop', 'seq', 'batch', 'reply', 'w', 'chain', 'createdAt', 'tenant', 'kind', 'alias', 'usage', 'cost')
 local status = F.status
 if not status or terminal(status) then return 0 end
 local hop = F.hop

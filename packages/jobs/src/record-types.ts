@@ -1,6 +1,7 @@
 import type { Kind, Target } from '@mana/aliases';
 import type { SerializedError } from '@mana/errors';
 import type { Priority } from './payloads.js';
+import type { JobCost } from './job-cost.js';
 
 /** The shapes of a job record and of the changes made to it (see JobRecords). */
 
@@ -51,6 +52,8 @@ export interface JobRecord {
   finishedAt?: number;
   result?: unknown;
   usage?: Usage;
+  /** What it cost, once it succeeded (see JobCost). */
+  cost?: JobCost;
   error?: SerializedError;
   model?: string;
   provider?: string;
@@ -91,6 +94,10 @@ export interface FinishedJob {
   finishedAt: number;
   /** Tokens in and out, when it succeeded. */
   usage?: Usage;
+  /** The target of the hop it finished on, `provider/model`. */
+  target: string;
+  /** What it cost, when it succeeded. */
+  cost?: JobCost;
 }
 
 /**
@@ -106,6 +113,7 @@ export type StartOutcome = 'ok' | 'restart' | 'stale' | 'terminal' | 'gone';
 export interface Success {
   result: unknown;
   usage: Usage;
+  cost?: JobCost;
   model: string;
   provider: string;
 }

@@ -4,6 +4,7 @@ import type { SerializedError } from '@mana/errors';
 import { ManaError, serializeError, toSerializedError } from '@mana/errors';
 import type { Keys } from './keys.js';
 import type { Priority } from './payloads.js';
+import type { JobCost } from './job-cost.js';
 import type { AdvanceOutcome, FinishedJob, HopReason, HopRecord, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record-types.js';
 import { ADVANCE_HOP, CANCEL, CREATE, DELTA, FINISH, RETRY_HOP, START_HOP } from './record-scripts.js';
 
@@ -166,6 +167,7 @@ export class JobRecords {
       success.model,
       'provider',
       success.provider,
+      ...(success.cost ? ['cost', JSON.stringify(success.cost)] : []),
     );
     return this.finished(id, done);
   }
@@ -199,7 +201,8 @@ export class JobRecords {
   /** A finishing script answers 0 (not finished now) or the summary of the job it finished. */
   private async finished(jobId: string, answer: unknown): Promise<boolean> {
     if (!Array.isArray(answer)) return false;
-    const [batch = '', tenant = '', kind = '', alias = '', provider = '', outcome = '', createdAt = '', startedAt = '', finishedAt = '', usage = ''] = answer as string[];
+    const [batch = '', tenant = '', kind = '', alias = '', provider = '', outcome = '', createdAt = '', startedAt = '', finishedAt = '', usage = '', target = '', cost = ''] =
+      answer as string[];
     const number = (v: string) => (v === '' ? undefined : Number(v));
     await this.onFinished?.(jobId, {
       batch,
@@ -212,6 +215,8 @@ export class JobRecords {
       finalHopStartedAt: number(startedAt),
       finishedAt: Number(finishedAt),
       ...(usage ? { usage: JSON.parse(usage) as Usage } : {}),
+      target,
+      ...(cost ? { cost: JSON.parse(cost) as JobCost } : {}),
     });
     return true;
   }
@@ -241,6 +246,7 @@ function toJobRecord(raw: Record<string, string>): JobRecord {
     ...(raw.finishedAt ? { finishedAt: optionalNumber(raw.finishedAt) } : {}),
     ...(raw.result !== undefined ? { result: JSON.parse(raw.result) as unknown } : {}),
     ...(raw.usage ? { usage: JSON.parse(raw.usage) as Usage } : {}),
+    ...(raw.cost ? { cost: JSON.parse(raw.cost) as JobCost } : {}),
     ...(raw.error ? { error: toSerializedError(JSON.parse(raw.error)) } : {}),
     ...(raw.model ? { model: raw.model } : {}),
     ...(raw.provider ? { provider: raw.provider } : {}),

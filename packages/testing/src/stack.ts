@@ -24,6 +24,7 @@ import { type WorkerProcess, startWorkers } from '@mana/worker';
 import { deletePrefix, scanPrefix, testPrefix, testRedisEnv } from './redis.js';
 
 export const SHIPPED_ALIASES = fileURLToPath(new URL('../../../aliases.yaml', import.meta.url));
+const SHIPPED_PRICES = fileURLToPath(new URL('../../../prices.yaml', import.meta.url));
 
 /** One emulated GPU server of a fleet: its engine, its models, its capacity as OLLAMA_HOSTS says. */
 export interface FleetServer {
@@ -216,6 +217,7 @@ export function stackEnv(parts: {
     TOGETHER_API_KEY: 'test-cloud-key',
     TOGETHER_BASE_URL: `${parts.openai.url}/together/v1`,
     MANA_ALIASES_PATH: SHIPPED_ALIASES,
+    MANA_PRICES_PATH: SHIPPED_PRICES,
     MANA_HEALTH_INTERVAL_MS: '250',
     MANA_STALLED_INTERVAL_MS: '500',
     MANA_OLLAMA_TIMEOUT_MS: '5000',

@@ -1,4 +1,4 @@
-import { ASSUMED_SERVICE_MS, type JobRecord, type Pipeline, holdersOf, hopJobId } from '@mana/jobs';
+import { ASSUMED_SERVICE_MS, costBody, type JobRecord, type Pipeline, holdersOf, hopJobId } from '@mana/jobs';
 import { isLocalProvider } from '@mana/config';
 import { parseTarget } from '@mana/aliases';
 import { chatCompletionBody, embeddingsBody } from '../openai/responses.js';
@@ -29,6 +29,7 @@ export async function jobView(p: Pipeline, record: JobRecord, baseUrl: string) {
     })),
     result: resultBody(record),
     usage: record.usage ? { prompt_tokens: record.usage.promptTokens, completion_tokens: record.usage.completionTokens } : null,
+    cost: costBody(record.cost),
     error: record.error ? { code: record.error.code, message: record.error.message } : null,
     created_at: record.createdAt,
     started_at: record.startedAt ?? null,
