@@ -63,7 +63,7 @@ export async function benchFairness(bench: BenchEnv): Promise<void> {
           tookMs / 1000,
           idealMs / 1000,
           tookMs / idealMs,
-          aDone,
+          bShare,
           (100 * (to.busy - from.busy)) / (gpus * slots * tookMs),
           ((big - aDone + small) * serviceMs) / (gpus * slots) / 1000,
         ],
