@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPriceFile } from '@mana/aliases';
@@ -116,6 +118,23 @@ describe('the usage and cost ledger', () => {
     expect(out.cost).toMatchObject({ usd: 0, priced_as: 'google/gemini-2.0-flash', priced: true });
     expect(out.cost.gpu_seconds).toBeGreaterThan(0);
     expect(out.cost.avoided_usd).toBeCloseTo(dollars('google/gemini-2.0-flash', tokens.prompt_tokens, tokens.completion_tokens), 9);
+  });
+
+  it('mana usage prints the tenant’s table with totals; --all with the admin key prints every tenant and their budgets', async () => {
+    const mana = async (...args: string[]) =>
+      (
+        await promisify(execFile)(process.execPath, [new URL('../../apps/cli/bin/mana.js', import.meta.url).pathname, ...args], {
+          env: { ...process.env, MANA_URL: stack.api.url, MANA_API_KEY: A_KEY, MANA_ADMIN_KEY: ADMIN },
+        })
+      ).stdout;
+    const mine = await mana('usage');
+    expect(mine).toContain('prices as of 2025-06-01');
+    expect(mine).toMatch(/team-a\s+mana\/fast-text\s+ollama\/gemma3:4b\s+1\s+0\s+\d+\s+\d+/);
+    expect(mine).not.toContain('team-b');
+    expect(mine).toMatch(/^total\s+\d+/m);
+    const all = await mana('usage', '--all');
+    expect(all).toContain('team-a');
+    expect(all).toContain('team-b');
   });
 
   it('refuses a bad range with a 400 naming the field', async () => {

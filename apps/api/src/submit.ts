@@ -18,6 +18,7 @@ import {
   releaseTenantJob,
 } from '@mana/jobs';
 import type { ApiDeps } from './deps.js';
+import { admitTokens, applyBudget } from './tenant-admission.js';
 
 export interface Submission {
   /** A job id chosen by the caller (e.g. claimed for an Idempotency-Key); a new one otherwise. */
@@ -57,6 +58,7 @@ export interface Accepted {
  */
 export async function submitJob(deps: ApiDeps, submission: Submission, listener?: (event: JobEvent) => void): Promise<Accepted> {
   const { pipeline, config } = deps;
+  await admitTokens(deps, submission.tenant, submission.work);
   const plan = await planJob(deps, submission);
   const { id, chain } = plan;
   const limit = config.auth.tenantMaxQueued;
@@ -143,8 +145,10 @@ async function planJob(deps: ApiDeps, submission: Submission): Promise<Plan> {
   const resolution = resolveModel(table, submission.model, { kind: submission.work.kind, googleDefaultModel: config.google.defaultModel });
   await refuseUnknownBareModel(deps, table, resolution);
   const capable = withProviderFeatures(withCapabilities(table, resolution, needs(submission.work)), submission.work, resolution.requested).map((t) => described(table, t));
-  const chain = config.autoFallbackEnabled && !submission.pinned ? capable : capable.slice(0, 1);
-  const maxWaitMs = submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
+  const budgeted = await applyBudget(deps, submission.tenant, config.autoFallbackEnabled && !submission.pinned ? capable : capable.slice(0, 1));
+  const chain = budgeted.chain;
+  // A tenant over its cloud budget waits for the GPUs (see applyBudget).
+  const maxWaitMs = budgeted.localOnly ? null : submission.maxWaitMs !== undefined ? submission.maxWaitMs : defaultMaxWait(deps, submission.priority);
   return { id: submission.id ?? `job_${randomUUID().replaceAll('-', '')}`, resolution, chain, maxWaitMs };
 }
 

@@ -4,6 +4,7 @@ import { batchSubmit } from './commands/batch.js';
 import { checkAliases } from './commands/aliases-check.js';
 import { jobsCommand } from './commands/jobs.js';
 import { statusCommand } from './commands/status.js';
+import { usageCommand } from './commands/usage.js';
 import { GatewayError, type GatewayTarget } from './gateway-client.js';
 
 const USAGE = `usage: mana [--url URL] [--key KEY] [--admin-key KEY] <command>
@@ -12,6 +13,9 @@ commands:
   aliases check FILE…     validate aliases files without starting anything (exit 1 on errors)
   status                  GPUs, providers and queues at a glance (admin key)
   jobs get|cancel ID      a job's state and hops / cancel it
+  usage [--all] [--from T] [--to T]
+                          tokens, GPU time, cloud cost and cost avoided per alias and target
+                          (default: the last 24 h, your tenant; --all: every tenant, admin key)
   batch submit FILE.jsonl [--model ALIAS] [--window 24h|2h|30m…] [--wait] [--out results.jsonl]
                           run a batch; with --wait a progress bar, results, exit 1 if items failed
   admin …                 operator controls (mana admin, for the list)
@@ -33,6 +37,9 @@ async function main(argv: readonly string[]): Promise<number> {
       wait: { type: 'boolean' },
       out: { type: 'string' },
       window: { type: 'string' },
+      all: { type: 'boolean' },
+      from: { type: 'string' },
+      to: { type: 'string' },
     },
   });
   const [group, command, ...rest] = positionals;
@@ -45,6 +52,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     if (group === 'aliases' && command === 'check') return await checkAliases(rest, out);
     if (group === 'status') return await statusCommand(target, out);
+    if (group === 'usage') return await usageCommand(target, { all: values.all ?? false, from: values.from, to: values.to }, out);
     if (group === 'batch' && command === 'submit') {
       // A live bar on a terminal; one line per update otherwise (logs, CI).
       const progress = (line: string, final: boolean) => (process.stderr.isTTY ? process.stderr.write(`\r${line}${final ? '\n' : ''}`) : console.error(line));

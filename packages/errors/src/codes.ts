@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unsupported_media_type',
   'rate_limited',
+  'budget_exhausted',
   'provider_unavailable',
   'provider_timeout',
   'provider_rate_limited',
@@ -60,6 +61,7 @@ export function classOf(code: ErrorCode): ErrorClass {
     case 'payload_too_large':
     case 'unsupported_media_type':
     case 'rate_limited':
+    case 'budget_exhausted':
     case 'provider_rejected':
       return 'client';
     case 'chain_exhausted':
@@ -97,6 +99,8 @@ export function httpStatusOf(code: ErrorCode): number {
       return 415;
     case 'rate_limited':
       return 429;
+    case 'budget_exhausted':
+      return 402;
     case 'provider_unavailable':
     case 'provider_rate_limited':
     case 'model_unavailable':

@@ -2,16 +2,20 @@ import { type ErrorClass, type ErrorCode, classOf, httpStatusOf } from './codes.
 
 export interface ManaErrorOptions {
   cause?: unknown;
+  /** When the client may try again, in seconds (sent as Retry-After). */
+  retryAfterS?: number;
 }
 
 /** The one base class for every error Mana raises on purpose. */
 export class ManaError extends Error {
   override name = 'ManaError';
   readonly code: ErrorCode;
+  readonly retryAfterS: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: ManaErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.retryAfterS = options.retryAfterS;
   }
 
   get errorClass(): ErrorClass {

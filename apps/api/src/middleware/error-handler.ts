@@ -30,6 +30,7 @@ export function errorHandler(log: Logger, errorBody: ErrorShape = openaiErrorBod
       return;
     }
     if (err instanceof ManaError) {
+      if (err.retryAfterS !== undefined) res.setHeader('retry-after', String(err.retryAfterS));
       res.status(err.httpStatus).json(errorBody(err, null));
       return;
     }
