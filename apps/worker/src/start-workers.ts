@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Worker } from 'bullmq';
-import { CLOUD_PROVIDER_IDS, type Config } from '@mana/config';
+import { CLOUD_PROVIDER_IDS, type CloudProviderId, type Config, forTenant } from '@mana/config';
+import { KeyRotation } from './key-rotation.js';
 import { checkEvictionPolicy, createPipeline, createRedis, moveSharedQueue } from '@mana/jobs';
 import { startTracing } from '@mana/telemetry';
 import type { Logger } from '@mana/logging';
@@ -46,6 +47,15 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
   });
   const running = await RunningJobs.listen(subscriber, pipeline.keys.cancelChannel());
   const signal = await LocalWorkSignal.listen(subscriber, pipeline.keys.localWorkChannel());
+  // A provider with several keys, or quotas per key, rotates its keys (see KeyRotation).
+  const cloudAdapter = (provider: CloudProviderId) => {
+    const keys = providers.cloudKeys[provider];
+    const rpm = forTenant(config.keyQuotas.rpm, provider);
+    const tpm = forTenant(config.keyQuotas.tpm, provider);
+    if (keys.length < 2 && rpm === undefined && tpm === undefined) return providers.cloud[provider];
+    log.info({ provider, keys: keys.map((k) => k.keyId), rpm, tpm }, 'rotating API keys');
+    return new KeyRotation({ provider, keys, redis, redisKeys: pipeline.keys, rpm, tpm, log });
+  };
   const owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
   // Hops queued by a version that kept one queue for every GPU move to their models' queues.
   const moved = await moveSharedQueue(pipeline);
@@ -74,7 +84,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
   const cloudWorkers: Worker[] = CLOUD_PROVIDER_IDS.map((provider) =>
     createCloudWorker({
       provider,
-      adapter: providers.cloud[provider],
+      adapter: cloudAdapter(provider),
       pipeline,
       connect,
       running,

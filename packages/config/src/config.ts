@@ -3,7 +3,7 @@ import type { PerTenant } from './tenant-settings.js';
 import { type ApiKey, hashKey, parseApiKeys, readApiKeysFile } from './api-keys.js';
 import { type Env, type EnvSource, parseEnv } from './env.js';
 import type { OllamaHost } from './ollama-hosts.js';
-import type { ProviderId } from './providers.js';
+import { CLOUD_PROVIDER_IDS, type ProviderId } from './providers.js';
 import { type RedisTarget, redisTarget } from './redis-target.js';
 
 export const CLOUD_OPENAI_COMPATIBLE = ['openrouter', 'groq', 'together'] as const satisfies readonly ProviderId[];
@@ -76,6 +76,8 @@ export interface Config {
     /** Once a tenant's budget is spent: its jobs stay on the GPUs, or are refused with 402. */
     budgetExhausted: 'local' | 'refuse';
   };
+  /** Each cloud API key's own quotas, by provider (a provider's keys rotate; see KeyRotation). */
+  keyQuotas: { rpm: PerTenant | undefined; tpm: PerTenant | undefined };
   /** OpenTelemetry tracing: off unless an OTLP endpoint is set; the service name defaults per process. */
   tracing: { endpoint: string | undefined; serviceName: string | undefined };
   /** bull-board shows queues and jobs but offers no actions. */
@@ -89,6 +91,7 @@ export interface Config {
 export function loadConfig(source: EnvSource): Readonly<Config> {
   const env = parseEnv(source);
   const auth = loadAuth(env);
+  checkKeyQuotas(env);
   return deepFreeze({
     http: { port: env.PORT, host: env.HOST },
     redis: { url: env.REDIS_URL, prefix: env.MANA_REDIS_PREFIX, target: redisTarget(env.REDIS_URL, env.REDIS_CLUSTER_NODES) },
@@ -123,6 +126,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,
     imageFetch: { timeoutMs: env.MANA_IMAGE_FETCH_TIMEOUT_MS, allow: env.MANA_IMAGE_FETCH_ALLOW },
     auth,
+    keyQuotas: { rpm: env.MANA_KEY_RPM, tpm: env.MANA_KEY_TPM },
     tenants: { weights: env.MANA_TENANT_WEIGHTS, tpm: env.MANA_TENANT_TPM, budgetUsd: env.MANA_TENANT_BUDGET_USD, budgetExhausted: env.MANA_BUDGET_EXHAUSTED },
     boardReadOnly: env.MANA_BOARD_READ_ONLY,
   });
@@ -151,6 +155,16 @@ function loadAuth(env: Env): Config['auth'] {
     tenantRpm: env.MANA_TENANT_RPM,
     tenantMaxQueued: env.MANA_TENANT_MAX_QUEUED,
   };
+}
+
+/** Key quotas name cloud providers; anything else is a typo worth stopping for. */
+function checkKeyQuotas(env: Env): void {
+  const issues = (['MANA_KEY_RPM', 'MANA_KEY_TPM'] as const).flatMap((key) =>
+    Object.keys(env[key]?.byTenant ?? {})
+      .filter((name) => !(CLOUD_PROVIDER_IDS as readonly string[]).includes(name))
+      .map((name) => ({ key, message: `${name} is not a cloud provider (expected one of ${CLOUD_PROVIDER_IDS.join(', ')}, or *)` })),
+  );
+  if (issues.length > 0) throw new ConfigError(issues, 'invalid environment');
 }
 
 function isLoopback(host: string): boolean {

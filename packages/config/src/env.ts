@@ -109,6 +109,10 @@ export const EnvSchema = z.object({
   /** A tenant's cloud spend per calendar month (UTC) in US dollars, `team-a:50,*:10`; unset: no budget. */
   MANA_TENANT_BUDGET_USD: perTenantEnv('budget').optional(),
   /** What a tenant's job does once its budget is spent: stay on the GPUs (`local`: wait, never spill) or be refused (`refuse`: 402). */
+  /** Requests per minute each API key of a cloud provider may make, `google:15,groq:30` (keys rotate: GOOGLE_API_KEY=k1,k2). */
+  MANA_KEY_RPM: perTenantEnv('requests per minute').optional(),
+  /** Tokens per minute each API key of a cloud provider may use, `google:1000000`. */
+  MANA_KEY_TPM: perTenantEnv('tokens per minute').optional(),
   MANA_BUDGET_EXHAUSTED: z.enum(['local', 'refuse']).default('local'),
   /** Read by the `mana` CLI, not the gateway; listed so the gateway does not call them typos. */
   MANA_URL: z.string().optional(),

@@ -8,9 +8,11 @@ import { type TimingOptions, generationMs, playTokens } from './timing.js';
 export interface GeminiEmulatorOptions extends TimingOptions, ListenOptions {
   /** The key clients must send as x-goog-api-key. @defaultValue emulator-key */
   apiKey?: string;
+  /** More keys it accepts (several projects' keys, as a gateway rotating keys holds); each has its own quota. */
+  apiKeys?: string[];
   /** @defaultValue the google models of the shipped aliases.yaml */
   models?: EmulatedModel[];
-  /** Requests allowed per rolling minute before 429 RESOURCE_EXHAUSTED. @defaultValue unlimited */
+  /** Requests allowed per rolling minute, per key (Gemini's quotas are per project, so per key), before 429 RESOURCE_EXHAUSTED. @defaultValue unlimited */
   quotaPerMinute?: number;
 }
 
@@ -42,8 +44,22 @@ interface GeminiBody {
 
 /** The Gemini Developer API (v1beta), as @google/genai calls it. */
 export class GeminiEmulator extends Emulator {
+  private readonly gemini: GeminiProtocol;
+
   constructor(readonly options: GeminiEmulatorOptions = {}) {
-    super(new GeminiProtocol(options));
+    const protocol = new GeminiProtocol(options);
+    super(protocol);
+    this.gemini = protocol;
+  }
+
+  /** Requests each key made that got past the key check (reset with the stats). */
+  requestsByKey(): Record<string, number> {
+    return Object.fromEntries(this.gemini.byKey);
+  }
+
+  /** Deletes a key, as an operator does in the Cloud console: from now on it answers 400 API_KEY_INVALID. */
+  revokeKey(key: string): void {
+    this.gemini.revoke(key);
   }
 }
 
@@ -60,14 +76,24 @@ const ROUTE = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateConten
 class GeminiProtocol implements ProviderProtocol {
   readonly name = 'gemini';
   private readonly models: EmulatedModel[];
-  private recent: number[] = [];
+  /** Request times in the last minute, by key. */
+  private recent = new Map<string, number[]>();
+  /** Keys that were valid and have been revoked: answered as Gemini answers a deleted key. */
+  private readonly revoked = new Set<string>();
+  /** Requests that got past the key check, by key. */
+  readonly byKey = new Map<string, number>();
 
   constructor(private readonly options: GeminiEmulatorOptions) {
     this.models = options.models ?? shippedModels('google');
   }
 
   reset(): void {
-    this.recent = [];
+    this.recent.clear();
+    this.byKey.clear();
+  }
+
+  revoke(key: string): void {
+    this.revoked.add(key);
   }
 
   route(method: string, path: string): Handler | undefined {
@@ -78,8 +104,8 @@ class GeminiProtocol implements ProviderProtocol {
     if (method !== 'POST' || !match) return undefined;
     const [, model = '', action] = match;
     return async (ctx) => {
-      this.authorize(ctx);
-      this.spendQuota();
+      const key = this.authorize(ctx);
+      this.spendQuota(key);
       if (action === 'batchEmbedContents' || action === 'embedContent') return this.embed(ctx, model);
       return this.generate(ctx, model, action === 'streamGenerateContent');
     };
@@ -99,9 +125,10 @@ class GeminiProtocol implements ProviderProtocol {
     return path.endsWith(':streamGenerateContent');
   }
 
-  private authorize({ req }: RequestContext): void {
+  private authorize({ req }: RequestContext): string {
     const key = req.headers['x-goog-api-key'];
-    if (key !== (this.options.apiKey ?? 'emulator-key')) {
+    const valid = [this.options.apiKey ?? 'emulator-key', ...(this.options.apiKeys ?? [])];
+    if (typeof key !== 'string' || !valid.includes(key) || this.revoked.has(key)) {
       throw new HttpError(
         400,
         geminiError(400, 'API key not valid. Please pass a valid API key.', [
@@ -109,23 +136,26 @@ class GeminiProtocol implements ProviderProtocol {
         ]),
       );
     }
+    this.byKey.set(key, (this.byKey.get(key) ?? 0) + 1);
+    return key;
   }
 
-  private spendQuota(): void {
+  private spendQuota(key: string): void {
     const limit = this.options.quotaPerMinute;
     if (limit === undefined) return;
     const now = Date.now();
-    this.recent = this.recent.filter((t) => now - t < 60_000);
-    if (this.recent.length >= limit) {
+    const recent = (this.recent.get(key) ?? []).filter((t) => now - t < 60_000);
+    this.recent.set(key, recent);
+    if (recent.length >= limit) {
       throw new HttpError(
         429,
         geminiError(429, 'You exceeded your current quota, please check your plan and billing details.', [
           { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generate_content_free_tier_requests' }] },
-          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${Math.ceil((60_000 - (now - (this.recent[0] ?? now))) / 1000)}s` },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${Math.ceil((60_000 - (now - (recent[0] ?? now))) / 1000)}s` },
         ]),
       );
     }
-    this.recent.push(now);
+    recent.push(now);
   }
 
   private find(name: string, kind: 'chat' | 'embedding', method: string): EmulatedModel {

@@ -225,6 +225,16 @@ export class Keys {
     return `${this.prefix}:{stats}:tpm:${minute}`;
   }
 
+  /** One minute's requests and tokens by API key of a cloud provider (see KeyRotation). */
+  providerKeyUse(provider: string, minute: number): string {
+    return `${this.prefix}:pkey:{${provider}}:use:${minute}`;
+  }
+
+  /** A cloud provider's rested API keys: key id → until when (ms). */
+  providerKeyRests(provider: string): string {
+    return `${this.prefix}:pkey:{${provider}}:rest`;
+  }
+
   /** Failed hops by provider and error code, cluster-wide. */
   providerErrorStats(): string {
     return `${this.prefix}:stats:provider-errors`;

@@ -21,7 +21,7 @@ export { createGoogleAdapter } from './google/index.js';
 export type { GoogleAdapterOptions } from './google/index.js';
 export { createOpenAICompatibleAdapter } from './openai-compatible/index.js';
 export type { OpenAICompatibleOptions } from './openai-compatible/index.js';
-export { createProviders } from './registry.js';
+export { createProviders, keyId, splitKeys } from './registry.js';
 export { argumentsObject } from './tools/calls.js';
 export type { MalformedChunkHook } from './lenient-stream.js';
 export type { CloudProviderId, Providers } from './registry.js';
