@@ -69,6 +69,12 @@ describe('fair share of the GPU slots between tenants', () => {
     expect(view.position!).toBeLessThan(aWaiting);
     expect(view.estimated_start_ms).toBeGreaterThanOrEqual(0);
     expect(view.estimated_start_ms!).toBeLessThan(60_000);
+    // The batches' progress says the same: B's last item comes before A's.
+    const progress = async (key: string, id: string) =>
+      ((await (await fetch(`${s.baseURL}/batches/${id}`, { headers: { authorization: `Bearer ${key}` } })).json()) as { mana_progress: { last_item_position: number } | null })
+        .mana_progress;
+    const [ofA, ofB] = await Promise.all([progress(A_KEY, a), progress(B_KEY, b)]);
+    expect(ofB?.last_item_position).toBeLessThan(ofA!.last_item_position);
     await Promise.all([finished(s, A_KEY, a), finished(s, B_KEY, b)]);
     const { a: aStarts, b: bStarts } = shareOfB(await s.jobs());
     expect(bStarts).toBe(60);

@@ -45,6 +45,16 @@ function resultBody(record: JobRecord) {
   return record.kind === 'chat' ? chatCompletionBody(record.id, done, Math.floor((record.finishedAt ?? record.createdAt) / 1000)) : embeddingsBody(done, 'float');
 }
 
+/**
+ * Where a waiting job stands: its place in its queue (in the fair-share
+ * order) and about how long until it starts; null unless it is waiting.
+ */
+export async function queueEstimate(p: Pipeline, record: JobRecord): Promise<{ position: number; startMs: number | null } | null> {
+  if (record.status !== 'queued') return null;
+  const position = await queuePosition(p, record);
+  return position === null ? null : { position, startMs: await estimatedStartMs(p, record, position) };
+}
+
 /** Jobs ahead of this one in its queue (0: next to run); null when it is not waiting there. */
 async function queuePosition(p: Pipeline, record: JobRecord): Promise<number | null> {
   const target = parseTarget(record.chain[record.hop] ?? '');

@@ -6,6 +6,7 @@ import { BATCH_ENDPOINTS, type BatchRecord, batchFileId, cancelJob, parseComplet
 import { startIngest } from '../batches/resume-ingest.js';
 import { newReaderId } from '../batches/ingest.js';
 import type { ApiDeps } from '../deps.js';
+import { queueEstimate } from '../jobs/job-view.js';
 import { tenantOf } from '../middleware/auth.js';
 import { ownFile } from './files.js';
 
@@ -57,7 +58,8 @@ export function batchesRouter(deps: ApiDeps): Router {
   });
 
   router.get('/v1/batches/:id', async (req: Request, res: Response) => {
-    res.json(batchObject(await ownBatch(deps, res, req.params.id as string)));
+    const batch = await ownBatch(deps, res, req.params.id as string);
+    res.json({ ...batchObject(batch), mana_progress: await progress(deps, batch) });
   });
 
   router.post('/v1/batches/:id/cancel', async (req: Request, res: Response) => {
@@ -71,6 +73,21 @@ export function batchesRouter(deps: ApiDeps): Router {
     res.json(batchObject((await batches.get(batch.id))!));
   });
   return router;
+}
+
+/**
+ * Mana's extension of the batch object while it runs: where its last item
+ * stands in the fair-share order (among every tenant's waiting work) and
+ * about when it will be done. Null when the batch is not running or its
+ * last item is no longer waiting.
+ */
+async function progress(deps: ApiDeps, batch: BatchRecord) {
+  if (batch.status !== 'in_progress') return null;
+  const [lastId] = await deps.pipeline.redis.lrange(deps.pipeline.keys.batchJobs(batch.id), -1, -1);
+  const last = lastId ? await deps.pipeline.records.get(lastId) : undefined;
+  const estimate = last ? await queueEstimate(deps.pipeline, last) : null;
+  if (!estimate) return null;
+  return { last_item_position: estimate.position, estimated_last_start_ms: estimate.startMs };
 }
 
 async function ownBatch(deps: ApiDeps, res: Response, id: string): Promise<BatchRecord> {
