@@ -1,6 +1,6 @@
 import { forTenant, isLocalProvider } from '@mana/config';
 import { ManaError } from '@mana/errors';
-import { type HopTarget, type Work, cloudSpentThisMonth, estimatePromptTokens, tokensThisMinute } from '@mana/jobs';
+import { type HopTarget, type Work, cloudSpentThisMonth, estimatePromptTokens, monthOf, tokensThisMinute } from '@mana/jobs';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -53,7 +53,7 @@ const warned = new Map<string, string>();
 
 /** Operators hear of a spent budget once per tenant and month in each API process (and see it in GET /admin/usage). */
 function warnOnce(deps: ApiDeps, tenant: string, spent: number, limit: number): void {
-  const month = new Date().toISOString().slice(0, 7);
+  const month = monthOf(new Date());
   if (warned.get(tenant) === month) return;
   warned.set(tenant, month);
   deps.log.warn({ tenant, spentUsd: spent, budgetUsd: limit, whenExhausted: deps.config.tenants.budgetExhausted }, 'tenant cloud budget spent');

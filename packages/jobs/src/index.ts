@@ -54,4 +54,4 @@ export { parseSpillMember, spillMember } from './spill-index.js';
 export { moveSharedQueue } from './shared-queue.js';
 export { MAX_USAGE_HOURS, cloudSpendByTenant, cloudSpentThisMonth, readUsage, readUsageTotals, tokensThisMinute } from './usage-ledger.js';
 export type { UsageRow } from './usage-ledger.js';
-export { NO_TENANT } from './job-stats.js';
+export { NO_TENANT, monthOf } from './job-stats.js';

@@ -1,7 +1,7 @@
 import { type Request, Router } from 'express';
 import { forTenant } from '@mana/config';
 import { ValidationError } from '@mana/errors';
-import { MAX_USAGE_HOURS, type UsageRow, cloudSpendByTenant, readUsage } from '@mana/jobs';
+import { MAX_USAGE_HOURS, type UsageRow, cloudSpendByTenant, monthOf, readUsage } from '@mana/jobs';
 import type { ApiDeps } from '../deps.js';
 import { tenantOf } from '../middleware/auth.js';
 
@@ -112,9 +112,8 @@ function rowBody(r: UsageRow) {
 /** A tenant's monthly cloud budget as it stands (null limit: none set). */
 export function budgetBody(deps: ApiDeps, tenant: string, spentUsd: number) {
   const limit = forTenant(deps.config.tenants.budgetUsd, tenant);
-  const now = new Date();
   return {
-    month: `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`,
+    month: monthOf(new Date()),
     limit_usd: limit ?? null,
     spent_usd: dollars(spentUsd),
     remaining_usd: limit === undefined ? null : dollars(Math.max(0, limit - spentUsd)),
