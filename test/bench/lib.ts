@@ -57,8 +57,22 @@ export interface Gateway {
  * deployed, logging at info as in production (a JSON line per request);
  * its stdout is discarded, so writing the lines is measured, reading them is not.
  */
-export async function startGateway(env: Record<string, string>, root = REPO_ROOT): Promise<Gateway> {
-  const main = join(root, 'apps/gateway/src/main.ts');
+export function startGateway(env: Record<string, string>, root = REPO_ROOT): Promise<Gateway> {
+  return startProcess('apps/gateway/src/main.ts', env, root, true);
+}
+
+/** An API process alone (`apps/api`), ready when its /ready answers. */
+export function startApiProcess(env: Record<string, string>): Promise<Gateway> {
+  return startProcess('apps/api/src/main.ts', env, REPO_ROOT, true);
+}
+
+/** A worker process alone (`apps/worker`); it has no HTTP port, so it is taken as started once spawned. */
+export function startWorkerProcess(env: Record<string, string>): Promise<Gateway> {
+  return startProcess('apps/worker/src/main.ts', env, REPO_ROOT, false);
+}
+
+async function startProcess(path: string, env: Record<string, string>, root: string, http: boolean): Promise<Gateway> {
+  const main = join(root, path);
   const port = await freePort();
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the gateway under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -67,13 +81,16 @@ export async function startGateway(env: Record<string, string>, root = REPO_ROOT
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`))));
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${path} exited with ${code}`))));
+  exited.catch(() => {});
   const ready = (async () => {
     for (;;) {
-      const ok = await fetch(`${url}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
+      const ok = http
+        ? await fetch(`${url}/ready`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        : child.pid !== undefined;
       if (ok) return;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
@@ -83,6 +100,7 @@ export async function startGateway(env: Record<string, string>, root = REPO_ROOT
     url,
     stop: () =>
       new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

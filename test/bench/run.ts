@@ -7,6 +7,7 @@ import { benchFleet } from './fleet.js';
 import { benchIngest } from './ingest.js';
 import { benchIsolation } from './isolation.js';
 import { benchLatency } from './latency.js';
+import { benchScale } from './scale.js';
 import { benchThroughput } from './throughput.js';
 import { benchUtilisation } from './utilisation.js';
 
@@ -19,6 +20,7 @@ console.log(`Mana benchmarks — node ${process.version}, Redis ${bench.redisUrl
 try {
   if (only.length === 0 || only.includes('latency')) await benchLatency(bench);
   if (only.length === 0 || only.includes('throughput')) await benchThroughput(bench);
+  if (only.length === 0 || only.includes('scale')) await benchScale(bench);
   if (only.length === 0 || only.includes('embeddings')) await benchEmbeddings(bench);
   if (only.length === 0 || only.includes('utilisation')) await benchUtilisation(bench);
   if (only.length === 0 || only.includes('ingest')) await benchIngest(bench);
