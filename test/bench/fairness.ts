@@ -1,6 +1,7 @@
 import { startOllamaEmulator } from '@mana/emulators';
 import type { BenchEnv } from './env.js';
-import { BASELINE_ROOT, startGateway, table } from './lib.js';
+import { Ollama } from 'ollama';
+import { BASELINE_ROOT, closedLoop, startGateway, table } from './lib.js';
 
 const A_KEY = 'bench-team-a-0123456789';
 const B_KEY = 'bench-team-b-0123456789';
@@ -16,12 +17,36 @@ const B_KEY = 'bench-team-b-0123456789';
 export async function benchFairness(bench: BenchEnv): Promise<void> {
   const big = Number(process.env.BENCH_FAIRNESS_BIG ?? 10_000);
   const small = Number(process.env.BENCH_FAIRNESS_SMALL ?? 500);
-  const rows = [['Mana', ...(await scenario(bench, big, small))]];
+  // The baseline for utilisation: the ollama client calling the same emulated GPUs directly, as
+  // many in flight as there are slots. No gateway that keeps at most `slots` per GPU beats it.
+  const direct = await directUtilisation();
+  const rows: Array<Array<string | number>> = [['direct ollama client, slots in flight (utilisation baseline)', '', '', '', '', '', direct, 1]];
+  const row = (name: string, [took, ideal, share, utilisation]: number[]) => [
+    name,
+    took!,
+    ideal!,
+    took! / ideal!,
+    // The ideal at the utilisation the direct client reaches on this machine: what a perfect scheduler would get here.
+    took! / (ideal! / (direct / 100)),
+    share!,
+    utilisation!,
+    utilisation! / direct,
+  ];
+  rows.push(row('Mana', await scenario(bench, big, small)));
   // The baseline (an earlier checkout) may serve arrival order: B then waits for A's whole batch.
-  if (BASELINE_ROOT) rows.push(['baseline checkout', ...(await scenario(bench, big, small, BASELINE_ROOT))]);
+  if (BASELINE_ROOT) rows.push(row('baseline checkout', await scenario(bench, big, small, BASELINE_ROOT)));
   table(
     `Fair share — tenant A's ${big}-item batch, then B's ${small} 2 s later, ${GPUS} GPUs × ${SLOTS} slots at ${SERVICE_MS} ms (goals: B ≤ 1.1× its fair-share ideal, GPU utilisation ≥ 98 %)`,
-    ['gateway', 'B finished s', 'fair-share ideal s', 'ratio', "B's share of items done while it ran (fair: 0.5)", 'utilisation % while B ran'],
+    [
+      'gateway',
+      'B finished s',
+      'fair-share ideal s',
+      'ratio',
+      'ratio at direct utilisation',
+      "B's share of items done while it ran (fair: 0.5)",
+      'utilisation % while B ran',
+      'vs direct',
+    ],
     rows,
   );
 }
@@ -68,9 +93,24 @@ async function scenario(bench: BenchEnv, big: number, small: number, root?: stri
     const aDone = await aDoneNow();
     // A may have finished already (in arrival order it finishes before B).
     await a(`/v1/batches/${bigBatch}/cancel`, { method: 'POST' }).catch(() => {});
-    return [tookMs / 1000, idealMs / 1000, tookMs / idealMs, small / (small + aDone - from.aDone), (100 * (to.busy - from.busy)) / (GPUS * SLOTS * tookMs)];
+    return [tookMs / 1000, idealMs / 1000, small / (small + aDone - from.aDone), (100 * (to.busy - from.busy)) / (GPUS * SLOTS * tookMs)];
   } finally {
     await gateway.stop();
+    await Promise.all(emulators.map((e) => e.close()));
+  }
+}
+
+/** GPU utilisation of the ollama client alone keeping every slot of the emulated GPUs busy. */
+async function directUtilisation(): Promise<number> {
+  const emulators = await Promise.all(Array.from({ length: GPUS }, () => startOllamaEmulator({ slots: SLOTS, timeToFirstTokenMs: SERVICE_MS })));
+  try {
+    const clients = emulators.map((e) => new Ollama({ host: e.url }));
+    const call = (i: number) => clients[i % GPUS]!.chat({ model: 'gemma3:4b', messages: [{ role: 'user', content: `direct ${i}` }] });
+    await closedLoop(40, GPUS * SLOTS, async (i) => void (await call(i)));
+    for (const e of emulators) e.stats.reset();
+    const { wallMs } = await closedLoop(800, GPUS * SLOTS, async (i) => void (await call(i)));
+    return (100 * emulators.reduce((sum, e) => sum + e.stats.snapshot().busySlotMs, 0)) / (GPUS * SLOTS * wallMs);
+  } finally {
     await Promise.all(emulators.map((e) => e.close()));
   }
 }
