@@ -1,5 +1,5 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded, hasModel, priorityClassOf } from '@mana/jobs';
+import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded, hasModel, PRIORITY_SCORE_UNIT, priorityClassOf } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import { pickModel } from '@mana/routing';
 import type { LocalWorkSignal } from './local-work-signal.js';
@@ -33,8 +33,6 @@ export interface GpuSchedulerOptions {
 const IDLE_POLL_MS = 200;
 /** Interactive work seen this recently counts as present: a kept slot waits for it. */
 const INTERACTIVE_PRESENT_MS = 10_000;
-/** BullMQ's score of a prioritized job: priority × 2^32 + insertion counter. */
-const PRIORITY_SCORE_UNIT = 2 ** 32;
 /** How long a server must stay idle before the fleet is told (see busyChanged). */
 const IDLE_WRITE_DELAY_MS = 100;
 

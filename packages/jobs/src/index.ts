@@ -4,7 +4,7 @@ export { isStoreUnavailable, untilStored } from './store-retry.js';
 export { checkEvictionPolicy } from './eviction-policy.js';
 export type { UntilStoredOptions } from './store-retry.js';
 export type { Redis, RedisClient, RedisConnectionOptions } from './redis.js';
-export { BULLMQ_PRIORITY, HopPayloadSchema, PRIORITIES, PRIORITY_CLASS_WIDTH, TargetSchema, WorkSchema } from './payloads.js';
+export { BULLMQ_PRIORITY, HopPayloadSchema, PRIORITIES, PRIORITY_CLASS_WIDTH, PRIORITY_SCORE_UNIT, TargetSchema, WorkSchema } from './payloads.js';
 export { FairShare, priorityClassOf } from './fair-share.js';
 export type { HopPayload, HopTarget, Priority, Work } from './payloads.js';
 export { estimatePromptTokens } from './prompt-size.js';

@@ -1,8 +1,5 @@
 import { type Fleet, hasLoaded, holdersOf } from './fleet.js';
-import { BULLMQ_PRIORITY, PRIORITIES, PRIORITY_CLASS_WIDTH, type Priority } from './payloads.js';
-
-/** BullMQ's prioritized score: priority × 2^32 + an arrival counter. */
-const PRIORITY_SCORE_UNIT = 2 ** 32;
+import { BULLMQ_PRIORITY, PRIORITIES, PRIORITY_CLASS_WIDTH, PRIORITY_SCORE_UNIT, type Priority } from './payloads.js';
 import type { LocalBacklog, Pipeline } from './pipeline.js';
 import { readTimes } from './service-time.js';
 
@@ -59,15 +56,14 @@ function configuredLoadMs(fleet: Fleet, model: string): number | undefined {
 
 export async function loadLocalBacklog(p: Pick<Pipeline, 'queues' | 'redis'>, model: string): Promise<LocalBacklog> {
   const queue = p.queues.local(model);
-  const client = p.redis;
   const prioritized = queue.keys.prioritized ?? queue.toKey('prioritized');
   // Each class is a range of priorities (its tenants' fair-share tags), counted whole, keyed by the
   // class's first priority. 0 is BullMQ's plain wait list: where the stall check puts a hop back.
   const bases = PRIORITIES.map((priority) => BULLMQ_PRIORITY[priority]);
   const [requeued, counts, ...classes] = await Promise.all([
-    client.llen(queue.keys.wait ?? queue.toKey('wait')),
+    p.redis.llen(queue.keys.wait ?? queue.toKey('wait')),
     queue.getJobCounts('active', 'delayed'),
-    ...bases.map((base) => client.zcount(prioritized, base * PRIORITY_SCORE_UNIT, `(${(base + PRIORITY_CLASS_WIDTH) * PRIORITY_SCORE_UNIT}`)),
+    ...bases.map((base) => p.redis.zcount(prioritized, base * PRIORITY_SCORE_UNIT, `(${(base + PRIORITY_CLASS_WIDTH) * PRIORITY_SCORE_UNIT}`)),
   ]);
   const waitingByPriority: Record<number, number> = { 0: requeued };
   bases.forEach((base, i) => (waitingByPriority[base] = classes[i] ?? 0));

@@ -12,6 +12,9 @@ export type Priority = (typeof PRIORITIES)[number];
  */
 export const PRIORITY_CLASS_WIDTH = 2 ** 19;
 
+/** BullMQ's score of a prioritized hop: priority × 2^32 + an arrival counter (the fair-share script's UNIT too). */
+export const PRIORITY_SCORE_UNIT = 2 ** 32;
+
 /** The first BullMQ priority of each class: lower runs first. Interactive work overtakes async, async overtakes batch. */
 export const BULLMQ_PRIORITY: Record<Priority, number> = { interactive: 1, async: 1 + PRIORITY_CLASS_WIDTH, batch: 1 + 2 * PRIORITY_CLASS_WIDTH };
 
