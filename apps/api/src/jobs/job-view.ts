@@ -5,7 +5,7 @@ import { chatCompletionBody, embeddingsBody } from '../openai/responses.js';
 
 /** How a job looks over the native API: state, place in line, hops, and the answer in OpenAI's shape. */
 export async function jobView(p: Pipeline, record: JobRecord, baseUrl: string) {
-  const position = record.status === 'queued' ? await queuePosition(p, record) : null;
+  const estimate = await queueEstimate(p, record);
   return {
     id: record.id,
     object: 'job',
@@ -15,8 +15,8 @@ export async function jobView(p: Pipeline, record: JobRecord, baseUrl: string) {
     alias: record.alias,
     priority: record.priority,
     max_wait_ms: record.maxWaitMs,
-    position,
-    estimated_start_ms: position === null ? null : await estimatedStartMs(p, record, position),
+    position: estimate?.position ?? null,
+    estimated_start_ms: estimate?.startMs ?? null,
     hops: record.hops.map((h) => ({
       target: h.target,
       reason: h.reason,

@@ -1,7 +1,7 @@
 import { type Request, Router } from 'express';
 import { forTenant } from '@mana/config';
 import { ValidationError } from '@mana/errors';
-import { MAX_USAGE_HOURS, type UsageRow, cloudSpendByTenant, monthOf, readUsage } from '@mana/jobs';
+import { MAX_USAGE_HOURS, type UsageRow, cloudSpendByTenant, cloudSpentThisMonth, monthOf, readUsage } from '@mana/jobs';
 import type { ApiDeps } from '../deps.js';
 import { tenantOf } from '../middleware/auth.js';
 
@@ -19,8 +19,7 @@ export function usageRouter(deps: ApiDeps): Router {
   router.get('/v1/usage', async (req, res) => {
     const tenant = tenantOf(res);
     const query = usageQuery(req);
-    const rows = await readUsage(deps.pipeline, query.from, query.to, tenant);
-    const spent = (await cloudSpendByTenant(deps.pipeline))[tenant] ?? 0;
+    const [rows, spent] = await Promise.all([readUsage(deps.pipeline, query.from, query.to, tenant), cloudSpentThisMonth(deps.pipeline, tenant)]);
     res.json({ ...usageBody(deps, query, rows), tenant, budget: budgetBody(deps, tenant, spent) });
   });
   router.get('/admin/usage', async (req, res) => {
@@ -110,7 +109,7 @@ function rowBody(r: UsageRow) {
 }
 
 /** A tenant's monthly cloud budget as it stands (null limit: none set). */
-export function budgetBody(deps: ApiDeps, tenant: string, spentUsd: number) {
+function budgetBody(deps: ApiDeps, tenant: string, spentUsd: number) {
   const limit = forTenant(deps.config.tenants.budgetUsd, tenant);
   return {
     month: monthOf(new Date()),
