@@ -1,10 +1,11 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded, hasModel, PRIORITY_SCORE_UNIT, priorityClassOf } from '@mana/jobs';
+import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded, hasModel } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import { pickModel } from '@mana/routing';
 import type { LocalWorkSignal } from './local-work-signal.js';
 import { demandsFor } from './model-demand.js';
 import { QueueReaders } from './queue-readers.js';
+import { SlotPolicy } from './slot-policy.js';
 
 export interface GpuSchedulerOptions {
   spec: GpuSpec;
@@ -23,16 +24,16 @@ export interface GpuSchedulerOptions {
   log: Logger;
   endpoint: string;
   stalledIntervalMs: number;
-  /** Keep the last free slot for interactive work while some was seen lately (see keepingLastSlot). */
+  /** Keep the last free slot for interactive work while some was seen lately (see SlotPolicy.mayTake). */
   keepsInteractiveSlot: boolean;
+  /** Send the server one hop beyond its slots, which it queues (see SlotPolicy.mayTake). */
+  onDeck: boolean;
   /** Called for a hop BullMQ failed because its workers kept dying (see stalled-out). */
   onFailed(job: Job | undefined, err: Error): void;
 }
 
 /** With nothing to take, look again this often even without a wake-up (delayed retries). */
 const IDLE_POLL_MS = 200;
-/** Interactive work seen this recently counts as present: a kept slot waits for it. */
-const INTERACTIVE_PRESENT_MS = 10_000;
 /** How long a server must stay idle before the fleet is told (see busyChanged). */
 const IDLE_WRITE_DELAY_MS = 100;
 
@@ -46,9 +47,10 @@ interface Held {
  * from the queues of the models that server has. Each time a slot is free it
  * asks the routing core which model to take next (affinity: the model it
  * holds in memory first; see pickModel), then takes that queue's next hop.
- * A hop is taken only when a slot is free, never held ahead: a hop still
- * waiting in its queue can spill when it waits past its tolerance, and be
- * cancelled by removal; one held by a server could do neither.
+ * A hop is taken only when a slot is free, never held ahead (with one
+ * exception, the hop on deck, see SlotPolicy): a hop still waiting in its
+ * queue can spill when it waits past its tolerance, and be cancelled by
+ * removal; one held by a server could do neither.
  * BullMQ's manual fetching is used so that one cap spans several queues:
  * this class renews the locks of the hops it holds, completes or fails them,
  * and leaves a hop whose record could not be written to BullMQ's stall check
@@ -58,16 +60,17 @@ export class GpuScheduler {
   private readonly readers: QueueReaders;
   /** Hops this server holds the BullMQ lock of (until they are completed or failed there). */
   private readonly held = new Map<string, Held>();
-  /** Hops whose provider call is still running: what the server's slots hold. */
-  private generating = 0;
+  /** Hops whose provider call is still running: what the server's slots hold, and the hop on deck. */
+  private inFlight = 0;
+  /** Streamed hops on deck, each waiting here for a slot to free (see begin). */
+  private readonly slotWaiters: Array<() => void> = [];
+  private readonly policy: SlotPolicy;
   /** Models whose queue came back empty, not asked again before this time unless woken for them. */
   private readonly emptyUntil = new Map<string, number>();
   private readonly localModels: SnapshotCache<string[]>;
   private idleWrite: ReturnType<typeof setTimeout> | undefined;
   /** The local models with a queue, as last read. */
   private knownModels = new Set<string>();
-  /** When this server last took an interactive hop (see keepingLastSlot). */
-  private interactiveSeenAt = 0;
   private readonly lockMs: number;
   private paused = false;
   private stopped = false;
@@ -92,10 +95,12 @@ export class GpuScheduler {
       5_000,
     );
     this.readers = new QueueReaders({ ...options, gpu: options.spec.name, lockMs: this.lockMs });
+    this.policy = new SlotPolicy({ slots: options.spec.slots, pipeline: options.pipeline, keepsInteractiveSlot: options.keepsInteractiveSlot, onDeck: options.onDeck });
   }
 
+  /** Hops generating now (the one on deck waits at the server, not counted). */
   get running(): number {
-    return this.generating;
+    return Math.min(this.inFlight, this.options.spec.slots);
   }
 
   get isPaused(): boolean {
@@ -122,7 +127,7 @@ export class GpuScheduler {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      if (this.paused || this.generating >= this.options.spec.slots) {
+      if (this.paused || this.inFlight >= this.policy.limit()) {
         await this.sleep(IDLE_POLL_MS);
         continue;
       }
@@ -154,16 +159,18 @@ export class GpuScheduler {
       return taken !== undefined;
     }
     const demands = await demandsFor(pipeline, me, fleet.gpus, served, times);
-    const model = pickModel(demands, this.options.index, { busy: this.generating > 0, holds: spec.engine !== 'openai' && me.loaded.length > 0 });
+    const model = pickModel(demands, this.options.index, { busy: this.inFlight > 0, holds: spec.engine !== 'openai' && me.loaded.length > 0 });
     if (!model) return false;
     const demand = demands.find((d) => d.model === model)!;
+    // On deck only for a model the server holds: another would be loaded over the ones generating.
+    if (this.policy.onDeck(this.inFlight) && !demand.loadedHere) return false;
     if (!demand.loadedHere && demand.loadedElsewhereSlots === 0 && !(await pipeline.health.claimLoad(spec.name, model, demand.loadMs * 2))) {
       // Another server is loading it right now: choose again once the fleet shows where it is.
       this.emptyUntil.set(model, now + 50);
       return true;
     }
     const taken = await this.fetch(model);
-    if (!taken) return served.length > 1 && !this.keepingLastSlot(); // another model may have work: look again at once
+    if (!taken) return served.length > 1 && !this.policy.restricted(this.inFlight); // another model may have work: look again at once
     if (!demand.loadedHere && spec.engine !== 'openai') {
       // A model switch: the fleet hears of it before the hop starts, so the other servers (and
       // dispatch estimates) choose knowing it; the next probe corrects what the server evicted.
@@ -180,51 +187,43 @@ export class GpuScheduler {
       this.options.pipeline.cache.backlog(model).clear();
       return undefined;
     };
-    // Kept, not empty: the model stays wanted, for the next slot that frees and the next interactive hop.
-    if (this.keepingLastSlot() && !(await this.interactiveFirst(model))) return undefined;
+    // Held back (a kept slot, the deck), not empty: the model stays wanted, for the next slot that frees and the next interactive hop.
+    if (!(await this.policy.mayTake(model, this.inFlight))) return undefined;
     const token = `${this.options.endpoint}:${this.tokens++}`;
     const job = await this.readers.get(model).getNextJob(token, { block: false });
     if (!job?.id) return nothing();
-    if ((job.data as { priority?: string }).priority === 'interactive') this.interactiveSeenAt = Date.now();
+    this.policy.noteTaken(job);
     this.held.set(job.id, { job, token });
     return { job, token };
   }
 
   /**
-   * Interactive p99 while a batch drains: with every other slot generating,
-   * a server that keeps a slot leaves its last one for interactive work, if
-   * it has seen some lately, instead of starting a batch or async item that
-   * an interactive request would then wait behind for a whole generation.
-   * Without interactive traffic (or with one slot) every slot takes anything.
+   * Runs a hop taken. One on deck is sent at once, and the server queues it;
+   * a streamed one waits here for a slot instead, so its first-token
+   * deadline counts from when it can start generating.
    */
-  private keepingLastSlot(): boolean {
-    const { spec, keepsInteractiveSlot } = this.options;
-    return keepsInteractiveSlot && spec.slots > 1 && this.generating === spec.slots - 1 && Date.now() - this.interactiveSeenAt < INTERACTIVE_PRESENT_MS;
-  }
-
-  /** Whether the next hop in the model's queue is interactive (waiting hops sit in BullMQ's prioritized set, best first). */
-  private async interactiveFirst(model: string): Promise<boolean> {
-    const { prioritized } = this.options.pipeline.queues.local(model).keys;
-    if (!prioritized) return true;
-    const head = await this.options.pipeline.redis.zrange(prioritized, 0, 0, 'WITHSCORES');
-    return head.length === 2 && priorityClassOf(Math.floor(Number(head[1]) / PRIORITY_SCORE_UNIT)) === 'interactive';
-  }
-
   private begin(job: Job, token: string): void {
-    this.generating++;
-    if (this.generating === 1) this.busyChanged();
+    // Counted now, not when the fetch began: a slot may have freed meanwhile, and a streamed hop must not wait for another.
+    const onDeck = this.policy.onDeck(this.inFlight);
+    this.inFlight++;
+    if (this.inFlight === 1) this.busyChanged();
     let freed = false;
     const free = () => {
       if (freed) return;
       freed = true;
-      this.generating--;
-      if (this.generating === 0) this.busyChanged();
+      this.inFlight--;
+      if (this.inFlight === 0) this.busyChanged();
+      this.slotWaiters.shift()?.();
       this.wake();
     };
-    void this.finish(job, token, free).finally(() => {
-      free();
-      this.held.delete(job.id!);
-    });
+    const slot = onDeck && isStreamed(job) ? new Promise<void>((resolve) => this.slotWaiters.push(resolve)) : Promise.resolve();
+    // A forced stop meanwhile leaves it to stall and run again elsewhere, like the hops it aborted.
+    void slot
+      .then(() => (this.forced ? undefined : this.finish(job, token, free)))
+      .finally(() => {
+        free();
+        this.held.delete(job.id!);
+      });
   }
 
   private async finish(job: Job, token: string, providerDone: () => void): Promise<void> {
@@ -268,7 +267,7 @@ export class GpuScheduler {
    * a server serving one request after another is not idle between them.
    */
   private busyChanged(): void {
-    if (this.generating > 0) {
+    if (this.inFlight > 0) {
       if (this.idleWrite) clearTimeout(this.idleWrite);
       else this.writeBusy();
       this.idleWrite = undefined;
@@ -276,14 +275,14 @@ export class GpuScheduler {
     }
     this.idleWrite ??= setTimeout(() => {
       this.idleWrite = undefined;
-      if (this.generating === 0) this.writeBusy();
+      if (this.inFlight === 0) this.writeBusy();
     }, IDLE_WRITE_DELAY_MS);
     this.idleWrite.unref();
   }
 
   private writeBusy(): void {
     const { pipeline, spec } = this.options;
-    void pipeline.redis.set(pipeline.keys.gpuBusy(spec.name), String(this.generating), 'PX', Math.max(2_000, this.lockMs)).catch(() => {});
+    void pipeline.redis.set(pipeline.keys.gpuBusy(spec.name), String(this.running), 'PX', Math.max(2_000, this.lockMs)).catch(() => {});
   }
 
   private async renewLocks(): Promise<void> {
@@ -332,4 +331,9 @@ export class GpuScheduler {
     if (this.idleWrite) clearTimeout(this.idleWrite);
     await this.readers.close();
   }
+}
+
+function isStreamed(job: Job): boolean {
+  const work = (job.data as { work?: { kind?: string; stream?: boolean } }).work;
+  return work?.kind === 'chat' && work.stream === true;
 }

@@ -29,6 +29,8 @@ export interface GpuWorkerOptions {
   stalledIntervalMs: number;
   /** This server keeps its last free slot for interactive work while there is some (MANA_INTERACTIVE_RESERVED_SLOTS). */
   keepsInteractiveSlot?: boolean;
+  /** Send the server one hop ahead of its slots, which it queues (MANA_GPU_ON_DECK; Ollama engines only). */
+  onDeck?: boolean;
 }
 
 /** A load shorter than this is the server answering, not loading. */
@@ -139,6 +141,7 @@ export class GpuWorker {
       endpoint: this.endpoint,
       stalledIntervalMs: this.options.stalledIntervalMs,
       keepsInteractiveSlot: this.options.keepsInteractiveSlot ?? false,
+      onDeck: (this.options.onDeck ?? false) && spec.engine === 'ollama',
       onFailed: rerouteStalledOut(pipeline, log),
     });
     scheduler.start();

@@ -78,6 +78,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
         stream: { firstTokenMs: config.timeouts.ollamaFirstTokenMs, idleMs: config.timeouts.streamIdleMs },
         stalledIntervalMs: config.stalledIntervalMs,
         keepsInteractiveSlot: index < config.interactiveReservedSlots,
+        onDeck: config.gpuOnDeck,
       }),
   );
   await Promise.all(gpuWorkers.map((w) => w.start()));

@@ -47,6 +47,8 @@ export interface Config {
   batchReconcileMs: number;
   /** The first N GPU servers keep their last free slot for interactive work while such work was seen in the last seconds. */
   interactiveReservedSlots: number;
+  /** Each Ollama server gets one hop beyond its slots, queued there, so a freed slot starts the next at once (see GpuScheduler). */
+  gpuOnDeck: boolean;
   /** How long a batch's input reader may go without a heartbeat (one a second) before another API process reads on from where it stopped. */
   batchReaderQuietMs: number;
   /** How long SIGTERM waits for in-flight work before exiting. */
@@ -121,6 +123,7 @@ export function loadConfig(source: EnvSource): Readonly<Config> {
     jobRetentionS: env.MANA_JOB_RETENTION_S,
     batchReconcileMs: env.MANA_BATCH_RECONCILE_MS,
     interactiveReservedSlots: env.MANA_INTERACTIVE_RESERVED_SLOTS,
+    gpuOnDeck: env.MANA_GPU_ON_DECK,
     batchReaderQuietMs: env.MANA_BATCH_READER_QUIET_MS,
     tracing: { endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
     shutdownGraceMs: env.MANA_SHUTDOWN_GRACE_MS,

@@ -80,6 +80,8 @@ export const EnvSchema = z.object({
   MANA_BATCH_RECONCILE_MS: intEnv(100).default(60_000),
   /** How many GPU servers (the first in OLLAMA_HOSTS) keep one slot for interactive work while interactive traffic is present. */
   MANA_INTERACTIVE_RESERVED_SLOTS: intEnv(0).default(1),
+  /** Send each Ollama server one hop ahead of its slots, which it queues (only where OLLAMA_MAX_CONCURRENT equals its OLLAMA_NUM_PARALLEL). */
+  MANA_GPU_ON_DECK: BoolEnv.default(false),
   /** A batch whose input reader beat no heartbeat this long (its process died) is read on by another API process. */
   MANA_BATCH_READER_QUIET_MS: intEnv(100).default(10_000),
   MANA_SHUTDOWN_GRACE_MS: intEnv(0).default(30_000),
@@ -108,11 +110,11 @@ export const EnvSchema = z.object({
   MANA_TENANT_TPM: perTenantEnv('token limit').optional(),
   /** A tenant's cloud spend per calendar month (UTC) in US dollars, `team-a:50,*:10`; unset: no budget. */
   MANA_TENANT_BUDGET_USD: perTenantEnv('budget').optional(),
-  /** What a tenant's job does once its budget is spent: stay on the GPUs (`local`: wait, never spill) or be refused (`refuse`: 402). */
   /** Requests per minute each API key of a cloud provider may make, `google:15,groq:30` (keys rotate: GOOGLE_API_KEY=k1,k2). */
   MANA_KEY_RPM: perTenantEnv('requests per minute').optional(),
   /** Tokens per minute each API key of a cloud provider may use, `google:1000000`. */
   MANA_KEY_TPM: perTenantEnv('tokens per minute').optional(),
+  /** What a tenant's job does once its budget is spent: stay on the GPUs (`local`: wait, never spill) or be refused (`refuse`: 402). */
   MANA_BUDGET_EXHAUSTED: z.enum(['local', 'refuse']).default('local'),
   /** Read by the `mana` CLI, not the gateway; listed so the gateway does not call them typos. */
   MANA_URL: z.string().optional(),
