@@ -32,9 +32,11 @@ export async function benchFairness(bench: BenchEnv): Promise<void> {
     utilisation!,
     utilisation! / direct,
   ];
-  rows.push(row('Mana', await scenario(bench, big, small)));
+  rows.push(row('Mana (defaults)', await scenario(bench, big, small)));
+  // One hop on deck per server: the next generation starts without a round trip (see SlotPolicy).
+  rows.push(row('Mana, MANA_GPU_ON_DECK=true', await scenario(bench, big, small, { MANA_GPU_ON_DECK: 'true' })));
   // The baseline (an earlier checkout) may serve arrival order: B then waits for A's whole batch.
-  if (BASELINE_ROOT) rows.push(row('baseline checkout', await scenario(bench, big, small, BASELINE_ROOT)));
+  if (BASELINE_ROOT) rows.push(row('baseline checkout', await scenario(bench, big, small, {}, BASELINE_ROOT)));
   table(
     `Fair share — tenant A's ${big}-item batch, then B's ${small} 2 s later, ${GPUS} GPUs × ${SLOTS} slots at ${SERVICE_MS} ms (goals: B ≤ 1.1× its fair-share ideal, GPU utilisation ≥ 98 %)`,
     [
@@ -55,7 +57,7 @@ const GPUS = 2;
 const SLOTS = 2;
 const SERVICE_MS = 50;
 
-async function scenario(bench: BenchEnv, big: number, small: number, root?: string): Promise<number[]> {
+async function scenario(bench: BenchEnv, big: number, small: number, env: Record<string, string> = {}, root?: string): Promise<number[]> {
   const emulators = await Promise.all(Array.from({ length: GPUS }, () => startOllamaEmulator({ slots: SLOTS, timeToFirstTokenMs: SERVICE_MS })));
   const gateway = await startGateway(
     bench.env({
@@ -63,6 +65,7 @@ async function scenario(bench: BenchEnv, big: number, small: number, root?: stri
       OLLAMA_MAX_CONCURRENT: String(SLOTS),
       MANA_API_KEYS: `team-a:${A_KEY},team-b:${B_KEY}`,
       AUTO_FALLBACK_ENABLED: 'false',
+      ...env,
     }),
     root,
   );

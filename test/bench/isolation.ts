@@ -10,10 +10,21 @@ import { chatCaller, closedLoop, median, percentile, startEmulatedGpus, table } 
  * (MANA_INTERACTIVE_RESERVED_SLOTS keeps a slot free for it; GPU busy % shows the cost).
  */
 export async function benchIsolation(bench: BenchEnv, items = Number(process.env.BENCH_BATCH_ITEMS ?? 10_000)): Promise<void> {
-  const gpus = 2;
-  const cap = 2;
-  const serviceMs = 100;
-  const { emulators, gemini, gateway, stop } = await startEmulatedGpus(bench, gpus, cap, serviceMs);
+  const rows = [...(await measure(bench, items, 'defaults')), ...(await measure(bench, items, 'MANA_GPU_ON_DECK=true', { MANA_GPU_ON_DECK: 'true' }))];
+  table(
+    `Priority isolation — interactive chat, ${GPUS} GPUs × ${CAP} slots, ${SERVICE_MS} ms service time, alone vs while a ${items}-item batch drains (goal: p99 ≤ 1.3×, none spilled; GPU busy is what keeping a slot for interactive work costs)`,
+    ['gateway', 'interactive', 'p50 ms', 'p99 ms', 'p99 ratio', 'GPU busy %', 'batch items done meanwhile', 'spilled to Gemini'],
+    rows,
+  );
+}
+
+const GPUS = 2;
+const CAP = 2;
+const SERVICE_MS = 100;
+
+async function measure(bench: BenchEnv, items: number, name: string, env: Record<string, string> = {}): Promise<Array<Array<string | number>>> {
+  const [gpus, cap, serviceMs] = [GPUS, CAP, SERVICE_MS];
+  const { emulators, gemini, gateway, stop } = await startEmulatedGpus(bench, gpus, cap, serviceMs, env);
   interface BatchView {
     id: string;
     status: string;
@@ -53,22 +64,19 @@ export async function benchIsolation(bench: BenchEnv, items = Number(process.env
     const progress = await json<BatchView>(await fetch(`${gateway.url}/v1/batches/${batch.id}`));
     await fetch(`${gateway.url}/v1/batches/${batch.id}/cancel`, { method: 'POST' });
     const p99 = (s: number[]) => percentile(s, 99);
-    table(
-      `Priority isolation — interactive chat, ${gpus} GPUs × ${cap} slots, ${serviceMs} ms service time, alone vs while a ${items}-item batch drains (goal: p99 ≤ 1.3×, none spilled; GPU busy is what keeping a slot for interactive work costs)`,
-      ['interactive', 'p50 ms', 'p99 ms', 'p99 ratio', 'GPU busy %', 'batch items done meanwhile', 'spilled to Gemini'],
+    return [
+      [name, 'alone', median(alone.latencies), p99(alone.latencies), 1, '', '', ''],
       [
-        ['alone', median(alone.latencies), p99(alone.latencies), 1, '', '', ''],
-        [
-          'with batch',
-          median(during.latencies),
-          p99(during.latencies),
-          p99(during.latencies) / p99(alone.latencies),
-          (100 * busyDuring) / (gpus * cap * during.wallMs),
-          progress.request_counts.completed,
-          gemini.stats.snapshot().total - geminiBefore,
-        ],
+        name,
+        'with batch',
+        median(during.latencies),
+        p99(during.latencies),
+        p99(during.latencies) / p99(alone.latencies),
+        (100 * busyDuring) / (gpus * cap * during.wallMs),
+        progress.request_counts.completed,
+        gemini.stats.snapshot().total - geminiBefore,
       ],
-    );
+    ];
   } finally {
     await stop();
   }

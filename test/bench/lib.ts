@@ -127,11 +127,11 @@ export interface EmulatedGpus {
 }
 
 /** `gpus` emulated GPUs of `cap` slots with a fixed service time, an emulated Gemini, and the gateway over them. */
-export async function startEmulatedGpus(bench: BenchEnv, gpus: number, cap: number, serviceMs: number): Promise<EmulatedGpus> {
+export async function startEmulatedGpus(bench: BenchEnv, gpus: number, cap: number, serviceMs: number, env: Record<string, string> = {}): Promise<EmulatedGpus> {
   const emulators = await Promise.all(Array.from({ length: gpus }, () => startOllamaEmulator({ slots: cap, timeToFirstTokenMs: serviceMs })));
   const gemini = await startGeminiEmulator({ apiKey: 'bench-key' });
   const gateway = await startGateway(
-    bench.env({ OLLAMA_HOSTS: emulators.map((e, i) => `gpu${i}=${e.url}`).join(','), OLLAMA_MAX_CONCURRENT: String(cap), GOOGLE_BASE_URL: gemini.url }),
+    bench.env({ OLLAMA_HOSTS: emulators.map((e, i) => `gpu${i}=${e.url}`).join(','), OLLAMA_MAX_CONCURRENT: String(cap), GOOGLE_BASE_URL: gemini.url, ...env }),
   );
   return {
     emulators,
