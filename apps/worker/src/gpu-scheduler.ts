@@ -1,7 +1,9 @@
-import { type Job, UnrecoverableError } from 'bullmq';
+import type { Job } from 'bullmq';
 import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded, hasModel } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import { pickModel } from '@mana/routing';
+import { BusyReport } from './busy-report.js';
+import { runHeldHop } from './held-hop.js';
 import type { LocalWorkSignal } from './local-work-signal.js';
 import { demandsFor } from './model-demand.js';
 import { QueueReaders } from './queue-readers.js';
@@ -34,8 +36,6 @@ export interface GpuSchedulerOptions {
 
 /** With nothing to take, look again this often even without a wake-up (delayed retries). */
 const IDLE_POLL_MS = 200;
-/** How long a server must stay idle before the fleet is told (see busyChanged). */
-const IDLE_WRITE_DELAY_MS = 100;
 
 interface Held {
   job: Job;
@@ -68,7 +68,7 @@ export class GpuScheduler {
   /** Models whose queue came back empty, not asked again before this time unless woken for them. */
   private readonly emptyUntil = new Map<string, number>();
   private readonly localModels: SnapshotCache<string[]>;
-  private idleWrite: ReturnType<typeof setTimeout> | undefined;
+  private readonly busy: BusyReport;
   /** The local models with a queue, as last read. */
   private knownModels = new Set<string>();
   private readonly lockMs: number;
@@ -95,6 +95,7 @@ export class GpuScheduler {
       5_000,
     );
     this.readers = new QueueReaders({ ...options, gpu: options.spec.name, lockMs: this.lockMs });
+    this.busy = new BusyReport(options.pipeline, options.spec.name, Math.max(2_000, this.lockMs), () => this.running);
     this.policy = new SlotPolicy({ slots: options.spec.slots, pipeline: options.pipeline, keepsInteractiveSlot: options.keepsInteractiveSlot, onDeck: options.onDeck });
   }
 
@@ -206,83 +207,24 @@ export class GpuScheduler {
     // Counted now, not when the fetch began: a slot may have freed meanwhile, and a streamed hop must not wait for another.
     const onDeck = this.policy.onDeck(this.inFlight);
     this.inFlight++;
-    if (this.inFlight === 1) this.busyChanged();
+    if (this.inFlight === 1) this.busy.changed();
     let freed = false;
     const free = () => {
       if (freed) return;
       freed = true;
       this.inFlight--;
-      if (this.inFlight === 0) this.busyChanged();
+      if (this.inFlight === 0) this.busy.changed();
       this.slotWaiters.shift()?.();
       this.wake();
     };
     const slot = onDeck && isStreamed(job) ? new Promise<void>((resolve) => this.slotWaiters.push(resolve)) : Promise.resolve();
     // A forced stop meanwhile leaves it to stall and run again elsewhere, like the hops it aborted.
     void slot
-      .then(() => (this.forced ? undefined : this.finish(job, token, free)))
+      .then(() => (this.forced ? undefined : runHeldHop({ ...this.options, forced: () => this.forced }, job, token, free)))
       .finally(() => {
         free();
         this.held.delete(job.id!);
       });
-  }
-
-  private async finish(job: Job, token: string, providerDone: () => void): Promise<void> {
-    if (job.deferredFailure) {
-      // BullMQ's stall check marks a hop whose workers kept dying; its Worker fails such a hop when
-      // fetched, and so do we (then it is routed on, see stalled-out).
-      const err = new UnrecoverableError(job.deferredFailure);
-      await job.moveToFailed(err, token, false).catch(() => {});
-      this.options.onFailed(job, err);
-      return;
-    }
-    try {
-      const outcome = await this.withTraceOf(job, () => this.options.process(job, providerDone));
-      if (!this.forced) await job.moveToCompleted(outcome, token, false);
-    } catch (err) {
-      if (this.forced) return; // aborted by a forced stop: left to stall and run again elsewhere
-      if (err instanceof UnrecoverableError) {
-        // Routed already; failed in BullMQ too, so the board shows the provider's error on this hop.
-        await job.moveToFailed(err, token, false).catch((e: unknown) => this.options.log.warn({ jobId: job.id, err: e }, 'could not mark a failed hop in BullMQ'));
-        return;
-      }
-      // Redis stayed away past the retry deadline: the hop's lock lapses and the stall check reruns it.
-      this.options.log.warn({ jobId: job.id, err }, 'hop left to the stall check');
-    }
-  }
-
-  /** Runs `fn` in the trace the hop was queued in (BullMQ's own Worker does this for processor jobs). */
-  private withTraceOf<T>(job: Job, fn: () => Promise<T>): Promise<T> {
-    const telemetry = this.options.pipeline.tracing.bullmq;
-    const metadata = job.opts.telemetry?.metadata;
-    if (!telemetry || !metadata) return fn();
-    const { contextManager } = telemetry;
-    return contextManager.with(contextManager.fromMetadata(contextManager.active(), metadata), fn);
-  }
-
-  /**
-   * Whether this server is idle matters to the others' choices (see
-   * pickModel): written when it starts or stops being idle, not per hop;
-   * the GPU worker's tick refreshes the count in between. Becoming idle is
-   * written a moment late, and not at all when the next hop starts first:
-   * a server serving one request after another is not idle between them.
-   */
-  private busyChanged(): void {
-    if (this.inFlight > 0) {
-      if (this.idleWrite) clearTimeout(this.idleWrite);
-      else this.writeBusy();
-      this.idleWrite = undefined;
-      return;
-    }
-    this.idleWrite ??= setTimeout(() => {
-      this.idleWrite = undefined;
-      if (this.inFlight === 0) this.writeBusy();
-    }, IDLE_WRITE_DELAY_MS);
-    this.idleWrite.unref();
-  }
-
-  private writeBusy(): void {
-    const { pipeline, spec } = this.options;
-    void pipeline.redis.set(pipeline.keys.gpuBusy(spec.name), String(this.running), 'PX', Math.max(2_000, this.lockMs)).catch(() => {});
   }
 
   private async renewLocks(): Promise<void> {
@@ -328,7 +270,7 @@ export class GpuScheduler {
       abortAll();
     }
     clearInterval(this.lockTimer);
-    if (this.idleWrite) clearTimeout(this.idleWrite);
+    this.busy.close();
     await this.readers.close();
   }
 }
