@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobRecord } from '@mana/jobs';
@@ -83,20 +86,34 @@ describe('fair share of the GPU slots between tenants', () => {
     expect(bStarts / (aStarts + bStarts)).toBeLessThan(0.58);
   }, 90_000);
 
-  it('shares by weight (MANA_TENANT_WEIGHTS=team-a:3,team-b:1), whatever the arrival order', async () => {
-    const s = await start({ MANA_TENANT_WEIGHTS: 'team-a:3,team-b:1' });
-    // B first this time, with the smaller weight: A, arriving later, still gets three starts in four.
-    const b = await submitBatch(s, B_KEY, 200, 'b');
-    await expect.poll(async () => (await s.jobs()).filter((r) => r.tenant === 'team-b').length, { timeout: 20_000 }).toBe(200);
-    const a = await submitBatch(s, A_KEY, 90, 'a');
-    await Promise.all([finished(s, A_KEY, a), finished(s, B_KEY, b)]);
-    const starts = (await s.jobs()).filter((r) => r.startedAt !== undefined).sort((x, y) => x.startedAt! - y.startedAt!);
-    const first = starts.findIndex((r) => r.tenant === 'team-a');
-    const last = starts.findLastIndex((r) => r.tenant === 'team-a');
-    const window = starts.slice(first, last + 1);
-    const aShare = window.filter((r) => r.tenant === 'team-a').length / window.length;
-    expect(window.filter((r) => r.tenant === 'team-a')).toHaveLength(90);
-    expect(aShare).toBeGreaterThan(0.68);
-    expect(aShare).toBeLessThan(0.82);
-  }, 90_000);
+  it.each([
+    ['MANA_TENANT_WEIGHTS=team-a:3,team-b:1', async () => ({ MANA_TENANT_WEIGHTS: 'team-a:3,team-b:1' })],
+    [
+      'weight=3 in MANA_API_KEYS_FILE, over MANA_TENANT_WEIGHTS=team-a:1',
+      async () => {
+        const file = join(await mkdtemp(join(tmpdir(), 'mana-keys-')), 'keys');
+        await writeFile(file, `# team-a's pipelines get three shares\nteam-a:${A_KEY} weight=3\nteam-b:${B_KEY}\n`);
+        return { MANA_API_KEYS: '', MANA_API_KEYS_FILE: file, MANA_TENANT_WEIGHTS: 'team-a:1' };
+      },
+    ],
+  ])(
+    'shares by weight (%s), whatever the arrival order',
+    async (_name, env) => {
+      const s = await start(await env());
+      // B first this time, with the smaller weight: A, arriving later, still gets three starts in four.
+      const b = await submitBatch(s, B_KEY, 200, 'b');
+      await expect.poll(async () => (await s.jobs()).filter((r) => r.tenant === 'team-b').length, { timeout: 20_000 }).toBe(200);
+      const a = await submitBatch(s, A_KEY, 90, 'a');
+      await Promise.all([finished(s, A_KEY, a), finished(s, B_KEY, b)]);
+      const starts = (await s.jobs()).filter((r) => r.startedAt !== undefined).sort((x, y) => x.startedAt! - y.startedAt!);
+      const first = starts.findIndex((r) => r.tenant === 'team-a');
+      const last = starts.findLastIndex((r) => r.tenant === 'team-a');
+      const window = starts.slice(first, last + 1);
+      const aShare = window.filter((r) => r.tenant === 'team-a').length / window.length;
+      expect(window.filter((r) => r.tenant === 'team-a')).toHaveLength(90);
+      expect(aShare).toBeGreaterThan(0.68);
+      expect(aShare).toBeLessThan(0.82);
+    },
+    90_000,
+  );
 });

@@ -23,6 +23,11 @@ export class ApiKeyStore {
     return this.keys;
   }
 
+  /** The tenant's fair-share weight from MANA_API_KEYS_FILE (`weight=N`) as last read; undefined when no line gives one. */
+  weightOf(tenant: string): number | undefined {
+    return this.keys.find((k) => k.tenant === tenant && k.weight !== undefined)?.weight;
+  }
+
   reload(): KeysReloadOutcome {
     if (!this.auth.keysFile) return { ok: true, keys: this.keys.length };
     const fromFile = readApiKeysFile(this.auth.keysFile);

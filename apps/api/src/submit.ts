@@ -66,7 +66,7 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   if (counted) await admitTenantJob(pipeline, submission.tenant!, id, limit);
   // Registered before the record exists, so not one event can slip past (from seq 1, 'queued', on).
   const unsubscribe = listener ? deps.hub.listen(id, listener) : () => {};
-  const hop = hopZero(submission, plan);
+  const hop = hopZero(deps, submission, plan);
   // Where hop 0 goes is read (GPU health, backlog) while the record is written: one round trip, not two.
   const decided = dispatchDecision(pipeline, hop);
   decided.catch(() => {}); // awaited below, unless the record could not be written
@@ -122,7 +122,7 @@ export async function submitMany(deps: ApiDeps, submissions: readonly Submission
       }
     }),
   );
-  const ready = created.flatMap((item) => (item.ok && item.queue ? [hopZero(item.submission, item.plan)] : []));
+  const ready = created.flatMap((item) => (item.ok && item.queue ? [hopZero(deps, item.submission, item.plan)] : []));
   const failed = await pipeline.tracing.span('mana.submit_many', { 'mana.jobs': ready.length }, () => dispatchMany(pipeline, ready));
   await Promise.all([...failed].map(([id, err]) => pipeline.records.fail(id, -1, serializeError(err)).catch(() => {})));
   return created.map((item) => {
@@ -193,8 +193,9 @@ function newJob(submission: Submission, plan: Plan, replyTo: string | undefined)
   };
 }
 
-function hopZero(submission: Submission, plan: Plan): HopPayload {
+function hopZero(deps: ApiDeps, submission: Submission, plan: Plan): HopPayload {
   const target = plan.chain[0] as HopTarget;
+  const weight = submission.tenant ? deps.apiKeys.weightOf(submission.tenant) : undefined;
   return {
     jobId: plan.id,
     hop: 0,
@@ -204,6 +205,7 @@ function hopZero(submission: Submission, plan: Plan): HopPayload {
     priority: submission.priority,
     maxWaitMs: plan.maxWaitMs,
     ...(submission.tenant ? { tenant: submission.tenant } : {}),
+    ...(weight !== undefined ? { weight } : {}),
     ...(submission.pinned && submission.retryUntil !== undefined ? { retryUntil: submission.retryUntil } : {}),
   };
 }

@@ -103,14 +103,14 @@ export async function retryLater(p: Pipeline, payload: HopPayload, delayMs: numb
 async function fairPriorities(p: Pipeline, queue: Queue, data: readonly HopPayload[]): Promise<number[]> {
   const groups = new Map<string, number[]>();
   data.forEach((d, i) => {
-    const key = `${d.priority}|${d.tenant ?? ''}`;
+    const key = `${d.priority}|${d.tenant ?? ''}|${d.weight ?? ''}`;
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
   const priorities = new Array<number>(data.length);
   await Promise.all(
     [...groups.values()].map(async (indexes) => {
       const first = data[indexes[0]!]!;
-      const tagged = await p.fair.priorities(queue, first.priority, first.tenant, indexes.length);
+      const tagged = await p.fair.priorities(queue, first.priority, first.tenant, indexes.length, first.weight);
       indexes.forEach((index, k) => (priorities[index] = tagged[k]!));
     }),
   );

@@ -80,11 +80,15 @@ export class FairShare {
     this.tags = fn.bind(redis);
   }
 
-  /** BullMQ priorities for `count` hops of one tenant going into `queue` at this class, in their order. */
-  async priorities(queue: Queue, priority: Priority, tenant: string | undefined, count: number): Promise<number[]> {
+  /**
+   * BullMQ priorities for `count` hops of one tenant going into `queue` at
+   * this class, in their order. `given` is the weight the hops carry (from
+   * the keys file), which wins over the configured one.
+   */
+  async priorities(queue: Queue, priority: Priority, tenant: string | undefined, count: number, given?: number): Promise<number[]> {
     const base = BULLMQ_PRIORITY[priority];
     const who = tenant || NO_TENANT;
-    const weight = tenant ? this.weightOf(tenant) : 1;
+    const weight = given ?? (tenant ? this.weightOf(tenant) : 1);
     const prioritized = queue.keys.prioritized ?? queue.toKey('prioritized');
     const start = Number(await this.tags(this.keys.fairClocks(queue.name, priority), prioritized, base, PRIORITY_CLASS_WIDTH, who, weight, count, this.rebaseAt, queue.toKey('')));
     return Array.from({ length: count }, (_, i) => base + Math.min(PRIORITY_CLASS_WIDTH - 1, Math.floor(start + i / weight + EPSILON)));

@@ -81,6 +81,8 @@ export const HopPayloadSchema = z.object({
   priority: z.enum(PRIORITIES),
   /** Whose job it is: hops share the GPUs between tenants by weight (see FairShare). */
   tenant: z.string().optional(),
+  /** The tenant's weight when the API's keys file gave one (it wins over MANA_TENANT_WEIGHTS); carried so workers need not read that file. */
+  weight: z.number().positive().optional(),
   /**
    * A job pinned to one target (an embedding batch's items) retries that
    * target after a retryable failure until this time (its batch's
