@@ -11,12 +11,19 @@ export type KeysReloadOutcome = { ok: true; keys: number } | { ok: false; keys: 
  * it never opens the gateway up as development mode.
  */
 export class ApiKeyStore {
-  private keys: readonly ApiKey[];
+  private keys: readonly ApiKey[] = [];
+  /** Tenants' weights from the keys in force, read once per reload (looked up per job). */
+  private weights = new Map<string, number>();
   readonly required: boolean;
 
   constructor(private readonly auth: Config['auth']) {
-    this.keys = auth.keys;
+    this.use(auth.keys);
     this.required = auth.keys.length > 0;
+  }
+
+  private use(keys: readonly ApiKey[]): void {
+    this.keys = keys;
+    this.weights = new Map(keys.flatMap((k) => (k.weight !== undefined ? [[k.tenant, k.weight] as const] : [])));
   }
 
   current(): readonly ApiKey[] {
@@ -25,14 +32,14 @@ export class ApiKeyStore {
 
   /** The tenant's fair-share weight from MANA_API_KEYS_FILE (`weight=N`) as last read; undefined when no line gives one. */
   weightOf(tenant: string): number | undefined {
-    return this.keys.find((k) => k.tenant === tenant && k.weight !== undefined)?.weight;
+    return this.weights.get(tenant);
   }
 
   reload(): KeysReloadOutcome {
     if (!this.auth.keysFile) return { ok: true, keys: this.keys.length };
     const fromFile = readApiKeysFile(this.auth.keysFile);
     if (!fromFile.ok) return { ok: false, keys: this.keys.length, error: `MANA_API_KEYS_FILE: ${fromFile.error}; the keys in force are kept` };
-    this.keys = [...this.auth.envKeys, ...fromFile.value];
+    this.use([...this.auth.envKeys, ...fromFile.value]);
     return { ok: true, keys: this.keys.length };
   }
 }

@@ -3,7 +3,7 @@ import { type GpuSpec, type Pipeline, type RedisClient, SnapshotCache, hasLoaded
 import type { Logger } from '@mana/logging';
 import { pickModel } from '@mana/routing';
 import { BusyReport } from './busy-report.js';
-import { runHeldHop } from './held-hop.js';
+import { type HeldHopOptions, runHeldHop } from './held-hop.js';
 import type { LocalWorkSignal } from './local-work-signal.js';
 import { demandsFor } from './model-demand.js';
 import { QueueReaders } from './queue-readers.js';
@@ -69,6 +69,7 @@ export class GpuScheduler {
   private readonly emptyUntil = new Map<string, number>();
   private readonly localModels: SnapshotCache<string[]>;
   private readonly busy: BusyReport;
+  private readonly heldHop: HeldHopOptions;
   /** The local models with a queue, as last read. */
   private knownModels = new Set<string>();
   private readonly lockMs: number;
@@ -95,6 +96,7 @@ export class GpuScheduler {
       5_000,
     );
     this.readers = new QueueReaders({ ...options, gpu: options.spec.name, lockMs: this.lockMs });
+    this.heldHop = { ...options, forced: () => this.forced };
     this.busy = new BusyReport(options.pipeline, options.spec.name, Math.max(2_000, this.lockMs), () => this.running);
     this.policy = new SlotPolicy({ slots: options.spec.slots, pipeline: options.pipeline, keepsInteractiveSlot: options.keepsInteractiveSlot, onDeck: options.onDeck });
   }
@@ -220,7 +222,7 @@ export class GpuScheduler {
     const slot = onDeck && isStreamed(job) ? new Promise<void>((resolve) => this.slotWaiters.push(resolve)) : Promise.resolve();
     // A forced stop meanwhile leaves it to stall and run again elsewhere, like the hops it aborted.
     void slot
-      .then(() => (this.forced ? undefined : runHeldHop({ ...this.options, forced: () => this.forced }, job, token, free)))
+      .then(() => (this.forced ? undefined : runHeldHop(this.heldHop, job, token, free)))
       .finally(() => {
         free();
         this.held.delete(job.id!);
