@@ -15,8 +15,7 @@ export interface RedisConnectionOptions {
    * A connection for SUBSCRIBE only. Without ioredis's ready check: it sends
    * INFO after connecting, and a SUBSCRIBE issued meanwhile (Redis lets it run
    * while loading, so ioredis writes it at once) puts the connection in
-   * subscriber mode first, where INFO fails and the error escapes. No
-   * auto-pipelining either, for the same reason.
+   * subscriber mode first, where INFO fails and the error escapes.
    */
   subscriber?: boolean;
   /**
@@ -42,11 +41,12 @@ export function createRedis(resolved: RedisTarget, options: RedisConnectionOptio
     // Reconnect with a capped backoff: a Redis restart costs seconds, not the process.
     retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
   };
-  // Commands issued in the same tick go out in one write: far fewer syscalls under load.
-  const enableAutoPipelining = !options.blocking && !options.subscriber;
+  // No auto-pipelining: ioredis builds a Pipeline per tick for it and copies every defined
+  // script onto each one, which cost more CPU than the writes it saves: gateway CPU per sync
+  // chat at 50 in flight fell ~9 % without it (same-run A/B, issue 15's note).
   const redis =
     resolved.kind === 'single'
-      ? new Redis(resolved.url, { ...redisOptions, enableAutoPipelining })
+      ? new Redis(resolved.url, { ...redisOptions, enableAutoPipelining: false })
       : new Cluster([...resolved.nodes], {
           // Off on a cluster: ioredis's cluster auto-pipelining groups by a command's first
           // argument (for EVAL, the script) and, seen here, can hand back fewer replies than
@@ -78,11 +78,10 @@ function reportErrors(redis: RedisClient, options: RedisConnectionOptions): void
 }
 
 /**
- * A second connection like `redis`, for BullMQ's queues, without
- * auto-pipelining. BullMQ defines its ~60 scripts on whatever connection it
- * is given, and ioredis copies every defined script onto each pipeline it
- * makes — auto-pipelining makes one per tick — which cost ~6 % of an API
- * process's CPU at 50 requests in flight when they shared our connection.
+ * A second connection like `redis`, for BullMQ's queues. BullMQ defines its
+ * ~60 scripts on whatever connection it is given, and ioredis copies every
+ * defined script onto each pipeline made on it (ours included, e.g. a
+ * record's create), so BullMQ's are kept off the connection our pipelines use.
  */
 export function bullmqConnection(redis: RedisClient, name: string): RedisClient {
   const connection = redis instanceof Cluster ? redis.duplicate([], { enableAutoPipelining: false }) : redis.duplicate({ enableAutoPipelining: false, connectionName: name });
