@@ -48,6 +48,7 @@ export class GpuWorker {
   private readonly lease: GpuLease;
   private readonly serviceTimes: ServiceTimeTracker;
   private readonly tickMs: number;
+  private answeredAt: number | undefined;
 
   constructor(private readonly options: GpuWorkerOptions) {
     const { pipeline, host } = options;
@@ -124,6 +125,7 @@ export class GpuWorker {
       running: this.options.running,
       log,
       onSuccess: (ms, payload, loadMs) => {
+        this.answeredAt = Date.now();
         // Service time without the load: the load is the cost of a switch, estimated on its own.
         this.serviceTimes.record(payload.target.model, Math.max(1, ms - loadMs));
         if (loadMs >= MIN_LOAD_MS) this.serviceTimes.recordLoad(payload.target.model, loadMs);
@@ -146,6 +148,11 @@ export class GpuWorker {
     });
     scheduler.start();
     return scheduler;
+  }
+
+  /** When the server last answered a hop this worker ran (epoch ms), if it has: the health probe's evidence that it is busy, not down. */
+  lastAnswerAt(): number | undefined {
+    return this.answeredAt;
   }
 
   /** A GPU that refuses connections is marked down at once: the next jobs go elsewhere. */

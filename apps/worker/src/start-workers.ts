@@ -98,7 +98,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
   );
   const stopProbes = startHealthProbes(
     pipeline,
-    config.ollama.hosts.map((host) => ({ host, adapter: providers.ollama.get(host.name)! })),
+    config.ollama.hosts.map((host, i) => ({ host, adapter: providers.ollama.get(host.name)!, lastAnswerAt: () => gpuWorkers[i]!.lastAnswerAt() })),
     config.healthIntervalMs,
     log,
   );

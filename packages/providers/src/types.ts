@@ -125,6 +125,8 @@ export interface HealthReport {
   ok: boolean;
   /** What was checked, or why it failed. */
   detail: string;
+  /** The server did not answer the probe in time (as opposed to refusing it or answering an error). */
+  timedOut?: boolean | undefined;
   /** Models the provider has ready (Ollama: loaded in memory), when it says. */
   loadedModels?: string[] | undefined;
   /** Every model the server can serve (Ollama: pulled, /api/tags; an OpenAI-compatible engine: /v1/models), when it says. */

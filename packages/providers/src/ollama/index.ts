@@ -117,7 +117,8 @@ export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: Malform
       if (!ps) return { ok: true, detail: `ollama ${version.version} (loaded models unknown: /api/ps did not answer)`, ...models };
       return { ok: true, detail: `ollama ${version.version}`, loadedModels: ps.models.map((m) => m.name), ...models };
     } catch (err) {
-      return { ok: false, detail: toProviderError(err, { provider: 'ollama', target: `ollama@${host.name}` }, deadline).message };
+      const failure = toProviderError(err, { provider: 'ollama', target: `ollama@${host.name}` }, deadline);
+      return { ok: false, detail: failure.message, ...(failure.code === 'provider_timeout' ? { timedOut: true } : {}) };
     }
   }
 

@@ -188,7 +188,8 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       // Such an engine holds every model it lists in memory: nothing to load, nothing to swap.
       return { ok: true, detail: `OpenAI-compatible engine serving ${models.length} model(s)`, models, loadedModels: models };
     } catch (err) {
-      return { ok: false, detail: toProviderError(err, { provider: id, target: options.endpoint ?? id }, deadline).message };
+      const failure = toProviderError(err, { provider: id, target: options.endpoint ?? id }, deadline);
+      return { ok: false, detail: failure.message, ...(failure.code === 'provider_timeout' ? { timedOut: true } : {}) };
     }
   }
 
