@@ -17,8 +17,10 @@ const COUNT = 600;
  */
 export async function benchEmbeddings(bench: BenchEnv): Promise<void> {
   const gpu = await startOllamaEmulator({ slots: 256 });
-  // The emulator shares this process with the load: its probe answers can lag past a 1 s interval's timeout.
-  const env = () => bench.env({ OLLAMA_HOSTS: `gpu0=${gpu.url}`, OLLAMA_MAX_CONCURRENT: '64', MANA_HEALTH_INTERVAL_MS: '5000' });
+  // The emulator shares this process with the load. While the direct client's rounds keep it busy, a
+  // gateway sends it nothing, and a probe's answer can lag past its 2 s timeout: the gateway would rightly
+  // mark the GPU down and answer its own next round 502. One probe at start, then none while measuring.
+  const env = () => bench.env({ OLLAMA_HOSTS: `gpu0=${gpu.url}`, OLLAMA_MAX_CONCURRENT: '64', MANA_HEALTH_INTERVAL_MS: '600000' });
   const gateways: Array<[string, Gateway]> = [['mana', await startGateway(env())]];
   if (BASELINE_ROOT) gateways.push(['baseline', await startGateway(env(), BASELINE_ROOT)]);
   const input = Array.from({ length: INPUTS }, (_, i) => `passage ${i}: the quick brown fox jumps over the lazy dog`);
