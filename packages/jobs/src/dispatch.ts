@@ -61,11 +61,10 @@ export async function targetState(p: Pipeline, payload: HopPayload, canMove: boo
 }
 
 /** Adds hops (all for one target's queue) in one go; a local hop also wakes its GPUs and may later spill. */
-export async function enqueueMany(p: Pipeline, payloads: readonly HopPayload[]): Promise<void> {
+export async function enqueueMany(p: Pipeline, data: readonly HopPayload[]): Promise<void> {
   // Not parsed against HopPayloadSchema here: every payload is built by typed code from a request
   // already validated, and the worker checks each one when it takes it (run-hop), where a payload
   // queued by another version could differ. Parsing here too cost measurable CPU per request.
-  const data = payloads;
   const first = data[0];
   if (!first) return;
   const local = isLocalProvider(first.target.provider);
