@@ -7,6 +7,7 @@ import { loadOf, toChatResult, toOllamaChat } from './chat.js';
 import { createOllamaClient } from './client.js';
 import { toGenerateResult, toOllamaGenerate } from './generate.js';
 import { toProviderError } from './errors.js';
+import { failedProbe } from '../health-report.js';
 
 /** One Ollama GPU server, through the `ollama` SDK. */
 export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: MalformedChunkHook): ProviderAdapter {
@@ -117,8 +118,7 @@ export function createOllamaAdapter(host: OllamaHost, onMalformedChunk?: Malform
       if (!ps) return { ok: true, detail: `ollama ${version.version} (loaded models unknown: /api/ps did not answer)`, ...models };
       return { ok: true, detail: `ollama ${version.version}`, loadedModels: ps.models.map((m) => m.name), ...models };
     } catch (err) {
-      const failure = toProviderError(err, { provider: 'ollama', target: `ollama@${host.name}` }, deadline);
-      return { ok: false, detail: failure.message, ...(failure.code === 'provider_timeout' ? { timedOut: true } : {}) };
+      return failedProbe(toProviderError(err, { provider: 'ollama', target: `ollama@${host.name}` }, deadline));
     }
   }
 

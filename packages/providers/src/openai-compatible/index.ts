@@ -7,6 +7,7 @@ import type { CallOptions, ChatRequest, ChatResult, ChatStreamEvent, EmbedReques
 import { ToolCallAssembler, logprobsOf, toFinishReason, toOpenAIChat, toolCallsOf } from './chat.js';
 import { toOpenAICompletion } from './completion.js';
 import { fromErrorBody, toProviderError } from './errors.js';
+import { failedProbe } from '../health-report.js';
 
 export interface OpenAICompatibleOptions {
   id: ProviderId;
@@ -188,8 +189,7 @@ export function createOpenAICompatibleAdapter(options: OpenAICompatibleOptions):
       // Such an engine holds every model it lists in memory: nothing to load, nothing to swap.
       return { ok: true, detail: `OpenAI-compatible engine serving ${models.length} model(s)`, models, loadedModels: models };
     } catch (err) {
-      const failure = toProviderError(err, { provider: id, target: options.endpoint ?? id }, deadline);
-      return { ok: false, detail: failure.message, ...(failure.code === 'provider_timeout' ? { timedOut: true } : {}) };
+      return failedProbe(toProviderError(err, { provider: id, target: options.endpoint ?? id }, deadline));
     }
   }
 
