@@ -80,8 +80,8 @@ function reportErrors(redis: RedisClient, options: RedisConnectionOptions): void
 /**
  * A second connection like `redis`, for BullMQ's queues. BullMQ defines its
  * ~60 scripts on whatever connection it is given, and ioredis copies every
- * defined script onto each pipeline made on it (ours included, e.g. a
- * record's create), so BullMQ's are kept off the connection our pipelines use.
+ * defined script onto each pipeline or MULTI made on it (ours included: the
+ * rate limit's, a batch's, a file's), so BullMQ's are kept off our connection.
  */
 export function bullmqConnection(redis: RedisClient, name: string): RedisClient {
   const connection = redis instanceof Cluster ? redis.duplicate([], { enableAutoPipelining: false }) : redis.duplicate({ enableAutoPipelining: false, connectionName: name });
