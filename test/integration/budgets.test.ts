@@ -13,11 +13,11 @@ afterEach(async () => {
 });
 
 async function start(env: Record<string, string>): Promise<Stack> {
-  // One slot and ~0.5 s answers: a few requests at once overflow it, and interactive work spills after 100 ms.
+  // One slot and ~0.5 s answers (five words at 100 ms): a few requests at once overflow it, and interactive work spills after 100 ms.
   stack = await startStack({
     gpus: 1,
     maxConcurrent: 1,
-    ollama: { perTokenMs: 25 },
+    ollama: { perTokenMs: 100 },
     env: { MANA_API_KEYS: `team-a:${A_KEY},team-b:${B_KEY}`, MANA_ADMIN_KEY: ADMIN, MANA_MAX_WAIT_INTERACTIVE_MS: '100', ...env },
   });
   return stack;
