@@ -4,6 +4,7 @@ import { type BenchEnv } from './env.js';
 import { startBareBullmq } from './bare-bullmq.js';
 import { BASELINE_ROOT, type Gateway, closedLoop, median, percentile, startGateway, table } from './lib.js';
 import { type CommandCost, commandsPerRequest } from './redis-commands.js';
+import { DelayedRedis, roundTripsPerRequest } from './delayed-redis.js';
 
 const ROUNDS = 3;
 
@@ -64,6 +65,27 @@ export async function benchLatency(bench: BenchEnv): Promise<void> {
       'Redis commands per request (sent: commands clients send, a script once; run: what Redis executes, scripts included; goal: sent ≤ 25)',
       ['path', 'sent', 'run'],
       costs.map(([name, cost]) => [name, cost.sent.toFixed(1), cost.executed.toFixed(1)]),
+    );
+    // Round trips a request waits for: the same gateways again, through a proxy that can hold Redis's traffic.
+    const proxy = await DelayedRedis.start(bench.redisUrl);
+    const trips: Array<[string, number]> = [];
+    try {
+      for (const [name, root] of [['mana', undefined], ...(BASELINE_ROOT ? [['baseline', BASELINE_ROOT]] : [])] as Array<[string, string | undefined]>) {
+        const held = await startGateway({ ...bench.env({ OLLAMA_HOSTS: `gpu0=${gpu.url}`, OLLAMA_MAX_CONCURRENT: '64' }), REDIS_URL: proxy.url }, root);
+        try {
+          await closedLoop(100, 1, via(held));
+          trips.push([name, await roundTripsPerRequest(proxy, 60, via(held))]);
+        } finally {
+          await held.stop();
+        }
+      }
+    } finally {
+      await proxy.close();
+    }
+    table(
+      'Redis round trips a sync chat waits for, 1 in flight (its latency gained with every Redis chunk held 5 ms each way, over one PING’s gain; goal ≤ 6)',
+      ['gateway', 'round trips'],
+      trips.map(([name, n]) => [name, n.toFixed(1)]),
     );
     const mine = costs[1]![1];
     table(
