@@ -76,7 +76,8 @@ function dispatchCache(deps: { health: HealthCache; options: Pipeline['options']
     fleet,
     backlog(model) {
       let cache = backlogs.get(model);
-      if (!cache) backlogs.set(model, (cache = new SnapshotCache(DISPATCH_CACHE_MS, () => loadLocalBacklog(deps, model))));
+      // Read stale too (see estimateLocalWaitMs): a backlog is only ever an estimate.
+      if (!cache) backlogs.set(model, (cache = new SnapshotCache(DISPATCH_CACHE_MS, () => loadLocalBacklog(deps, model), DISPATCH_CACHE_MS * 4)));
       return cache;
     },
     // Measured times change slowly (each is a moving average written once a second at most).

@@ -42,8 +42,16 @@ export function estimateWaitMs(model: string, priority: Priority, inputs: WaitIn
   return load + Math.ceil((ahead - free + 1) / capacity) * (inputs.serviceMs ?? ASSUMED_SERVICE_MS);
 }
 
+/**
+ * The wait estimate dispatch uses. The backlog and measured times may be a
+ * little stale (up to 4× their cache's age, while a fresh value is read in
+ * the background), so no request waits a round trip for them: a wrong guess
+ * is corrected by the spill loop (a hop that waits past its tolerance
+ * moves on), at worst one spill too early. Only the fleet (is a GPU up?) is
+ * always fresh: a stale "down" would send the GPUs' work to the cloud.
+ */
 export async function estimateLocalWaitMs(p: Pipeline, model: string, priority: Priority): Promise<number> {
-  const [fleet, backlog, times] = await Promise.all([p.cache.fleet.get(), p.cache.backlog(model).get(), p.cache.times.get()]);
+  const [fleet, backlog, times] = await Promise.all([p.cache.fleet.get(), p.cache.backlog(model).getStale(), p.cache.times.getStale()]);
   return estimateWaitMs(model, priority, { fleet, backlog, serviceMs: times.service[model], loadMs: times.load[model] ?? configuredLoadMs(fleet, model) });
 }
 
