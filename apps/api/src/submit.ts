@@ -16,6 +16,7 @@ import {
   fleetKnows,
   fleetModels,
   releaseTenantJob,
+  tagEarly,
 } from '@mana/jobs';
 import type { ApiDeps } from './deps.js';
 import { admitTokens, applyBudget } from './tenant-admission.js';
@@ -67,19 +68,24 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   // Registered before the record exists, so not one event can slip past (from seq 1, 'queued', on).
   const unsubscribe = listener ? deps.hub.listen(id, listener) : () => {};
   const hop = hopZero(deps, submission, plan);
-  // Where hop 0 goes is read (GPU health, backlog) while the record is written: one round trip, not two.
+  // Where hop 0 goes is read (GPU health, backlog), and its fair-share place in its first target's
+  // queue taken, while the record is written: one round trip, not three. The place is given back
+  // if the hop goes elsewhere.
   const decided = dispatchDecision(pipeline, hop);
+  const tagged = tagEarly(pipeline, hop);
   decided.catch(() => {}); // awaited below, unless the record could not be written
+  tagged?.catch(() => {});
   try {
     await pipeline.records.create(newJob(submission, plan, listener ? deps.hub.channel : undefined));
   } catch (err) {
     unsubscribe();
+    void tagged?.then((tags) => tags.release()).catch(() => {});
     if (counted) await releaseTenantJob(pipeline, submission.tenant!, id);
     throw err;
   }
   try {
     const attributes = { 'mana.job_id': id, 'mana.model': plan.resolution.requested, 'mana.priority': submission.priority };
-    await pipeline.tracing.span('mana.submit', attributes, () => dispatchHop(pipeline, hop, decided));
+    await pipeline.tracing.span('mana.submit', attributes, () => dispatchHop(pipeline, hop, decided, tagged));
   } catch (err) {
     unsubscribe();
     await pipeline.records.fail(id, -1, serializeError(err)).catch(() => {});

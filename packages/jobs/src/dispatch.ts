@@ -8,6 +8,7 @@ import type { Queue } from 'bullmq';
 import { type HopPayload, HopPayloadSchema } from './payloads.js';
 import type { Pipeline } from './pipeline.js';
 import type { HopReason } from './record.js';
+import type { FairTags } from './fair-share.js';
 import { carryOut, jobView } from './route.js';
 import { unfitReason } from './prompt-size.js';
 import { spillMember } from './spill-index.js';
@@ -25,8 +26,16 @@ export type DispatchOutcome =
  * when the caller started reading it earlier (submitJob reads it while the
  * job's record is written: neither needs the other).
  */
-export async function dispatchHop(p: Pipeline, payload: HopPayload, decided?: Promise<Decision>): Promise<DispatchOutcome> {
+export async function dispatchHop(p: Pipeline, payload: HopPayload, decided?: Promise<Decision>, tagged?: Promise<FairTags>): Promise<DispatchOutcome> {
   const decision = await (decided ?? dispatchDecision(p, payload));
+  if (tagged) {
+    const tags = await tagged;
+    if (decision.action === 'queue') {
+      await enqueueMany(p, [payload], tags.priorities);
+      return { queued: true, hop: payload.hop, target: payload.target };
+    }
+    await tags.release();
+  }
   const outcome = await carryOut(p, payload, decision);
   return outcome === 'queued' ? { queued: true, hop: payload.hop, target: payload.target } : { queued: false };
 }
@@ -60,8 +69,20 @@ export async function targetState(p: Pipeline, payload: HopPayload, canMove: boo
   return { state: 'ready' };
 }
 
-/** Adds hops (all for one target's queue) in one go; a local hop also wakes its GPUs and may later spill. */
-export async function enqueueMany(p: Pipeline, data: readonly HopPayload[]): Promise<void> {
+/**
+ * A hop's fair-share tag in its target's queue, taken before its dispatch
+ * decision is known (submitJob takes it while the record is written and the
+ * decision read: one round trip less before BullMQ's add). dispatchHop uses
+ * it if the hop is queued there, and gives it back if the hop goes elsewhere.
+ */
+export function tagEarly(p: Pipeline, payload: HopPayload): Promise<FairTags> | undefined {
+  // Only in a queue this process has used: a model a client made up gets no queue, nor clocks in Redis.
+  const queue = p.queues.used(payload.target);
+  return queue && p.fair.take(queue, payload.priority, payload.tenant, 1, payload.weight);
+}
+
+/** Adds hops (all for one target's queue) in one go; a local hop also wakes its GPUs and may later spill. `tagged`: their fair-share priorities, if taken already. */
+export async function enqueueMany(p: Pipeline, data: readonly HopPayload[], tagged?: readonly number[]): Promise<void> {
   // Not parsed against HopPayloadSchema here: every payload is built by typed code from a request
   // already validated, and the worker checks each one when it takes it (run-hop), where a payload
   // queued by another version could differ. Parsing here too cost measurable CPU per request.
@@ -70,7 +91,7 @@ export async function enqueueMany(p: Pipeline, data: readonly HopPayload[]): Pro
   const local = isLocalProvider(first.target.provider);
   if (local) await p.queues.registerLocal(first.target.model);
   const queue = p.queues.forTarget(first.target);
-  const priorities = await fairPriorities(p, queue, data);
+  const priorities = tagged ?? (await fairPriorities(p, queue, data));
   const jobs = data.map((d, i) => ({ name: d.work.kind, data: d, opts: { jobId: hopJobId(d.jobId, d.hop), priority: priorities[i]! } }));
   const added = jobs.length === 1 ? queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts) : queue.addBulk(jobs);
   if (!local) {

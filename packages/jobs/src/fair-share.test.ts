@@ -88,3 +88,19 @@ it('moves every waiting hop and clock down together once the first waiting tag p
   // a's clock moved down too: its next hop goes after its last waiting one (tag 9), not at 20.
   expect(await fair.priorities(queue!, 'batch', 'a', 1)).toEqual([BULLMQ_PRIORITY.batch + 10]);
 });
+
+it('gives back a tag for a hop that went elsewhere: the tenant’s next hop takes that place, unless its clock moved on since', async () => {
+  const fair = setUp();
+  await order(queue!, [{ tenant: 'a', priorities: await fair.priorities(queue!, 'interactive', 'a', 3) }]);
+  const spilled = await fair.take(queue!, 'interactive', 'b', 1);
+  expect(spilled.priorities).toEqual([BULLMQ_PRIORITY.interactive]);
+  await spilled.release();
+  // b's clock is back: its next hop goes level with a's first, not one round behind.
+  const next = await fair.take(queue!, 'interactive', 'b', 1);
+  expect(next.priorities).toEqual([BULLMQ_PRIORITY.interactive]);
+  // b tags again before the release of `next` comes: the later place stays, and so does the clock.
+  const later = await fair.take(queue!, 'interactive', 'b', 1);
+  await next.release();
+  expect(later.priorities).toEqual([BULLMQ_PRIORITY.interactive + 1]);
+  expect((await fair.take(queue!, 'interactive', 'b', 1)).priorities).toEqual([BULLMQ_PRIORITY.interactive + 2]);
+});

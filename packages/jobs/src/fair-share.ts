@@ -54,18 +54,43 @@ if now >= tonumber(ARGV[6]) then
   now = now - shift
 end
 local start = math.max(now, tonumber(redis.call('HGET', KEYS[1], ARGV[3]) or '0'))
-redis.call('HSET', KEYS[1], ARGV[3], tostring(start + tonumber(ARGV[5]) / tonumber(ARGV[4])))
+local clock = tostring(start + tonumber(ARGV[5]) / tonumber(ARGV[4]))
+redis.call('HSET', KEYS[1], ARGV[3], clock)
 redis.call('PEXPIRE', KEYS[1], 604800000)
-return tostring(start)
+return {tostring(start), clock}
 `;
+
+/**
+ * Gives back tags taken for hops that then went elsewhere: the tenant's
+ * clock goes back to where they started, unless it has moved on since (its
+ * next hops keep their places; the share is then off by these hops only).
+ */
+const RELEASE = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0
+`;
+
+/** Tags taken for hops not yet added to their queue. */
+export interface FairTags {
+  /** Each hop's BullMQ priority, in order. */
+  priorities: number[];
+  /** Gives the tags back, for hops that will not be added after all. */
+  release(): Promise<void>;
+}
 
 /** The tenant field for jobs without one (no client keys configured). */
 const NO_TENANT = '-';
 /** Float steps of 1/weight must not fall just short of a whole round. */
 const EPSILON = 1e-9;
 
+type Script<T> = (...args: Array<string | number>) => Promise<T>;
+
 export class FairShare {
-  private readonly tags: (...args: Array<string | number>) => Promise<string>;
+  private readonly tags: Script<[string, string]>;
+  private readonly release: Script<number>;
 
   constructor(
     redis: RedisClient,
@@ -75,9 +100,11 @@ export class FairShare {
     private readonly rebaseAt = PRIORITY_CLASS_WIDTH / 2,
   ) {
     redis.defineCommand('manaFairTags', { numberOfKeys: 2, lua: TAGS });
-    const fn = (redis as unknown as Record<string, ((...a: Array<string | number>) => Promise<string>) | undefined>).manaFairTags;
-    if (!fn) throw new Error('could not define the fair-share script');
-    this.tags = fn.bind(redis);
+    redis.defineCommand('manaFairRelease', { numberOfKeys: 1, lua: RELEASE });
+    const scripts = redis as unknown as Record<string, Script<never> | undefined>;
+    if (!scripts.manaFairTags || !scripts.manaFairRelease) throw new Error('could not define the fair-share scripts');
+    this.tags = scripts.manaFairTags.bind(redis);
+    this.release = scripts.manaFairRelease.bind(redis);
   }
 
   /**
@@ -86,12 +113,22 @@ export class FairShare {
    * the keys file), which wins over the configured one.
    */
   async priorities(queue: Queue, priority: Priority, tenant: string | undefined, count: number, given?: number): Promise<number[]> {
+    return (await this.take(queue, priority, tenant, count, given)).priorities;
+  }
+
+  /** The same tags, taken before it is certain the hops go into `queue`: given back if they do not. */
+  async take(queue: Queue, priority: Priority, tenant: string | undefined, count: number, given?: number): Promise<FairTags> {
     const base = BULLMQ_PRIORITY[priority];
     const who = tenant || NO_TENANT;
     const weight = given ?? (tenant ? this.weightOf(tenant) : 1);
     const prioritized = queue.keys.prioritized ?? queue.toKey('prioritized');
-    const start = Number(await this.tags(this.keys.fairClocks(queue.name, priority), prioritized, base, PRIORITY_CLASS_WIDTH, who, weight, count, this.rebaseAt, queue.toKey('')));
-    return Array.from({ length: count }, (_, i) => base + Math.min(PRIORITY_CLASS_WIDTH - 1, Math.floor(start + i / weight + EPSILON)));
+    const clocks = this.keys.fairClocks(queue.name, priority);
+    const [start, clock] = await this.tags(clocks, prioritized, base, PRIORITY_CLASS_WIDTH, who, weight, count, this.rebaseAt, queue.toKey(''));
+    const first = Number(start);
+    return {
+      priorities: Array.from({ length: count }, (_, i) => base + Math.min(PRIORITY_CLASS_WIDTH - 1, Math.floor(first + i / weight + EPSILON))),
+      release: async () => void (await this.release(clocks, who, clock, start)),
+    };
   }
 }
 

@@ -5,7 +5,7 @@ export { checkEvictionPolicy } from './eviction-policy.js';
 export type { UntilStoredOptions } from './store-retry.js';
 export type { Redis, RedisClient, RedisConnectionOptions } from './redis.js';
 export { BULLMQ_PRIORITY, HopPayloadSchema, PRIORITIES, PRIORITY_CLASS_WIDTH, PRIORITY_SCORE_UNIT, TargetSchema, WorkSchema } from './payloads.js';
-export { FairShare, priorityClassOf } from './fair-share.js';
+export { FairShare, type FairTags, priorityClassOf } from './fair-share.js';
 export type { HopPayload, HopTarget, Priority, Work } from './payloads.js';
 export { estimatePromptTokens } from './prompt-size.js';
 export { JOB_STATUSES, JobRecords, partialAnswerError } from './record.js';
@@ -23,7 +23,7 @@ export type { DispatchCache, LocalBacklog, Pipeline, PipelineOptions, PipelineTr
 export { SnapshotCache } from './snapshot-cache.js';
 export { ASSUMED_LOAD_MS, ASSUMED_SERVICE_MS, estimateLocalWaitMs, estimateWaitMs } from './overflow.js';
 export type { WaitInputs } from './overflow.js';
-export { countFallback, dispatchDecision, dispatchHop, retryLater, targetState } from './dispatch.js';
+export { countFallback, dispatchDecision, dispatchHop, retryLater, tagEarly, targetState } from './dispatch.js';
 export { carryOut, jobView, route, routeFailure } from './route.js';
 export type { RouteOutcome } from './route.js';
 export { fleetKnows, fleetModels, hasLoaded, hasModel, holdersOf, loadFleet, sameModel } from './fleet.js';

@@ -50,6 +50,11 @@ export class Queues {
     return isLocalProvider(target.provider) ? this.local(target.model) : this.get(target.provider);
   }
 
+  /** The queue for this target if this process has used it already (a name a client made up is not made a queue by asking). */
+  used(target: Target): Queue | undefined {
+    return this.queues.get(isLocalProvider(target.provider) ? this.keys.localQueueName(target.model) : this.keys.queueName(target.provider));
+  }
+
   /** Records that a local model has a queue, once per process, so GPU servers that have it pull from it. */
   async registerLocal(model: string): Promise<void> {
     if (this.registered.has(model)) return;
