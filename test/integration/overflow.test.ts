@@ -77,6 +77,10 @@ describe('overflow: saturated GPUs spill interactive work, batch work waits', ()
       ['google/gemini-2.0-flash', 'overflow', 'succeeded'],
     ]);
     expect((await stack.status()).fallbacks['ollama/gemma3:4b>google/gemini-2.0-flash>overflow']).toBe(1);
+    // Its fair-share place in the GPU's queue, taken while dispatch decided, was given back: the
+    // tenant's interactive clock there is where it started, not one hop on for work it never queued.
+    const clocks = stack.keys.fairClocks(stack.keys.localQueueName('gemma3:4b'), 'interactive');
+    expect(await stack.pipeline.redis.hget(clocks, 'default')).toBe('0');
   });
 
   it('moves a waiting job to its next target once it has waited past its tolerance, exactly once', async () => {

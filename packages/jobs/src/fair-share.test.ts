@@ -89,7 +89,7 @@ it('moves every waiting hop and clock down together once the first waiting tag p
   expect(await fair.priorities(queue!, 'batch', 'a', 1)).toEqual([BULLMQ_PRIORITY.batch + 10]);
 });
 
-it('gives back a tag for a hop that went elsewhere: the tenant’s next hop takes that place, unless its clock moved on since', async () => {
+it('gives back a tag for a hop that went elsewhere: the tenant’s clock moves back by it, even past hops tagged meanwhile', async () => {
   const fair = setUp();
   await order(queue!, [{ tenant: 'a', priorities: await fair.priorities(queue!, 'interactive', 'a', 3) }]);
   const spilled = await fair.take(queue!, 'interactive', 'b', 1);
@@ -98,9 +98,23 @@ it('gives back a tag for a hop that went elsewhere: the tenant’s next hop take
   // b's clock is back: its next hop goes level with a's first, not one round behind.
   const next = await fair.take(queue!, 'interactive', 'b', 1);
   expect(next.priorities).toEqual([BULLMQ_PRIORITY.interactive]);
-  // b tags again before the release of `next` comes: the later place stays, and so does the clock.
+  // b tags again before `next` is given back: that hop keeps its place, and b's clock still moves back one.
   const later = await fair.take(queue!, 'interactive', 'b', 1);
   await next.release();
   expect(later.priorities).toEqual([BULLMQ_PRIORITY.interactive + 1]);
-  expect((await fair.take(queue!, 'interactive', 'b', 1)).priorities).toEqual([BULLMQ_PRIORITY.interactive + 2]);
+  expect((await fair.take(queue!, 'interactive', 'b', 1)).priorities).toEqual([BULLMQ_PRIORITY.interactive + 1]);
+});
+
+it('does not move back a clock that a rebase moved down after the tag was taken', async () => {
+  const fair = setUp({}, 8);
+  // b has 15 hops waiting (tags 0..14); the tag taken next starts at 15.
+  await order(queue!, [{ tenant: 'b', priorities: await fair.priorities(queue!, 'batch', 'b', 15) }]);
+  const taken = await fair.take(queue!, 'batch', 'b', 1);
+  expect(taken.priorities).toEqual([BULLMQ_PRIORITY.batch + 15]);
+  // 10 of b's start: the next tag finds the head at 10, past the rebase point, and moves every clock down 10.
+  await Promise.all((await queue!.getPrioritized(0, 9)).map((j) => queue!.remove(j.id!)));
+  expect(await fair.priorities(queue!, 'batch', 'c', 1)).toEqual([BULLMQ_PRIORITY.batch]);
+  await taken.release();
+  // b's clock (16, now 6) stays where the rebase put it; moved back to "where the tag started" it would be 15.
+  expect(await fair.priorities(queue!, 'batch', 'b', 1)).toEqual([BULLMQ_PRIORITY.batch + 6]);
 });

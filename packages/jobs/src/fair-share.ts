@@ -62,15 +62,16 @@ return {tostring(start), clock}
 
 /**
  * Gives back tags taken for hops that then went elsewhere: the tenant's
- * clock goes back to where they started, unless it has moved on since (its
- * next hops keep their places; the share is then off by these hops only).
+ * clock moves back by what they took, never behind where they started.
+ * Hops of the tenant tagged meanwhile keep their places (the share is off
+ * by these hops only, not for the tenant's hops to come). A clock moved
+ * down by a rebase since is left alone.
  */
 const RELEASE = `
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-  return 1
-end
-return 0
+local clock = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
+if clock < tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], tostring(math.max(tonumber(ARGV[3]), clock - tonumber(ARGV[4]) / tonumber(ARGV[5]))))
+return 1
 `;
 
 /** Tags taken for hops not yet added to their queue. */
@@ -127,7 +128,7 @@ export class FairShare {
     const first = Number(start);
     return {
       priorities: Array.from({ length: count }, (_, i) => base + Math.min(PRIORITY_CLASS_WIDTH - 1, Math.floor(first + i / weight + EPSILON))),
-      release: async () => void (await this.release(clocks, who, clock, start)),
+      release: async () => void (await this.release(clocks, who, clock, start, count, weight)),
     };
   }
 }
