@@ -34,7 +34,8 @@ export async function dispatchHop(p: Pipeline, payload: HopPayload, decided?: Pr
       await enqueueMany(p, [payload], tags.priorities);
       return { queued: true, hop: payload.hop, target: payload.target };
     }
-    await tags.release();
+    // Not waited for, and its failure is not the job's: at worst the tenant's share is off by one hop.
+    void tags.release().catch(() => {});
   }
   const outcome = await carryOut(p, payload, decision);
   return outcome === 'queued' ? { queued: true, hop: payload.hop, target: payload.target } : { queued: false };
