@@ -47,12 +47,16 @@ export class Queues {
 
   /** Where a hop for this target waits. */
   forTarget(target: Target): Queue {
-    return isLocalProvider(target.provider) ? this.local(target.model) : this.get(target.provider);
+    return this.named(this.nameOf(target));
   }
 
   /** The queue for this target if this process has used it already (a name a client made up is not made a queue by asking). */
   used(target: Target): Queue | undefined {
-    return this.queues.get(isLocalProvider(target.provider) ? this.keys.localQueueName(target.model) : this.keys.queueName(target.provider));
+    return this.queues.get(this.nameOf(target));
+  }
+
+  private nameOf(target: Target): string {
+    return isLocalProvider(target.provider) ? this.keys.localQueueName(target.model) : this.keys.queueName(target.provider);
   }
 
   /** Records that a local model has a queue, once per process, so GPU servers that have it pull from it. */
