@@ -24,5 +24,7 @@ it("refuses a tenant's job over its limit of unfinished jobs with 429 naming the
   expect((await fetch(`${stack.api.url}/v1/jobs/${first.id}`, { method: 'DELETE' })).status).toBe(200);
   expect((await submit('four')).status).toBe(202);
   await expect.poll(async () => (await stack.jobs()).filter((j) => j.status === 'succeeded').length, { timeout: 15_000 }).toBe(2);
+  // Finished jobs left the tenant's set as they finished (not only when an admission heals it).
+  await expect.poll(() => stack.pipeline.redis.zcard(stack.keys.tenantLive('default'))).toBe(0);
   expect((await submit('five')).status).toBe(202);
 });

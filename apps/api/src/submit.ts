@@ -76,7 +76,7 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   decided.catch(() => {}); // awaited below, unless the record could not be written
   tagged?.catch(() => {});
   try {
-    await pipeline.records.create(newJob(submission, plan, listener ? deps.hub.channel : undefined));
+    await pipeline.records.create(newJob(submission, plan, listener ? deps.hub.channel : undefined, counted));
   } catch (err) {
     unsubscribe();
     void tagged?.then((tags) => tags.release()).catch(() => {});
@@ -116,7 +116,7 @@ export async function submitMany(deps: ApiDeps, submissions: readonly Submission
     planned.map(async (item): Promise<Item> => {
       if (!item.ok) return item;
       try {
-        if (await pipeline.records.create(newJob(item.submission, item.plan, undefined))) return item;
+        if (await pipeline.records.create(newJob(item.submission, item.plan, undefined, false))) return item;
         // The id exists: a batch reader resuming after one that died met a line already made a
         // job. Its hop 0 is queued again only if it may never have reached BullMQ, which ignores
         // an id it holds; a job that started, moved on or finished is left alone.
@@ -183,7 +183,7 @@ async function refuseUnknownBareModel(deps: ApiDeps, table: AliasTable, resoluti
   );
 }
 
-function newJob(submission: Submission, plan: Plan, replyTo: string | undefined): NewJob {
+function newJob(submission: Submission, plan: Plan, replyTo: string | undefined, countedInTenantLimit: boolean): NewJob {
   return {
     id: plan.id,
     kind: submission.work.kind,
@@ -193,6 +193,7 @@ function newJob(submission: Submission, plan: Plan, replyTo: string | undefined)
     alias: plan.resolution.alias,
     chain: plan.chain,
     tenant: submission.tenant,
+    countedInTenantLimit,
     metadata: submission.metadata,
     replyTo,
     batch: submission.batch,

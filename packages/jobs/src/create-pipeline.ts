@@ -46,7 +46,7 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
     // not a round trip later.
     void stats.observe(finished).catch(() => {});
     if (finished.batch) await late.ledger!.itemFinished(finished.batch, jobId);
-    else if (finished.tenant) await releaseTenantJob({ redis, keys }, finished.tenant, jobId);
+    else if (finished.countedInTenantLimit) await releaseTenantJob({ redis, keys }, finished.tenant, jobId);
   });
   const prices = new PriceBook(config.pricesPath);
   prices.reload();

@@ -66,7 +66,8 @@ local function readHop(hop)
   return { hop = 0, target = chain[1], reason = 'first', status = 'queued', queuedAt = tonumber(get('createdAt')) }
 end
 -- What the caller needs once a job has finished: whom to account it to (its batch, its
--- tenant) and how long it waited and ran (for the duration metrics).
+-- tenant, and whether it counts against the tenant's limit) and how long it waited and ran
+-- (for the duration metrics).
 local function summary(hop, outcome, now)
   local h = readHop(hop) or {}
   local target = h.target or ''
@@ -74,7 +75,7 @@ local function summary(hop, outcome, now)
     get('batch') or '', get('tenant') or '', get('kind') or '', get('alias') or '',
     string.match(target, '^([^/]*)') or '', outcome,
     get('createdAt') or '', tostring(h.startedAt or ''), tostring(now), get('usage') or '',
-    target, get('cost') or '',
+    target, get('cost') or '', get('tl') or '',
   }
 end
 local function updateHop(hop, fields)
@@ -176,7 +177,7 @@ return 1
  * already finished or moved on. A hop of -1 finishes whatever hop is current.
  */
 export const FINISH = `${RECORD_LUA}
-loadFor(ARGV[2], 'tenant', 'kind', 'alias', 'usage', 'cost')
+loadFor(ARGV[2], 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl')
 local status = F.status
 if not status or terminal(status) then return 0 end
 local hop = F.hop
@@ -197,7 +198,7 @@ return started
 
 /** ARGV: channel, now, retentionSeconds, cancelChannel, jobId. */
 export const CANCEL = `${RECORD_LUA}
-load('status', 'hop', 'seq', 'batch', 'reply', 'w', 'chain', 'createdAt', 'tenant', 'kind', 'alias', 'usage', 'cost')
+load('status', 'hop', 'seq', 'batch', 'reply', 'w', 'chain', 'createdAt', 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl')
 local status = F.status
 if not status or terminal(status) then return 0 end
 local hop = F.hop

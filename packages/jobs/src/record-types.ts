@@ -71,6 +71,8 @@ export interface NewJob {
   alias: string | null;
   chain: readonly Target[];
   tenant?: string | undefined;
+  /** It was admitted under its tenant's limit on unfinished jobs, and leaves the tenant's set when it finishes. */
+  countedInTenantLimit?: boolean | undefined;
   metadata?: Record<string, string> | undefined;
   /** The accepting API process's event channel, when it waits for the answer. */
   replyTo?: string | undefined;
@@ -98,6 +100,8 @@ export interface FinishedJob {
   target: string;
   /** What it cost, when it succeeded. */
   cost?: JobCost;
+  /** It counts against its tenant's limit on unfinished jobs (see NewJob), until now. */
+  countedInTenantLimit: boolean;
 }
 
 /**

@@ -76,6 +76,7 @@ export class JobRecords {
       // a third of what it would with its hop written out.
       createdAt: String(now),
       ...(job.tenant ? { tenant: job.tenant } : {}),
+      ...(job.countedInTenantLimit ? { tl: '1' } : {}),
       ...(job.replyTo ? { reply: job.replyTo } : {}),
       ...(job.batch ? { batch: job.batch.id, cid: job.batch.customId } : {}),
       ...(job.metadata ? { metadata: JSON.stringify(job.metadata) } : {}),
@@ -201,8 +202,21 @@ export class JobRecords {
   /** A finishing script answers 0 (not finished now) or the summary of the job it finished. */
   private async finished(jobId: string, answer: unknown): Promise<boolean> {
     if (!Array.isArray(answer)) return false;
-    const [batch = '', tenant = '', kind = '', alias = '', provider = '', outcome = '', createdAt = '', startedAt = '', finishedAt = '', usage = '', target = '', cost = ''] =
-      answer as string[];
+    const [
+      batch = '',
+      tenant = '',
+      kind = '',
+      alias = '',
+      provider = '',
+      outcome = '',
+      createdAt = '',
+      startedAt = '',
+      finishedAt = '',
+      usage = '',
+      target = '',
+      cost = '',
+      tl = '',
+    ] = answer as string[];
     const number = (v: string) => (v === '' ? undefined : Number(v));
     await this.onFinished?.(jobId, {
       batch,
@@ -217,6 +231,7 @@ export class JobRecords {
       ...(usage ? { usage: JSON.parse(usage) as Usage } : {}),
       target,
       ...(cost ? { cost: JSON.parse(cost) as JobCost } : {}),
+      countedInTenantLimit: tl === '1',
     });
     return true;
   }
