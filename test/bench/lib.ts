@@ -49,6 +49,8 @@ export async function closedLoop(count: number, inFlight: number, task: (i: numb
 
 export interface Gateway {
   url: string;
+  /** Its process id (for CPU accounting, see cpu.ts). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ async function startProcess(path: string, env: Record<string, string>, root: str
   await Promise.race([ready, exited]);
   return {
     url,
+    pid: child.pid ?? -1,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

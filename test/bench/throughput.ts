@@ -1,50 +1,70 @@
 import { startOllamaEmulator } from '@mana/emulators';
 import { startBareBullmq } from './bare-bullmq.js';
+import { cpuPer, redisPid } from './cpu.js';
 import type { BenchEnv } from './env.js';
 import { BASELINE_ROOT, type Gateway, chatCaller, closedLoop, median, startGateway, table } from './lib.js';
 
 const ROUNDS = 3;
 
+interface Path {
+  name: string;
+  call: () => Promise<void>;
+  /** The gateway's process, if the path has one (bare BullMQ's worker runs in this process). */
+  gateway?: Gateway;
+  rates: number[];
+  /** CPU per request, ms, each round: [gateway process, Redis, this process (the clients, the emulator; bare BullMQ's worker)]. */
+  cpu: Array<Array<number | undefined>>;
+}
+
 /**
  * Requests per second at 50 in flight through the HTTP API (zero-latency
  * emulated GPU) against a bare BullMQ loop — add a job, a Worker processes
- * it, wait for completion — on the same Redis in the same run.
+ * it, wait for completion — on the same Redis, in interleaved rounds, with
+ * the CPU each process spent per request: on a box this size every process
+ * shares two cores, so CPU per request is what bounds the rate.
  */
 export async function benchThroughput(bench: BenchEnv): Promise<void> {
   const count = 3000;
-  const bare = await bareBullmq(bench.redisUrl, count, 50);
+  const bare = startBareBullmq(bench.redisUrl, 50);
   const gpu = await startOllamaEmulator({ slots: 256 });
   const env = () => bench.env({ OLLAMA_HOSTS: `gpu0=${gpu.url}`, OLLAMA_MAX_CONCURRENT: '64' });
-  const gateways: Array<[string, Gateway]> = [['Mana HTTP API (job record, events, worker, SDK)', await startGateway(env())]];
-  if (BASELINE_ROOT) gateways.push(['baseline checkout, the same', await startGateway(env(), BASELINE_ROOT)]);
+  const paths: Path[] = [{ name: 'bare BullMQ add → process → completed', call: bare.run, rates: [], cpu: [] }];
+  const add = async (name: string, root?: string) => {
+    const gateway = await startGateway(env(), root);
+    paths.push({ name, call: chatCaller(gateway.url, 'ollama/gemma3:4b', 'ping'), gateway, rates: [], cpu: [] });
+  };
   try {
-    const rows: Array<Array<string | number>> = [['bare BullMQ add → process → completed', count, bare, 1]];
-    const calls = gateways.map(([, gateway]) => chatCaller(gateway.url, 'ollama/gemma3:4b', 'ping'));
-    for (const call of calls) await closedLoop(500, 50, call);
+    await add('Mana HTTP API (job record, events, worker, SDK)');
+    if (BASELINE_ROOT) await add('baseline checkout, the same', BASELINE_ROOT);
+    const redis = await redisPid(bench.redisUrl);
+    for (const path of paths) await closedLoop(500, 50, path.call);
     // Interleaved rounds, medians: on a noisy machine one round each, one after the other, differs by ±15 %.
-    const rates = calls.map(() => [] as number[]);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [i, call] of calls.entries()) rates[i]!.push(count / ((await closedLoop(count, 50, call)).wallMs / 1000));
+      for (const path of paths) {
+        const { result, perUnit } = await cpuPer([path.gateway?.pid ?? -1, redis, process.pid], count, () => closedLoop(count, 50, path.call));
+        path.rates.push(count / (result.wallMs / 1000));
+        path.cpu.push(perUnit);
+      }
     }
-    for (const [i, [name]] of gateways.entries()) rows.push([name, count, median(rates[i]!), median(rates[i]!) / bare]);
+    const bareRate = median(paths[0]!.rates);
     table(
       `Throughput at 50 in flight, logs at info (req/s, median of ${ROUNDS} interleaved rounds; goal: Mana ≥ 2,500 and ≥ 0.35 of bare BullMQ)`,
       ['path', 'requests', 'req/s', 'vs bare BullMQ'],
-      rows,
+      paths.map((p) => [p.name, count, median(p.rates), median(p.rates) / bareRate]),
+    );
+    if (paths[0]!.cpu[0]!.every((v) => v === undefined)) return; // no /proc here
+    const cpu = (p: Path, i: number) => {
+      const values = p.cpu.map((c) => c[i]).filter((v): v is number => v !== undefined);
+      return values.length === 0 || (i === 0 && !p.gateway) ? '–' : median(values);
+    };
+    table(
+      `CPU per request at 50 in flight, ms (medians of the rounds; ${process.version}); the rate cannot pass cores ÷ the total`,
+      ['path', 'gateway process', 'Redis', 'bench process (clients, emulator; bare: its worker)'],
+      paths.map((p) => [p.name, cpu(p, 0), cpu(p, 1), cpu(p, 2)]),
     );
   } finally {
-    for (const [, gateway] of gateways) await gateway.stop();
-    await gpu.close();
-  }
-}
-
-async function bareBullmq(redisUrl: string, count: number, inFlight: number): Promise<number> {
-  const bare = startBareBullmq(redisUrl, inFlight);
-  try {
-    await closedLoop(500, inFlight, bare.run);
-    const { wallMs } = await closedLoop(count, inFlight, bare.run);
-    return count / (wallMs / 1000);
-  } finally {
+    for (const path of paths) await path.gateway?.stop();
     await bare.close();
+    await gpu.close();
   }
 }

@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+
+/** Linux's clock tick (`getconf CLK_TCK`): 100 on every kernel we run on. */
+const TICKS_PER_S = 100;
+
+/**
+ * The CPU a process has used so far (user + system, ms), from /proc; undefined
+ * where there is no /proc (the benches then print no CPU figures).
+ */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    // Fields after the command name: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of the Redis server behind `redisUrl` (its INFO says), for cpuMs. */
+export async function redisPid(redisUrl: string): Promise<number> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const info = await redis.info('server');
+    return Number(/process_id:(\d+)/.exec(info)?.[1]);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** CPU used by each of `pids` while `run` ran, per unit of work (ms), in order; undefined entries where /proc is missing. */
+export async function cpuPer<T>(pids: readonly number[], units: number, run: () => Promise<T>): Promise<{ result: T; perUnit: Array<number | undefined> }> {
+  const before = pids.map(cpuMs);
+  const result = await run();
+  const perUnit = pids.map((pid, i) => {
+    const [a, b] = [before[i], cpuMs(pid)];
+    return a === undefined || b === undefined ? undefined : (b - a) / units;
+  });
+  return { result, perUnit };
+}
