@@ -175,6 +175,8 @@ return 1
  * ('' for none), then field/value pairs for the record (result, usage,
  * error, model, provider). Finishes the job once; returns 0 when it was
  * already finished or moved on. A hop of -1 finishes whatever hop is current.
+ * An event body that ends in \`"result":\` ends with the result field given
+ * here: a result (16 embeddings are ~65 KB) is sent once, not twice.
  */
 export const FINISH = `${RECORD_LUA}
 loadFor(ARGV[2], 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl')
@@ -189,7 +191,9 @@ if ARGV[4] == 'succeeded' then hopFields.status = 'succeeded' else hopFields.sta
 if ARGV[7] ~= '' then hopFields.error = cjson.decode(ARGV[7]) end
 updateHop(hop, hopFields)
 set('status', ARGV[4]); set('finishedAt', ARGV[3])
-emit(ARGV[6])
+local body = ARGV[6]
+if string.sub(body, -9) == '"result":' then body = body .. F.result .. '}' end
+emit(body)
 flush()
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))

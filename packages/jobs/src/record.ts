@@ -148,7 +148,8 @@ export class JobRecords {
     const result = JSON.stringify(success.result);
     const usage = JSON.stringify(success.usage);
     // Built by hand so large results (vectors) are not parsed and re-encoded on the way.
-    const event = `{"type":"done","hop":${hop},"model":${JSON.stringify(success.model)},"provider":${JSON.stringify(success.provider)},"usage":${usage},"result":${result}}`;
+    // The script ends the event with the result (see FINISH): it crosses to Redis once.
+    const event = `{"type":"done","hop":${hop},"model":${JSON.stringify(success.model)},"provider":${JSON.stringify(success.provider)},"usage":${usage},"result":`;
     const [record, stream, channel] = this.jobKeys(id);
     const done = await this.scripts.finish(
       record,
