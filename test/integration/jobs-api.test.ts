@@ -108,6 +108,11 @@ describe('native job API', () => {
         .map((e) => e.data.content)
         .join(''),
     ).toBe(answer('late reader'));
+    // The stored done event keeps its result in the record; a late reader gets it all the same.
+    const done = events.at(-1)!;
+    expect(done.type).toBe('done');
+    expect(done.data).toMatchObject({ result: { content: answer('late reader') } });
+    expect(done.data).not.toHaveProperty('resultInRecord');
   });
 
   it('shows a waiting job its place in line, which shrinks as work drains; DELETE cancels waiting and running jobs', async () => {

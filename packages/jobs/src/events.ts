@@ -31,25 +31,45 @@ export function isTerminalEvent(event: JobEvent): boolean {
   return event.type === 'done' || event.type === 'error' || event.type === 'cancelled';
 }
 
-/** Reads a job's stored events after `afterSeq` (for late readers and gap repair). */
+/**
+ * Reads a job's stored events after `afterSeq` (for late readers and gap
+ * repair). A done event is stored without its result, which the record
+ * holds (see FINISH): it is read from there.
+ */
 export async function readEvents(redis: RedisClient, keys: Keys, jobId: string, afterSeq = 0): Promise<JobEvent[]> {
   const entries = await redis.xrange(keys.jobEvents(jobId), '-', '+');
   const events: JobEvent[] = [];
   for (const [, fields] of entries) {
-    const event = parseEvent(fields[1]);
+    const raw = parseJson(fields[1]);
+    if (raw?.resultInRecord === true) {
+      const result = await redis.hget(keys.jobRecord(jobId), 'result');
+      raw.result = result === null ? null : (JSON.parse(result) as unknown);
+      delete raw.resultInRecord;
+    }
+    const event = toEvent(raw);
     if (event && event.seq > afterSeq) events.push(event);
   }
   return events;
 }
 
 export function parseEvent(raw: string | undefined): JobEvent | undefined {
+  return toEvent(parseJson(raw));
+}
+
+function parseJson(raw: string | undefined): Record<string, unknown> | undefined {
   if (raw === undefined) return undefined;
   try {
-    const parsed = JobEventSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
+    const value: unknown = JSON.parse(raw);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+function toEvent(value: Record<string, unknown> | undefined): JobEvent | undefined {
+  if (value === undefined) return undefined;
+  const parsed = JobEventSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 type Listener = (event: JobEvent) => void;

@@ -34,18 +34,20 @@ local function flush()
   if #args > 0 then redis.call('HSET', KEYS[1], unpack(args)) end
   dirty = {}
 end
-local function emit(body)
+-- \`stored\`: the body the stream keeps instead, when it differs (a done event keeps its result in the record).
+local function emit(body, stored)
   local seq = (tonumber(get('seq')) or 0) + 1
   set('seq', tostring(seq))
   local job = string.match(KEYS[1], '{([^}]*)}$')
-  local ev = '{"seq":' .. seq .. ',"job":"' .. job .. '",' .. string.sub(body, 2)
+  local head = '{"seq":' .. seq .. ',"job":"' .. job .. '",'
+  local ev = head .. string.sub(body, 2)
   -- Batch items are read back through their batch's files, never replayed event by event:
   -- keeping no stream for them saves about a third of their Redis memory. Nobody watches a
   -- batch item's own channel either (its events route refuses), and on a Redis Cluster every
   -- PUBLISH is copied to every node.
   if not get('batch') then
     -- The stream lives as long as its record: CREATE, FINISH and CANCEL give both one TTL.
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'e', ev)
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'e', stored and head .. string.sub(stored, 2) or ev)
     -- Only a job someone follows (JobEventHub.follow marks it 'w') has listeners on its own channel.
     if get('w') then redis.call('PUBLISH', ARGV[1], ev) end
   end
@@ -176,7 +178,9 @@ return 1
  * error, model, provider). Finishes the job once; returns 0 when it was
  * already finished or moved on. A hop of -1 finishes whatever hop is current.
  * An event body that ends in \`"result":\` ends with the result field given
- * here: a result (16 embeddings are ~65 KB) is sent once, not twice.
+ * here: a result (16 embeddings are ~65 KB) is sent once, not twice. The
+ * stream's copy of that event says \`"resultInRecord":true\` instead of
+ * holding the result a second time (readEvents puts it back).
  */
 export const FINISH = `${RECORD_LUA}
 loadFor(ARGV[2], 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl')
@@ -191,9 +195,12 @@ if ARGV[4] == 'succeeded' then hopFields.status = 'succeeded' else hopFields.sta
 if ARGV[7] ~= '' then hopFields.error = cjson.decode(ARGV[7]) end
 updateHop(hop, hopFields)
 set('status', ARGV[4]); set('finishedAt', ARGV[3])
-local body = ARGV[6]
-if string.sub(body, -9) == '"result":' then body = body .. F.result .. '}' end
-emit(body)
+local body, stored = ARGV[6], nil
+if string.sub(body, -9) == '"result":' then
+  stored = body .. 'null,"resultInRecord":true}'
+  body = body .. F.result .. '}'
+end
+emit(body, stored)
 flush()
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
