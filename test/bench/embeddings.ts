@@ -2,9 +2,9 @@ import OpenAI from 'openai';
 import { Ollama } from 'ollama';
 import { startOllamaEmulator } from '@mana/emulators';
 import type { BenchEnv } from './env.js';
-import { BASELINE_ROOT, type Gateway, closedLoop, median, startGateway, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, median, startGateway, table } from './lib.js';
 
-const ROUNDS = 3;
+const ROUNDS = BENCH_ROUNDS;
 const INPUTS = 16;
 const IN_FLIGHT = 50;
 const COUNT = 600;

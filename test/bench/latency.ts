@@ -2,11 +2,11 @@ import { Ollama } from 'ollama';
 import { startOllamaEmulator } from '@mana/emulators';
 import { type BenchEnv } from './env.js';
 import { startBareBullmq } from './bare-bullmq.js';
-import { BASELINE_ROOT, type Gateway, closedLoop, median, percentile, startGateway, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, median, percentile, startGateway, table } from './lib.js';
 import { type CommandCost, commandsPerRequest } from './redis-commands.js';
 import { DelayedRedis, roundTripsPerRequest } from './delayed-redis.js';
 
-const ROUNDS = 3;
+const ROUNDS = BENCH_ROUNDS;
 
 /**
  * Added latency: a sync chat through Mana vs the ollama client calling the

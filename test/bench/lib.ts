@@ -16,6 +16,9 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
  */
 export const BASELINE_ROOT = process.env.BENCH_BASELINE || undefined;
 
+/** BENCH_ROUNDS=<n>: interleaved rounds per figure in the latency, throughput and embeddings benches (3 by default; more for an A/B on a noisy machine). */
+export const BENCH_ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS) || 3);
+
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);

@@ -2,9 +2,9 @@ import { startOllamaEmulator } from '@mana/emulators';
 import { startBareBullmq } from './bare-bullmq.js';
 import { cpuPer, redisPid } from './cpu.js';
 import type { BenchEnv } from './env.js';
-import { BASELINE_ROOT, type Gateway, chatCaller, closedLoop, median, startGateway, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, chatCaller, closedLoop, median, startGateway, table } from './lib.js';
 
-const ROUNDS = 3;
+const ROUNDS = BENCH_ROUNDS;
 
 interface Path {
   name: string;
