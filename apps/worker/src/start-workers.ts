@@ -122,6 +122,7 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
     async close(graceMs = config.shutdownGraceMs) {
       stopProbes();
       stopSpill();
+      signal.close();
       process.off('SIGHUP', onSighup);
       const orderly = (async () => {
         await Promise.all([...gpuWorkers.map((w) => w.close(graceMs)), ...cloudWorkers.map((w) => closeWithin(w, graceMs, running))]);

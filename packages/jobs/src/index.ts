@@ -29,6 +29,7 @@ export type { RouteOutcome } from './route.js';
 export { fleetKnows, fleetModels, hasLoaded, hasModel, holdersOf, loadFleet, sameModel } from './fleet.js';
 export type { Fleet, GpuSpec, GpuState, Inventory } from './fleet.js';
 export { dispatchMany } from './dispatch-many.js';
+export { listenForLocalWork } from './local-work-wake.js';
 export type { DispatchOutcome } from './dispatch.js';
 export { spillOnce } from './spill.js';
 export { batchPass, parseCompletionWindow } from './batch-window.js';

@@ -1,0 +1,58 @@
+/**
+ * Waking GPU schedulers when a local hop is queued. Dispatch publishes the
+ * hop's model on the local-work channel, for every worker process; when
+ * workers run in the dispatching process too (`npm start`, the gateway),
+ * they are told at once as well, without waiting for that message's trip
+ * through Redis (one round trip off a sync chat's critical path).
+ *
+ * A message carries a wake-up id, `<model>\n<id>`, so a process woken
+ * directly does not wake again for the same hop when the message arrives:
+ * each wake-up costs a GPU scheduler a fetch, which would find the queue
+ * empty. Listeners are per channel, so processes with several prefixes
+ * (tests) keep them apart.
+ */
+type Listener = (model: string) => void;
+
+const listeners = new Map<string, Set<Listener>>();
+/** Wake-ups delivered directly whose message has not come back yet (bounded: a message lost in a reconnect never comes). */
+const delivered = new Set<string>();
+const MAX_PENDING = 10_000;
+const PROCESS_TAG = Math.random().toString(36).slice(2, 10);
+let counter = 0;
+
+/** The message to publish for a hop of `model` queued now; this process's listeners are woken at once. */
+export function wakeForLocalWork(channel: string, model: string): string {
+  const id = `${PROCESS_TAG}.${counter++}`;
+  const here = listeners.get(channel);
+  if (here && here.size > 0) {
+    if (delivered.size >= MAX_PENDING) delivered.clear();
+    delivered.add(id);
+    for (const listener of here) listener(model);
+  }
+  return `${model}\n${id}`;
+}
+
+/**
+ * Listens for local work on `channel`: woken directly by dispatch in this
+ * process, and by `onMessage` for what arrives over Redis (a message already
+ * delivered directly is skipped). Returns the handler for the channel's messages
+ * and the way to stop listening.
+ */
+export function listenForLocalWork(channel: string, listener: Listener): { onMessage(message: string): void; close(): void } {
+  const set = listeners.get(channel) ?? new Set<Listener>();
+  listeners.set(channel, set);
+  set.add(listener);
+  return {
+    onMessage(message) {
+      const cut = message.indexOf('\n');
+      // A message without an id comes from an earlier version's dispatch.
+      if (cut < 0) return listener(message);
+      if (delivered.delete(message.slice(cut + 1))) return;
+      listener(message.slice(0, cut));
+    },
+    close() {
+      set.delete(listener);
+      if (set.size === 0) listeners.delete(channel);
+    },
+  };
+}
