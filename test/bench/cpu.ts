@@ -8,7 +8,8 @@ const TICKS_PER_S = 100;
  * The CPU a process has used so far (user + system, ms), from /proc; undefined
  * where there is no /proc (the benches then print no CPU figures).
  */
-export function cpuMs(pid: number): number | undefined {
+export function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
   try {
     // Fields after the command name: utime and stime are the 12th and 13th.
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -18,19 +19,25 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
-/** The pid of the Redis server behind `redisUrl` (its INFO says), for cpuMs. */
-export async function redisPid(redisUrl: string): Promise<number> {
+/**
+ * The pid of the Redis server behind `redisUrl` (its INFO says), for cpuMs;
+ * undefined unless that pid is a Redis server on this machine (a REDIS_URL
+ * elsewhere names a pid of another machine, which here may be anything).
+ */
+export async function redisPid(redisUrl: string): Promise<number | undefined> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
-    const info = await redis.info('server');
-    return Number(/process_id:(\d+)/.exec(info)?.[1]);
+    const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]);
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('redis') ? pid : undefined;
+  } catch {
+    return undefined;
   } finally {
     redis.disconnect();
   }
 }
 
 /** CPU used by each of `pids` while `run` ran, per unit of work (ms), in order; undefined entries where /proc is missing. */
-export async function cpuPer<T>(pids: readonly number[], units: number, run: () => Promise<T>): Promise<{ result: T; perUnit: Array<number | undefined> }> {
+export async function cpuPer<T>(pids: ReadonlyArray<number | undefined>, units: number, run: () => Promise<T>): Promise<{ result: T; perUnit: Array<number | undefined> }> {
   const before = pids.map(cpuMs);
   const result = await run();
   const perUnit = pids.map((pid, i) => {

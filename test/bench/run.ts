@@ -17,9 +17,10 @@ const only = process.argv.slice(2);
 const local = process.env.REDIS_URL ? undefined : await startLocalRedis();
 const bench = benchEnv(process.env.REDIS_URL ?? local!.url);
 console.log(`Mana benchmarks — node ${process.version}, Redis ${bench.redisUrl}${local ? ' (started for this run)' : ''}`);
-if (Number(process.versions.node.split('.')[0]) < 22) {
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+if (nodeMajor < 22) {
   // Every process the benches start runs on this Node, and 20 is measurably slower than what users run.
-  console.log('Node 20 is past its end of life; users run 22 or 24, on which the gateway spends less CPU per request: run the benches on 24 (README, Benchmarks).');
+  console.log(`Node ${nodeMajor} is past its end of life; users run 22 or 24, on which the gateway spends less CPU per request: run the benches on 24 (README, Benchmarks).`);
 }
 try {
   if (only.length === 0 || only.includes('latency')) await benchLatency(bench);

@@ -41,7 +41,7 @@ export async function benchThroughput(bench: BenchEnv): Promise<void> {
     // Interleaved rounds, medians: on a noisy machine one round each, one after the other, differs by ±15 %.
     for (let round = 0; round < ROUNDS; round++) {
       for (const path of paths) {
-        const { result, perUnit } = await cpuPer([path.gateway?.pid ?? -1, redis, process.pid], count, () => closedLoop(count, 50, path.call));
+        const { result, perUnit } = await cpuPer([path.gateway?.pid, redis, process.pid], count, () => closedLoop(count, 50, path.call));
         path.rates.push(count / (result.wallMs / 1000));
         path.cpu.push(perUnit);
       }
@@ -55,7 +55,7 @@ export async function benchThroughput(bench: BenchEnv): Promise<void> {
     if (paths[0]!.cpu[0]!.every((v) => v === undefined)) return; // no /proc here
     const cpu = (p: Path, i: number) => {
       const values = p.cpu.map((c) => c[i]).filter((v): v is number => v !== undefined);
-      return values.length === 0 || (i === 0 && !p.gateway) ? '–' : median(values);
+      return values.length === 0 ? '–' : median(values);
     };
     table(
       `CPU per request at 50 in flight, ms (medians of the rounds; ${process.version}); the rate cannot pass cores ÷ the total`,
