@@ -2,11 +2,12 @@ import { Ollama } from 'ollama';
 import { startOllamaEmulator } from '@mana/emulators';
 import { type BenchEnv } from './env.js';
 import { startBareBullmq } from './bare-bullmq.js';
-import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, median, percentile, startGateway, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, median, percentile, startGateway, startStatelessProxy, table } from './lib.js';
 import { type CommandCost, commandsPerRequest } from './redis-commands.js';
 import { DelayedRedis, roundTripsPerRequest } from './delayed-redis.js';
 
 const ROUNDS = BENCH_ROUNDS;
+const STATELESS = 'stateless Node proxy (floor)';
 
 /**
  * Added latency: a sync chat through Mana vs the ollama client calling the
@@ -19,6 +20,8 @@ export async function benchLatency(bench: BenchEnv): Promise<void> {
   const env = bench.env({ OLLAMA_HOSTS: `gpu0=${gpu.url}`, OLLAMA_MAX_CONCURRENT: '64' });
   const gateways: Array<[string, Gateway]> = [['mana', await startGateway(env)]];
   if (BASELINE_ROOT) gateways.push(['baseline', await startGateway(bench.env({ OLLAMA_HOSTS: `gpu0=${gpu.url}`, OLLAMA_MAX_CONCURRENT: '64' }), BASELINE_ROOT)]);
+  // The floor: what a gateway that keeps nothing adds, in Node, on this machine.
+  gateways.push([STATELESS, await startStatelessProxy(gpu.url)]);
   const direct = new Ollama({ host: gpu.url });
   const messages = [{ role: 'user' as const, content: 'ping' }];
   const viaOllama = async () => void (await direct.chat({ model: 'gemma3:4b', messages }));
@@ -60,7 +63,7 @@ export async function benchLatency(bench: BenchEnv): Promise<void> {
     // What each request costs Redis, one at a time, beside a bare BullMQ add → process → completed.
     const bare = startBareBullmq(bench.redisUrl, 1);
     const costs: Array<[string, CommandCost]> = [['bare BullMQ add → process → completed', await commandsPerRequest(bench.redisUrl, 200, bare.run).finally(() => bare.close())]];
-    for (const [name, gateway] of gateways) costs.push([`${name} sync chat`, await commandsPerRequest(bench.redisUrl, 200, via(gateway))]);
+    for (const [name, gateway] of gateways.filter(([name]) => name !== STATELESS)) costs.push([`${name} sync chat`, await commandsPerRequest(bench.redisUrl, 200, via(gateway))]);
     table(
       'Redis commands per request (sent: commands clients send, a script once; run: what Redis executes, scripts included; goal: sent ≤ 25)',
       ['path', 'sent', 'run'],

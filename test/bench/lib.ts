@@ -76,6 +76,11 @@ export function startWorkerProcess(env: Record<string, string>): Promise<Gateway
   return startProcess('apps/worker/src/main.ts', env, REPO_ROOT, false);
 }
 
+/** The stateless Node proxy (stateless-proxy.ts), the floor any Node gateway pays, in front of the Ollama at `ollamaUrl`. */
+export function startStatelessProxy(ollamaUrl: string): Promise<Gateway> {
+  return startProcess('test/bench/stateless-proxy.ts', { OLLAMA_URL: ollamaUrl }, REPO_ROOT, true);
+}
+
 async function startProcess(path: string, env: Record<string, string>, root: string, http: boolean): Promise<Gateway> {
   const main = join(root, path);
   const port = await freePort();

@@ -2,7 +2,7 @@ import { startOllamaEmulator } from '@mana/emulators';
 import { startBareBullmq } from './bare-bullmq.js';
 import { cpuPer, redisPid } from './cpu.js';
 import type { BenchEnv } from './env.js';
-import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, chatCaller, closedLoop, median, startGateway, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, chatCaller, closedLoop, median, startGateway, startStatelessProxy, table } from './lib.js';
 
 const ROUNDS = BENCH_ROUNDS;
 
@@ -36,6 +36,9 @@ export async function benchThroughput(bench: BenchEnv): Promise<void> {
   try {
     await add('Mana HTTP API (job record, events, worker, SDK)');
     if (BASELINE_ROOT) await add('baseline checkout, the same', BASELINE_ROOT);
+    // The floor: HTTP in, HTTP out, nothing kept; what any Node gateway pays on this machine.
+    const floor = await startStatelessProxy(gpu.url);
+    paths.push({ name: 'stateless Node proxy (floor: keeps nothing)', call: chatCaller(floor.url, 'ollama/gemma3:4b', 'ping'), gateway: floor, rates: [], cpu: [] });
     const redis = await redisPid(bench.redisUrl);
     for (const path of paths) await closedLoop(500, 50, path.call);
     // Interleaved rounds, medians: on a noisy machine one round each, one after the other, differs by ±15 %.

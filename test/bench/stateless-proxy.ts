@@ -1,0 +1,64 @@
+import { Agent, type IncomingMessage, type ServerResponse, createServer, request } from 'node:http';
+
+/**
+ * The floor of any gateway written in Node, run by the latency and throughput
+ * benches beside Mana: HTTP in, JSON parsed, one keep-alive HTTP call to
+ * Ollama's /api/chat, an OpenAI-shaped answer out. It keeps nothing, logs
+ * nothing, routes nothing: what it costs, every Node gateway pays before it
+ * does any of its own work. Started as a process of its own (PORT,
+ * OLLAMA_URL), ready when GET /ready answers.
+ */
+const upstream = new URL(process.env.OLLAMA_URL ?? 'http://127.0.0.1:11434');
+const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function ollamaChat(model: string, messages: unknown): Promise<{ message: { content: string }; prompt_eval_count?: number; eval_count?: number }> {
+  const body = JSON.stringify({ model: model.replace(/^ollama\//, ''), messages, stream: false });
+  return new Promise((resolve, reject) => {
+    const req = request(new URL('/api/chat', upstream), { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      readBody(res).then((text) => {
+        try {
+          resolve(JSON.parse(text) as never);
+        } catch (err) {
+          reject(err as Error);
+        }
+      }, reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method === 'GET' && req.url === '/ready') return void res.end('ok');
+  if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+    res.statusCode = 404;
+    return void res.end();
+  }
+  const { model, messages } = JSON.parse(await readBody(req)) as { model: string; messages: unknown };
+  const answer = await ollamaChat(model, messages);
+  const body = JSON.stringify({
+    id: `chatcmpl-${Date.now()}`,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: answer.message.content }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: answer.prompt_eval_count ?? 0, completion_tokens: answer.eval_count ?? 0, total_tokens: (answer.prompt_eval_count ?? 0) + (answer.eval_count ?? 0) },
+  });
+  res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+}
+
+createServer((req, res) => {
+  handle(req, res).catch((err: Error) => {
+    res.statusCode = 502;
+    res.end(err.message);
+  });
+}).listen(Number(process.env.PORT), '127.0.0.1');
