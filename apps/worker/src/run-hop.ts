@@ -6,6 +6,7 @@ import {
   HopPayloadSchema,
   type Pipeline,
   type RouteOutcome,
+  type StartOutcome,
   type Success,
   isStoreUnavailable,
   jobCost,
@@ -17,6 +18,12 @@ import {
 import type { Logger } from '@mana/logging';
 import type { ChatResult, ProviderAdapter } from '@mana/providers';
 import type { RunningJobs } from './running-jobs.js';
+
+/**
+ * How long a hop read whole may run before it is marked running in its record. Short: a
+ * watcher of the job API sees `queued` for that long; an answer within it saves a script.
+ */
+const MARK_DUE_MS = 20;
 
 export interface HopRunnerOptions {
   pipeline: Pipeline;
@@ -49,26 +56,40 @@ export function createHopProcessor(options: HopRunnerOptions) {
     const payload = parsed.data;
     const { records } = options.pipeline;
     const controller = options.running.start(payload.jobId);
-    // The provider call starts while Redis marks the hop running: one round trip less between
+    const startedAtMs = Date.now();
+    // The provider call starts before Redis marks the hop running: one round trip less between
     // two generations on a GPU. Redis runs the mark before any delta or result of this hop
     // (same connection, in order); a hop that turns out stale or finished is aborted unused.
-    const marked = untilStored(() => records.startHop(payload.jobId, payload.hop, options.endpoint, payload.target.id)).then(
-      (outcome) => {
-        if (outcome !== 'ok' && outcome !== 'restart') controller.abort();
-        return outcome;
-      },
-      (err: unknown) => {
-        controller.abort();
-        throw err;
-      },
-    );
-    // Awaited below, after the provider call; until then its failure must not count as unhandled.
-    marked.catch(() => {});
+    let marked: Promise<StartOutcome> | undefined;
+    const mark = (): Promise<StartOutcome> => {
+      marked ??= untilStored(() => records.startHop(payload.jobId, payload.hop, options.endpoint, payload.target.id, startedAtMs)).then(
+        (outcome) => {
+          if (outcome !== 'ok' && outcome !== 'restart') controller.abort();
+          return outcome;
+        },
+        (err: unknown) => {
+          controller.abort();
+          throw err;
+        },
+      );
+      // Awaited below, after the provider call; until then its failure must not count as unhandled.
+      marked.catch(() => {});
+      return marked;
+    };
+    // A hop whose answer is read whole shows nothing while it runs, so its mark may wait: one that
+    // answers within MARK_DUE_MS is marked as it finishes, in the same script (a Redis script
+    // less per hop). One streamed to its client is marked at once: its deltas need it.
+    const streamedToClient = payload.work.kind === 'chat' && payload.work.stream === true;
+    const markDue = streamedToClient ? undefined : setTimeout(mark, MARK_DUE_MS);
+    if (streamedToClient) void mark();
     // A started hop can no longer spill; left in the index, the spill pass would later remove
     // it from BullMQ's finished history, where operators look for it.
     if (isLocalProvider(payload.target.provider))
       void options.pipeline.redis.zrem(options.pipeline.keys.spillIndex(), spillMember(payload.target.model, job.id ?? '')).catch(() => {});
-    const proceed = async () => ['ok', 'restart'].includes(await marked);
+    const proceed = async () => {
+      clearTimeout(markDue);
+      return ['ok', 'restart'].includes(await mark());
+    };
     const startedAt = performance.now();
     const streamed = new StreamedText(payload.continuation?.text);
     try {
@@ -80,17 +101,22 @@ export function createHopProcessor(options: HopRunnerOptions) {
       );
       const { success, loadMs } = await call;
       const heldMs = performance.now() - startedAt;
-      if (!(await proceed())) return 'skipped';
+      clearTimeout(markDue);
+      // Not marked yet: marked and finished in one step below, which checks what the mark would have.
+      const unmarked = marked === undefined ? { at: startedAtMs, endpoint: options.endpoint, target: payload.target.id } : undefined;
+      if (!unmarked && !(await proceed())) return 'skipped';
       options.onSuccess?.(heldMs, payload, loadMs);
       const costed: Success = { ...success, cost: jobCost(options.pipeline.prices.current(), payload.target, payload.chain, success.usage, heldMs) };
       // The provider answered: a store that is away now is waited for, never blamed on the job.
-      await untilStored(() => records.succeed(payload.jobId, payload.hop, costed), { onRetry: storeRetryLog(options, payload) });
-      return 'succeeded';
+      const finished = await untilStored(() => records.succeed(payload.jobId, payload.hop, costed, Date.now(), unmarked), { onRetry: storeRetryLog(options, payload) });
+      return finished || !unmarked ? 'succeeded' : 'skipped';
     } catch (err) {
       // Redis stayed away past the retry deadline: not the provider's failure, so no reroute. BullMQ
       // cannot record the hop's end either; its lock lapses and the stall check runs it again.
       // (A provider's own connection errors arrive as ProviderErrors and reroute as before.)
       if (!(err instanceof ManaError) && isStoreUnavailable(err)) throw err;
+      // Cancelled before its mark was due: nothing to mark (the record says cancelled already).
+      if (marked === undefined && err instanceof CancelledError && controller.signal.aborted) return 'cancelled';
       if (!(await proceed())) return 'skipped';
       if (err instanceof CancelledError && controller.signal.aborted) return 'cancelled';
       if (err instanceof ProviderError) await options.onProviderError?.(err);
@@ -99,6 +125,7 @@ export function createHopProcessor(options: HopRunnerOptions) {
       // Failed in BullMQ too, so the board shows the provider's error on this hop.
       throw new UnrecoverableError(err instanceof Error ? err.message : String(err));
     } finally {
+      clearTimeout(markDue);
       options.running.finish(payload.jobId, controller);
     }
   };

@@ -105,27 +105,40 @@ return 1
 `;
 
 /**
+ * Marks hop \`hop\` running (from \`now\`, on \`endpoint\`), emitting \`started\`; its
+ * fields are flushed by the caller. Answers 'ok', 'restart' (this hop already
+ * ran once: its worker died), 'stale' (the job moved on), 'terminal' or 'gone',
+ * changing nothing for the last three. Needs loadFor(hop, 'startedAt').
+ */
+const MARK_STARTED_LUA = `
+local function markStarted(hop, now, endpoint, target)
+  local status = F.status
+  if not status then return 'gone' end
+  if terminal(status) then return 'terminal' end
+  if tonumber(F.hop) ~= tonumber(hop) then return 'stale' end
+  local current = readHop(hop)
+  local rerun = current ~= nil and current.startedAt ~= nil
+  if rerun and F.dh == hop then
+    emit('{"type":"restart","hop":' .. hop .. ',"reason":"worker_lost"}')
+  end
+  set('status', 'running')
+  if not F.startedAt then set('startedAt', now) end
+  updateHop(hop, { status = 'running', startedAt = tonumber(now), endpoint = endpoint })
+  emit('{"type":"started","hop":' .. hop .. ',"target":' .. cjson.encode(target) .. ',"endpoint":' .. cjson.encode(endpoint) .. '}')
+  if rerun then return 'restart' end
+  return 'ok'
+end
+`;
+
+/**
  * ARGV: channel, hop, now, endpoint, target. Returns 'ok', 'restart' (this
  * hop already ran once: its worker died), 'stale' (the job moved on) or 'terminal'.
  */
-export const START_HOP = `${RECORD_LUA}
+export const START_HOP = `${RECORD_LUA}${MARK_STARTED_LUA}
 loadFor(ARGV[2], 'startedAt')
-local status = F.status
-if not status then return 'gone' end
-if terminal(status) then return 'terminal' end
-if tonumber(F.hop) ~= tonumber(ARGV[2]) then return 'stale' end
-local current = readHop(ARGV[2])
-local rerun = current ~= nil and current.startedAt ~= nil
-if rerun and F.dh == ARGV[2] then
-  emit('{"type":"restart","hop":' .. ARGV[2] .. ',"reason":"worker_lost"}')
-end
-set('status', 'running')
-if not F.startedAt then set('startedAt', ARGV[3]) end
-updateHop(ARGV[2], { status = 'running', startedAt = tonumber(ARGV[3]), endpoint = ARGV[4] })
-emit('{"type":"started","hop":' .. ARGV[2] .. ',"target":' .. cjson.encode(ARGV[5]) .. ',"endpoint":' .. cjson.encode(ARGV[4]) .. '}')
+local outcome = markStarted(ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 flush()
-if rerun then return 'restart' end
-return 'ok'
+return outcome
 `;
 
 /** ARGV: channel, hop, contentJson. Emits a delta only while that hop is the running one. */
@@ -173,38 +186,61 @@ return 1
 `;
 
 /**
- * ARGV: channel, hop, now, status, retentionSeconds, eventBody, hopErrorJson
- * ('' for none), then field/value pairs for the record (result, usage,
- * error, model, provider). Finishes the job once; returns 0 when it was
- * already finished or moved on. A hop of -1 finishes whatever hop is current.
- * An event body that ends in \`"result":\` ends with the result field given
- * here: a result (16 embeddings are ~65 KB) is sent once, not twice. The
- * stream's copy of that event says \`"resultInRecord":true\` instead of
- * holding the result a second time (readEvents puts it back).
+ * Finishes the job at \`hop\` (-1: whatever hop is current) once: 0 when it was
+ * already finished or moved on, else its summary. ARGV from \`first\` on: now,
+ * status, retentionSeconds, eventBody, hopErrorJson ('' for none); from
+ * \`first\` + 5, field/value pairs for the record (result, usage, error, model,
+ * provider). An event body that ends in \`"result":\` ends with the result field
+ * given here: a result (16 embeddings are ~65 KB) is sent once, not twice. The
+ * stream's copy of that event says \`"resultInRecord":true\` instead of holding
+ * the result a second time (readEvents puts it back). Needs
+ * loadFor(hop, 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl').
  */
-export const FINISH = `${RECORD_LUA}
-loadFor(ARGV[2], 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl')
-local status = F.status
-if not status or terminal(status) then return 0 end
-local hop = F.hop
-if ARGV[2] ~= '-1' and hop ~= ARGV[2] then return 0 end
-for i = 8, #ARGV, 2 do set(ARGV[i], ARGV[i + 1]) end
-local started = summary(hop, ARGV[4], ARGV[3])
-local hopFields = { finishedAt = tonumber(ARGV[3]) }
-if ARGV[4] == 'succeeded' then hopFields.status = 'succeeded' else hopFields.status = 'failed' end
-if ARGV[7] ~= '' then hopFields.error = cjson.decode(ARGV[7]) end
-updateHop(hop, hopFields)
-set('status', ARGV[4]); set('finishedAt', ARGV[3])
-local body, stored = ARGV[6], nil
-if string.sub(body, -9) == '"result":' then
-  stored = body .. 'null,"resultInRecord":true}'
-  body = body .. F.result .. '}'
+const FINISH_LUA = `
+local function finish(hopArg, first)
+  local now, outcome, retention, body, hopError = ARGV[first], ARGV[first + 1], ARGV[first + 2], ARGV[first + 3], ARGV[first + 4]
+  local status = F.status
+  if not status or terminal(status) then return 0 end
+  local hop = F.hop
+  if hopArg ~= '-1' and hop ~= hopArg then return 0 end
+  for i = first + 5, #ARGV, 2 do set(ARGV[i], ARGV[i + 1]) end
+  local started = summary(hop, outcome, now)
+  local hopFields = { finishedAt = tonumber(now) }
+  if outcome == 'succeeded' then hopFields.status = 'succeeded' else hopFields.status = 'failed' end
+  if hopError ~= '' then hopFields.error = cjson.decode(hopError) end
+  updateHop(hop, hopFields)
+  set('status', outcome); set('finishedAt', now)
+  local stored = nil
+  if string.sub(body, -9) == '"result":' then
+    stored = body .. 'null,"resultInRecord":true}'
+    body = body .. F.result .. '}'
+  end
+  emit(body, stored)
+  flush()
+  redis.call('EXPIRE', KEYS[1], tonumber(retention))
+  redis.call('EXPIRE', KEYS[2], tonumber(retention))
+  return started
 end
-emit(body, stored)
-flush()
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
-redis.call('EXPIRE', KEYS[2], tonumber(ARGV[5]))
-return started
+`;
+
+/** ARGV: channel, hop, then as FINISH_LUA's from 3. */
+export const FINISH = `${RECORD_LUA}${FINISH_LUA}
+loadFor(ARGV[2], 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl')
+return finish(ARGV[2], 3)
+`;
+
+/**
+ * A hop that was never marked running (it answered before its mark was due,
+ * see run-hop) is marked and finished in one step: its \`started\` event, then
+ * its end. ARGV: channel, hop, startedAt, endpoint, target, then as
+ * FINISH_LUA's from 6. 0 when the hop could not start (the job moved on or
+ * finished), else the summary.
+ */
+export const START_AND_FINISH = `${RECORD_LUA}${MARK_STARTED_LUA}${FINISH_LUA}
+loadFor(ARGV[2], 'startedAt', 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl')
+local outcome = markStarted(ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+if outcome ~= 'ok' and outcome ~= 'restart' then return 0 end
+return finish(ARGV[2], 6)
 `;
 
 /** ARGV: channel, now, retentionSeconds, cancelChannel, jobId. */

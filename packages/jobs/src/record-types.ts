@@ -113,6 +113,13 @@ export type AdvanceOutcome = 'moved' | 'over' | 'held';
 
 export type StartOutcome = 'ok' | 'restart' | 'stale' | 'terminal' | 'gone';
 
+/** Where and when a hop started, for a hop marked running as it finishes (JobRecords.succeed). */
+export interface HopStart {
+  at: number;
+  endpoint: string;
+  target: string;
+}
+
 /** What a hop that succeeded hands to its job. */
 export interface Success {
   result: unknown;

@@ -5,11 +5,11 @@ import { ManaError, serializeError, toSerializedError } from '@mana/errors';
 import type { Keys } from './keys.js';
 import type { Priority } from './payloads.js';
 import type { JobCost } from './job-cost.js';
-import type { AdvanceOutcome, FinishedJob, HopReason, HopRecord, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record-types.js';
-import { ADVANCE_HOP, CANCEL, CREATE, DELTA, FINISH, RETRY_HOP, START_HOP } from './record-scripts.js';
+import type { AdvanceOutcome, FinishedJob, HopReason, HopRecord, HopStart, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record-types.js';
+import { ADVANCE_HOP, CANCEL, CREATE, DELTA, FINISH, RETRY_HOP, START_AND_FINISH, START_HOP } from './record-scripts.js';
 
 export { JOB_STATUSES } from './record-types.js';
-export type { AdvanceOutcome, FinishedJob, HopReason, HopRecord, HopStatus, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record-types.js';
+export type { AdvanceOutcome, FinishedJob, HopReason, HopRecord, HopStart, HopStatus, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record-types.js';
 
 /** Why a job whose client holds part of a streamed answer fails instead of moving on. */
 export function partialAnswerError(target: string, cause: string): SerializedError {
@@ -28,7 +28,7 @@ const LIVE_TTL_S = 7 * 24 * 3600;
  * the job's state first, so concurrent actors on one job cannot both win.
  */
 export class JobRecords {
-  private readonly scripts: Record<'create' | 'startHop' | 'delta' | 'advanceHop' | 'retryHop' | 'finish' | 'cancel', ScriptFn>;
+  private readonly scripts: Record<'create' | 'startHop' | 'delta' | 'advanceHop' | 'retryHop' | 'finish' | 'startAndFinish' | 'cancel', ScriptFn>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -50,6 +50,7 @@ export class JobRecords {
       advanceHop: define('manaAdvanceHop', ADVANCE_HOP),
       retryHop: define('manaRetryHop', RETRY_HOP),
       finish: define('manaFinishJob', FINISH),
+      startAndFinish: define('manaStartAndFinishJob', START_AND_FINISH),
       cancel: define('manaCancelJob', CANCEL),
     };
   }
@@ -144,33 +145,23 @@ export class JobRecords {
     return (await this.scripts.retryHop(record, stream, channel, hop, retryAt, JSON.stringify(error), attempt)) === 1;
   }
 
-  async succeed(id: string, hop: number, success: Success, now = Date.now()): Promise<boolean> {
+  /**
+   * Finishes the job with the hop's answer; false when it had finished or moved on. `started`: the
+   * hop was never marked running (startHop), so it is marked now, in the same step (its `started`
+   * event comes first) — false, too, when it could not start (stale, finished or gone).
+   */
+  async succeed(id: string, hop: number, success: Success, now = Date.now(), started?: HopStart): Promise<boolean> {
     const result = JSON.stringify(success.result);
     const usage = JSON.stringify(success.usage);
     // Built by hand so large results (vectors) are not parsed and re-encoded on the way.
     // The script ends the event with the result (see FINISH): it crosses to Redis once.
     const event = `{"type":"done","hop":${hop},"model":${JSON.stringify(success.model)},"provider":${JSON.stringify(success.provider)},"usage":${usage},"result":`;
     const [record, stream, channel] = this.jobKeys(id);
-    const done = await this.scripts.finish(
-      record,
-      stream,
-      channel,
-      hop,
-      now,
-      'succeeded',
-      this.retentionS,
-      event,
-      '',
-      'result',
-      result,
-      'usage',
-      usage,
-      'model',
-      success.model,
-      'provider',
-      success.provider,
-      ...(success.cost ? ['cost', JSON.stringify(success.cost)] : []),
-    );
+    const end = [now, 'succeeded', this.retentionS, event, '', 'result', result, 'usage', usage, 'model', success.model, 'provider', success.provider];
+    if (success.cost) end.push('cost', JSON.stringify(success.cost));
+    const done = started
+      ? await this.scripts.startAndFinish(record, stream, channel, hop, started.at, started.endpoint, started.target, ...end)
+      : await this.scripts.finish(record, stream, channel, hop, ...end);
     return this.finished(id, done);
   }
 
