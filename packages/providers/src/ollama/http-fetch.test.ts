@@ -53,3 +53,29 @@ it('a reset connection is the server failing: the caller is told (and moves the 
   expect(failure).toBeInstanceOf(TypeError);
   expect(((failure as TypeError).cause as NodeJS.ErrnoException).code).toBe('ECONNRESET');
 });
+
+it('answers a Response read whole: json() or text() once, the status and headers as sent, the body stream on request', async () => {
+  const { createServer: createHttpServer } = await import('node:http');
+  const server = createHttpServer((req, res) => {
+    if (req.url === '/missing') return void res.writeHead(404, 'Not Found', { 'content-type': 'application/json' }).end('{"error":"model \\"x\\" not found"}');
+    res.writeHead(200, { 'content-type': 'application/json', 'x-extra': 'yes' }).end('{"embeddings":[[0.5,-1]]}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  const { port } = server.address() as { port: number };
+  const call = (path: string) =>
+    httpFetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}', signal: new AbortController().signal });
+
+  const ok = await call('/api/embed');
+  expect([ok.ok, ok.status, ok.headers.get('x-extra'), ok.bodyUsed]).toEqual([true, 200, 'yes', false]);
+  const copy = ok.clone();
+  expect(await ok.json()).toEqual({ embeddings: [[0.5, -1]] });
+  expect(ok.bodyUsed).toBe(true);
+  await expect(ok.text()).rejects.toThrow(TypeError);
+  expect(await copy.text()).toBe('{"embeddings":[[0.5,-1]]}');
+
+  const missing = await call('/missing');
+  expect([missing.ok, missing.status, missing.statusText]).toEqual([false, 404, 'Not Found']);
+  expect(await new Response(missing.body).json()).toEqual({ error: 'model "x" not found' });
+  expect(missing.bodyUsed).toBe(true);
+});

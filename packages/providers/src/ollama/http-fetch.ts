@@ -1,4 +1,5 @@
-import { Agent, request } from 'node:http';
+import { Agent, type OutgoingHttpHeaders, request } from 'node:http';
+import { BufferedResponse } from './buffered-response.js';
 
 /**
  * Keep-alive connections to the GPU servers, shared by every call of the
@@ -13,16 +14,15 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1024, timeout: 30_000 });
 /**
  * A `fetch` for ollama-js's whole-body calls (non-streamed chat, embed,
  * version, ps) over node:http. undici's fetch was the largest single CPU
- * cost per job in the gateway's profile; this answers the same Response
- * with a fraction of the machinery. Streamed calls keep the global fetch,
+ * cost per job in the gateway's profile; this answers a Response read whole
+ * (BufferedResponse) with a fraction of the machinery. Streamed calls keep the global fetch,
  * whose web stream the SDK reads line by line.
  */
 export function httpFetch(input: string | URL | Request, init: RequestInit & { signal: AbortSignal }): Promise<Response> {
   const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
   if (url.protocol !== 'http:' || (typeof init.body === 'string' && /"stream"\s*:\s*true/.test(init.body))) return fetch(input, init);
   return new Promise((resolve, reject) => {
-    const headers = Object.fromEntries(new Headers(init.headers).entries());
-    const req = request(url, { method: init.method ?? 'GET', headers, agent, signal: init.signal }, (res) => {
+    const req = request(url, { method: init.method ?? 'GET', headers: plainHeaders(init.headers), agent, signal: init.signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
@@ -31,13 +31,20 @@ export function httpFetch(input: string | URL | Request, init: RequestInit & { s
         for (const [name, value] of Object.entries(res.headers)) {
           if (value !== undefined) responseHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
         }
-        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 500, headers: responseHeaders }));
+        resolve(new BufferedResponse(Buffer.concat(chunks), res.statusCode ?? 500, res.statusMessage ?? '', responseHeaders, url.href));
       });
     });
     req.on('error', (err) => reject(toFetchError(err)));
     if (typeof init.body === 'string') req.end(init.body);
     else req.end();
   });
+}
+
+/** The request's headers as node:http takes them; ollama-js passes a plain object, which needs no Headers made. */
+function plainHeaders(headers: RequestInit['headers']): OutgoingHttpHeaders {
+  if (headers === undefined) return {};
+  if (headers instanceof Headers || Array.isArray(headers)) return Object.fromEntries(new Headers(headers).entries());
+  return headers as OutgoingHttpHeaders;
 }
 
 /** The shape undici gives network failures, so error mapping is the same for both paths. */
