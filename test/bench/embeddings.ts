@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { Ollama } from 'ollama';
 import { startOllamaEmulator } from '@mana/emulators';
 import type { BenchEnv } from './env.js';
-import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, median, startGateway, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, inRoundOrder, median, startGateway, table } from './lib.js';
 
 const ROUNDS = BENCH_ROUNDS;
 const INPUTS = 16;
@@ -35,7 +35,7 @@ export async function benchEmbeddings(bench: BenchEnv): Promise<void> {
     for (const [, run] of paths) await closedLoop(200, IN_FLIGHT, run);
     const rates = new Map<string, number[]>();
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, run] of paths) {
+      for (const [name, run] of inRoundOrder(paths, round)) {
         const { wallMs } = await closedLoop(COUNT, IN_FLIGHT, run);
         rates.set(name, [...(rates.get(name) ?? []), COUNT / (wallMs / 1000)]);
       }

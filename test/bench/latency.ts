@@ -2,7 +2,7 @@ import { Ollama } from 'ollama';
 import { startOllamaEmulator } from '@mana/emulators';
 import { type BenchEnv } from './env.js';
 import { startBareBullmq } from './bare-bullmq.js';
-import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, median, percentile, startGateway, startStatelessProxy, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, inRoundOrder, median, percentile, startGateway, startStatelessProxy, table } from './lib.js';
 import { type CommandCost, commandsPerRequest } from './redis-commands.js';
 import { DelayedRedis, roundTripsPerRequest } from './delayed-redis.js';
 
@@ -46,8 +46,8 @@ export async function benchLatency(bench: BenchEnv): Promise<void> {
       const samples = new Map<string, Array<{ p50: number; p99: number }>>();
       const record = (name: string, latencies: number[]) => samples.set(name, [...(samples.get(name) ?? []), { p50: percentile(latencies, 50), p99: percentile(latencies, 99) }]);
       for (let round = 0; round < ROUNDS; round++) {
-        record('direct', (await closedLoop(count, inFlight, viaOllama)).latencies);
-        for (const [name, gateway] of gateways) record(name, (await closedLoop(count, inFlight, via(gateway))).latencies);
+        const runs: Array<[string, () => Promise<void>]> = [['direct', viaOllama], ...gateways.map(([name, gateway]): [string, () => Promise<void>] => [name, via(gateway)])];
+        for (const [name, run] of inRoundOrder(runs, round)) record(name, (await closedLoop(count, inFlight, run)).latencies);
       }
       const med = (name: string, p: 'p50' | 'p99') => median(samples.get(name)!.map((s) => s[p]));
       for (const [name] of gateways) {

@@ -19,6 +19,15 @@ export const BASELINE_ROOT = process.env.BENCH_BASELINE || undefined;
 /** BENCH_ROUNDS=<n>: interleaved rounds per figure in the latency, throughput and embeddings benches (3 by default; more for an A/B on a noisy machine). */
 export const BENCH_ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS) || 3);
 
+/**
+ * The order to measure `items` in, round by round: reversed every other round, since on this
+ * machine whatever runs first in a round measured ~6 % slower than the same gateway run second
+ * (an A/A run of two identical gateways).
+ */
+export function inRoundOrder<T>(items: readonly T[], round: number): readonly T[] {
+  return round % 2 === 0 ? items : [...items].reverse();
+}
+
 export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);

@@ -2,7 +2,7 @@ import { startOllamaEmulator } from '@mana/emulators';
 import { startBareBullmq } from './bare-bullmq.js';
 import { cpuPer, redisPid } from './cpu.js';
 import type { BenchEnv } from './env.js';
-import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, chatCaller, closedLoop, median, startGateway, startStatelessProxy, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, chatCaller, closedLoop, inRoundOrder, median, startGateway, startStatelessProxy, table } from './lib.js';
 
 const ROUNDS = BENCH_ROUNDS;
 
@@ -43,7 +43,7 @@ export async function benchThroughput(bench: BenchEnv): Promise<void> {
     for (const path of paths) await closedLoop(500, 50, path.call);
     // Interleaved rounds, medians: on a noisy machine one round each, one after the other, differs by ±15 %.
     for (let round = 0; round < ROUNDS; round++) {
-      for (const path of paths) {
+      for (const path of inRoundOrder(paths, round)) {
         const { result, perUnit } = await cpuPer([path.gateway?.pid, redis, process.pid], count, () => closedLoop(count, 50, path.call));
         path.rates.push(count / (result.wallMs / 1000));
         path.cpu.push(perUnit);
