@@ -86,10 +86,8 @@ export function createHopProcessor(options: HopRunnerOptions) {
     // it from BullMQ's finished history, where operators look for it.
     if (isLocalProvider(payload.target.provider))
       void options.pipeline.redis.zrem(options.pipeline.keys.spillIndex(), spillMember(payload.target.model, job.id ?? '')).catch(() => {});
-    const proceed = async () => {
-      clearTimeout(markDue);
-      return ['ok', 'restart'].includes(await mark());
-    };
+    // Marks the hop now if its mark was not due yet (a timer left to fire later finds it made).
+    const proceed = async () => ['ok', 'restart'].includes(await mark());
     const startedAt = performance.now();
     const streamed = new StreamedText(payload.continuation?.text);
     try {
