@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replyText } from '@mana/emulators';
+import { embedText, replyText } from '@mana/emulators';
 import { type Stack, startStack } from '@mana/testing';
 
 let stack: Stack;
@@ -53,6 +53,21 @@ describe('the official openai client, pointed at Mana', () => {
     expect(result.data).toHaveLength(3);
     expect(result.data[0]?.embedding).toHaveLength(768);
     expect(result.model).toBe('ollama/nomic-embed-text');
+  });
+
+  it('answers JSON floats that read back as the GPU’s own float32 vectors, the same as base64', async () => {
+    const input = ['alpha', 'beta'];
+    const [floats, packed] = await Promise.all([
+      client.embeddings.create({ model: 'mana/embed', input, encoding_format: 'float' }),
+      client.embeddings.create({ model: 'mana/embed', input }),
+    ]);
+    expect(floats.data.map((d) => d.index)).toEqual([0, 1]);
+    expect(floats.usage.prompt_tokens).toBeGreaterThan(0);
+    floats.data.forEach((d, k) => {
+      const gpu = Float32Array.from(embedText('nomic-embed-text', input[k]!, 768));
+      expect(Float32Array.from(d.embedding)).toEqual(gpu);
+      expect(Float32Array.from(packed.data[k]!.embedding)).toEqual(gpu);
+    });
   });
 
   it('uses the default alias when the model is left out', async () => {

@@ -36,6 +36,20 @@ export function embeddingsFloat(result: unknown): number[][] {
   });
 }
 
+/**
+ * Each vector for an answer of JSON numbers written as bytes (jsonBytes): packed vectors as
+ * float32, written at float32 precision, as the provider made them; older records' as JSON text.
+ */
+export function embeddingsForJson(result: unknown): Array<Float32Array | string> {
+  if (!isPacked(result)) return (result as JsonEmbeddings).embeddings.map((v) => JSON.stringify(v));
+  return result.f32.map((encoded) => {
+    // Decoded into a buffer of its own, so the floats start on a 4-byte boundary (a small Buffer may sit anywhere in Node's pool).
+    const bytes = Buffer.alloc(Buffer.byteLength(encoded, 'base64'));
+    const length = bytes.write(encoded, 'base64');
+    return new Float32Array(bytes.buffer, bytes.byteOffset, length >> 2);
+  });
+}
+
 function isPacked(result: unknown): result is PackedEmbeddings {
   return typeof result === 'object' && result !== null && Array.isArray((result as PackedEmbeddings).f32);
 }

@@ -1,6 +1,6 @@
 import { type SerializedError, httpStatusOf } from '@mana/errors';
 
-export { answeredModel, chatCompletionBody, completionId, embeddingsBody, toolCallsBody, usageBody } from '@mana/jobs';
+export { answeredModel, chatCompletionBody, completionId, embeddingsBody, embeddingsBodyBytes, toolCallsBody, usageBody } from '@mana/jobs';
 export type { ChatResultBody } from '@mana/jobs';
 
 /** OpenAI's error envelope; `type` follows OpenAI's coarse split of client and server errors. */

@@ -1,7 +1,8 @@
 import { type Request, type Response, Router } from 'express';
 import type { ApiDeps } from '../deps.js';
 import { schedulingFrom } from '../job-options.js';
-import { embeddingsBody } from '../openai/responses.js';
+import { sendJsonBytes } from '../http/json-bytes.js';
+import { embeddingsBodyBytes } from '../openai/responses.js';
 import { EmbeddingRequestSchema } from '../openai/schemas.js';
 import { toEmbeddingWork } from '../openai/translate.js';
 import { failureOf, sendFailure, setJobHeaders, submitAndWatch } from '../watch-job.js';
@@ -17,7 +18,7 @@ export function embeddingsRouter(deps: ApiDeps): Router {
       for await (const event of watched.events) {
         if (event.type === 'done') {
           setJobHeaders(res, id, event);
-          res.json(embeddingsBody(event, body.encoding_format ?? 'float'));
+          sendJsonBytes(res, embeddingsBodyBytes(event, body.encoding_format ?? 'float'));
           return;
         }
         const failure = failureOf(event);

@@ -1,7 +1,8 @@
 import { type Request, type Response, Router } from 'express';
-import { type Work, embeddingsFloat } from '@mana/jobs';
+import { type Work, embeddingsForJson, jsonBytes } from '@mana/jobs';
 import { httpStatusOf } from '@mana/errors';
 import type { ApiDeps } from '../deps.js';
+import { sendJsonBytes } from '../http/json-bytes.js';
 import { schedulingFrom } from '../job-options.js';
 import { type Route, deltaFrame, doneFrame, loadedFrame, ollamaErrorBody, ollamaModelName } from '../ollama/bodies.js';
 import { OllamaChatSchema, OllamaEmbedSchema, OllamaEmbeddingsSchema, OllamaGenerateSchema } from '../ollama/schemas.js';
@@ -31,12 +32,16 @@ export function ollamaRouter(deps: ApiDeps): Router {
     const body = OllamaEmbedSchema.parse(req.body);
     const input = typeof body.input === 'string' ? [body.input] : body.input;
     const done = await embed(deps, req, res, body.model, { kind: 'embedding', input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) });
-    if (done) res.json({ model: done.model, embeddings: done.embeddings, total_duration: done.totalNs, load_duration: 0, prompt_eval_count: done.promptTokens });
+    if (!done) return;
+    // Written as bytes around each vector (see jsonBytes), at float32 precision as Ollama's own answer.
+    const vectors = done.embeddings.flatMap((v, i) => (i > 0 ? [',', v] : [v]));
+    const fields = `"total_duration":${done.totalNs},"load_duration":0,"prompt_eval_count":${done.promptTokens}`;
+    sendJsonBytes(res, jsonBytes([`{"model":${JSON.stringify(done.model)},"embeddings":[`, ...vectors, `],${fields}}`]));
   });
   router.post('/api/embeddings', async (req: Request, res: Response) => {
     const body = OllamaEmbeddingsSchema.parse(req.body);
     const done = await embed(deps, req, res, body.model, { kind: 'embedding', input: [body.prompt] });
-    if (done) res.json({ embedding: done.embeddings[0] ?? [] });
+    if (done) sendJsonBytes(res, jsonBytes(['{"embedding":', done.embeddings[0] ?? '[]', '}']));
   });
   return router;
 }
@@ -116,7 +121,7 @@ async function embed(deps: ApiDeps, req: Request, res: Response, model: string, 
     for await (const event of watched.events) {
       if (event.type === 'done') {
         setJobHeaders(res, event.job, event);
-        const embeddings = embeddingsFloat(event.result);
+        const embeddings = embeddingsForJson(event.result);
         return { model: ollamaModelName(event), embeddings, promptTokens: event.usage.promptTokens, totalNs: Math.round((performance.now() - startedAt) * 1e6) };
       }
       const failure = failureOf(event);
