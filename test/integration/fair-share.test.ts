@@ -117,3 +117,30 @@ describe('fair share of the GPU slots between tenants', () => {
     90_000,
   );
 });
+
+describe('one tenant (no client keys)', () => {
+  it('tags no hop and keeps no clocks, and its hops still start in arrival order, interactive first', async () => {
+    stack = await startStack({
+      gpus: 1,
+      maxConcurrent: 1,
+      ollama: { timeToFirstTokenMs: 30, perTokenMs: 5 },
+      env: { AUTO_FALLBACK_ENABLED: 'false', MANA_INTERACTIVE_RESERVED_SLOTS: '0' },
+    });
+    const s = stack;
+    const submit = async (priority: string, text: string) => {
+      const body = { type: 'chat', priority, request: { model: 'ollama/gemma3:4b', messages: [{ role: 'user', content: text }] } };
+      const response = await fetch(`${s.baseURL}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status).toBe(202);
+      return ((await response.json()) as { id: string }).id;
+    };
+    const queued: string[] = [];
+    for (let i = 0; i < 6; i++) queued.push(await submit('async', `async item ${i}`));
+    const urgent = await submit('interactive', 'urgent');
+    await expect.poll(async () => (await s.jobs()).filter((r) => r.status === 'succeeded').length, { timeout: 20_000 }).toBe(7);
+    const starts = (await s.jobs()).sort((x, y) => x.startedAt! - y.startedAt!).map((r) => r.id);
+    // One slot: the async jobs start in the order they came, and the interactive one before every async job still waiting.
+    expect(starts.filter((id) => id !== urgent)).toEqual(queued);
+    expect(starts.indexOf(urgent)).toBeLessThanOrEqual(2);
+    expect(await s.pipeline.redis.keys(s.keys.fairClocks('*', '*'))).toEqual([]);
+  });
+});

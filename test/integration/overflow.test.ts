@@ -61,10 +61,17 @@ describe('overflow: saturated GPUs spill interactive work, batch work waits', ()
   });
 
   it('sends an interactive request with a short tolerance to Gemini at dispatch, while batch jobs wait for the GPU', async () => {
-    stack = await startStack({ gpus: 1, maxConcurrent: 1, ollama: { perTokenMs: 60 } });
-    const batch = ['b1 x x x', 'b2 x x x', 'b3 x x x'].map((t) => chat(stack!, t, { 'x-mana-priority': 'batch' }));
+    // Two tenants, so hops take fair-share places (a lone tenant's need none, see fair-share.test).
+    const auth = { authorization: 'Bearer team-a-key-0123456789' };
+    stack = await startStack({
+      gpus: 1,
+      maxConcurrent: 1,
+      ollama: { perTokenMs: 60 },
+      env: { MANA_API_KEYS: 'team-a:team-a-key-0123456789,team-b:team-b-key-0123456789', MANA_ADMIN_KEY: 'admin-key-0123456789' },
+    });
+    const batch = ['b1 x x x', 'b2 x x x', 'b3 x x x'].map((t) => chat(stack!, t, { ...auth, 'x-mana-priority': 'batch' }));
     await expect.poll(() => stack!.gpus[0]!.stats.snapshot().busySlots).toBe(1);
-    const interactive = await chat(stack, 'urgent', { 'x-mana-max-wait-ms': '100' });
+    const interactive = await chat(stack, 'urgent', { ...auth, 'x-mana-max-wait-ms': '100' });
     expect(interactive.status).toBe(200);
     expect(interactive.headers.get('x-mana-provider')).toBe('google');
     for (const response of await Promise.all(batch)) {
@@ -80,7 +87,7 @@ describe('overflow: saturated GPUs spill interactive work, batch work waits', ()
     // Its fair-share place in the GPU's queue, taken while dispatch decided, was given back: the
     // tenant's interactive clock there is where it started, not one hop on for work it never queued.
     const clocks = stack.keys.fairClocks(stack.keys.localQueueName('gemma3:4b'), 'interactive');
-    expect(await stack.pipeline.redis.hget(clocks, 'default')).toBe('0');
+    expect(await stack.pipeline.redis.hget(clocks, 'team-a')).toBe('0');
   });
 
   it('moves a waiting job to its next target once it has waited past its tolerance, exactly once', async () => {

@@ -14,6 +14,7 @@ export class ApiKeyStore {
   private keys: readonly ApiKey[] = [];
   /** Tenants' weights from the keys in force, read once per reload (looked up per job). */
   private weights = new Map<string, number>();
+  private tenants = 0;
   readonly required: boolean;
 
   constructor(private readonly auth: Config['auth']) {
@@ -24,6 +25,12 @@ export class ApiKeyStore {
   private use(keys: readonly ApiKey[]): void {
     this.keys = keys;
     this.weights = new Map(keys.flatMap((k) => (k.weight !== undefined ? [[k.tenant, k.weight] as const] : [])));
+    this.tenants = new Set(keys.map((k) => k.tenant)).size;
+  }
+
+  /** True while every request acts for one tenant (no keys required, or all of them one tenant's): fair share has no one to share with. */
+  get soleTenant(): boolean {
+    return !this.required || this.tenants <= 1;
   }
 
   current(): readonly ApiKey[] {

@@ -16,6 +16,7 @@ import {
   fleetKnows,
   fleetModels,
   releaseTenantJob,
+  soleTenantTags,
   tagEarly,
 } from '@mana/jobs';
 import type { ApiDeps } from './deps.js';
@@ -72,7 +73,8 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   // queue taken, while the record is written: one round trip, not three. The place is given back
   // if the hop goes elsewhere.
   const decided = dispatchDecision(pipeline, hop);
-  const tagged = tagEarly(pipeline, hop);
+  // A lone tenant shares with no one: its hops need no fair-share tags (see soleTenantTags), a script less per job.
+  const tagged = deps.apiKeys.soleTenant ? Promise.resolve(soleTenantTags(hop.priority, 1)) : tagEarly(pipeline, hop);
   decided.catch(() => {}); // awaited below, unless the record could not be written
   tagged?.catch(() => {});
   try {

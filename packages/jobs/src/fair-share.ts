@@ -133,6 +133,16 @@ export class FairShare {
   }
 }
 
+/**
+ * The tags of hops whose tenant is the only one: none. Its clock would give them ever-rising
+ * priorities, which BullMQ serves in arrival order, as it serves one priority: the same order,
+ * without a script per hop or clocks in Redis. (A tenant that later meets others starts level
+ * with them: its clock has not moved, and "now" is its first waiting hop's tag, the class's base.)
+ */
+export function soleTenantTags(priority: Priority, count: number): FairTags {
+  return { priorities: new Array<number>(count).fill(BULLMQ_PRIORITY[priority]), release: () => Promise.resolve() };
+}
+
 /** The class a BullMQ priority belongs to (0, BullMQ's plain wait list, is where a stalled hop goes back: first in line). */
 export function priorityClassOf(bullmqPriority: number): Priority | 'requeued' {
   if (bullmqPriority < BULLMQ_PRIORITY.interactive) return 'requeued';

@@ -5,7 +5,7 @@ export { checkEvictionPolicy } from './eviction-policy.js';
 export type { UntilStoredOptions } from './store-retry.js';
 export type { Redis, RedisClient, RedisConnectionOptions } from './redis.js';
 export { BULLMQ_PRIORITY, HopPayloadSchema, PRIORITIES, PRIORITY_CLASS_WIDTH, PRIORITY_SCORE_UNIT, TargetSchema, WorkSchema } from './payloads.js';
-export { FairShare, type FairTags, priorityClassOf } from './fair-share.js';
+export { FairShare, type FairTags, priorityClassOf, soleTenantTags } from './fair-share.js';
 export type { HopPayload, HopTarget, Priority, Work } from './payloads.js';
 export { estimatePromptTokens } from './prompt-size.js';
 export { JOB_STATUSES, JobRecords, partialAnswerError } from './record.js';
