@@ -67,7 +67,10 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   const counted = limit > 0 && submission.tenant !== undefined && !submission.batch;
   if (counted) await admitTenantJob(pipeline, submission.tenant!, id, limit);
   // Registered before the record exists, so not one event can slip past (from seq 1, 'queued', on).
-  const unsubscribe = listener ? deps.hub.listen(id, listener) : () => {};
+  // A client that reads the answer whole needs only the job's end: the reply channel carries no
+  // more (two messages fewer to publish, read and parse per request; the stream keeps them all).
+  const endsOnly = !(submission.work.kind === 'chat' && submission.work.stream);
+  const unsubscribe = listener ? deps.hub.listen(id, listener, { endsOnly }) : () => {};
   const hop = hopZero(deps, submission, plan);
   // Where hop 0 goes is read (GPU health, backlog), and its fair-share place in its first target's
   // queue taken, while the record is written: one round trip, not three. The place is given back
@@ -78,7 +81,7 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   decided.catch(() => {}); // awaited below, unless the record could not be written
   tagged?.catch(() => {});
   try {
-    await pipeline.records.create(newJob(submission, plan, listener ? deps.hub.channel : undefined, counted));
+    await pipeline.records.create({ ...newJob(submission, plan, listener ? deps.hub.channel : undefined, counted), replyEndsOnly: endsOnly });
   } catch (err) {
     unsubscribe();
     void tagged?.then((tags) => tags.release()).catch(() => {});

@@ -82,3 +82,43 @@ it("publishes on a job's own channel only once someone follows it, and the follo
   // Pub/sub keeps order: had 'queued' or 'started' been published on the job's channel, they would have come first.
   await expect.poll(() => onChannel).toEqual(['delta']);
 });
+
+it('sends a job read whole only its end on the reply channel, keeps every event in its stream, and a follower still gets them all', async () => {
+  prefix = testPrefix();
+  const keys = new Keys(prefix);
+  const redis = connect();
+  const records = new JobRecords(redis, keys, 60);
+  const [acceptingSub, followingSub, rawSub] = [0, 1, 2].map(() => {
+    const c = new Redis(testRedisUrl());
+    connections.push(c);
+    return c;
+  });
+  const accepting = await JobEventHub.start(acceptingSub!, redis, keys, 'api-a');
+  const following = await JobEventHub.start(followingSub!, redis, keys, 'api-b');
+  const onReply: string[] = [];
+  rawSub!.on('message', (_channel: string, message: string) => onReply.push((JSON.parse(message) as JobEvent).type));
+  await rawSub!.subscribe(accepting.channel);
+  const heard: JobEvent[] = [];
+  accepting.listen('job_e', (event) => heard.push(event), { endsOnly: true });
+  const target = { provider: 'ollama' as const, model: 'gemma3:4b', id: 'ollama/gemma3:4b' };
+  const job = { id: 'job_e', kind: 'chat' as const, priority: 'interactive' as const, maxWaitMs: null, requested: 'x', alias: null, chain: [target] };
+  await records.create({ ...job, replyTo: accepting.channel, replyEndsOnly: true });
+  await records.startHop('job_e', 0, 'ollama:gpu0', target.id);
+  const watcher: JobEvent[] = [];
+  await following.follow('job_e', (event) => watcher.push(event));
+  await records.succeed('job_e', 0, { result: { content: 'ok', finishReason: 'stop' }, usage: { promptTokens: 1, completionTokens: 1 }, model: 'gemma3:4b', provider: 'ollama' });
+
+  // The accepting process hears the end at once, without reading the stream for the seqs it skipped.
+  await expect.poll(() => heard.map((e) => [e.type, e.seq])).toEqual([['done', 3]]);
+  expect(heard[0]).toMatchObject({ type: 'done', result: { content: 'ok' } });
+  await expect.poll(() => watcher.map((e) => e.type)).toEqual(['queued', 'started', 'done']);
+  expect(onReply).toEqual(['done']);
+  expect((await redis.xrange(keys.jobEvents('job_e'), '-', '+')).length).toBe(3);
+
+  // A job not read whole (streamed) still gets every event on the reply channel.
+  const streamed: JobEvent[] = [];
+  accepting.listen('job_s', (event) => streamed.push(event));
+  await records.create({ ...job, id: 'job_s', replyTo: accepting.channel });
+  await records.startHop('job_s', 0, 'ollama:gpu0', target.id);
+  await expect.poll(() => streamed.map((e) => e.type)).toEqual(['queued', 'started']);
+});

@@ -82,6 +82,8 @@ interface Subscription {
   pending: JobEvent[];
   /** Whether this subscription SUBSCRIBEd to the job's own channel (a job accepted elsewhere). */
   followsChannel: boolean;
+  /** The job's reply channel carries only its end (created with `replyEndsOnly`): a jump to it is no gap. */
+  endsOnly: boolean;
 }
 
 /**
@@ -119,10 +121,13 @@ export class JobEventHub {
 
   /**
    * Listens to a job this process is about to create with `replyTo: hub.channel`.
-   * No Redis call: register it before dispatching and no event is missed.
+   * No Redis call: register it before dispatching and no event is missed. `endsOnly`:
+   * the job is created with `replyEndsOnly`, and the listener hears only its end.
    */
-  listen(jobId: string, listener: Listener, afterSeq = 0): () => void {
-    const sub = this.subscription(jobId, afterSeq);
+  listen(jobId: string, listener: Listener, options: { endsOnly?: boolean } = {}): () => void {
+    const fresh = !this.subs.has(jobId);
+    const sub = this.subscription(jobId, 0);
+    sub.endsOnly = (fresh || sub.endsOnly) && options.endsOnly === true;
     sub.listeners.add(listener);
     return () => this.remove(jobId, sub, listener);
   }
@@ -148,7 +153,7 @@ export class JobEventHub {
   private subscription(jobId: string, afterSeq: number): Subscription {
     let sub = this.subs.get(jobId);
     if (!sub) {
-      sub = { listeners: new Set(), lastSeq: afterSeq, repairing: undefined, pending: [], followsChannel: false };
+      sub = { listeners: new Set(), lastSeq: afterSeq, repairing: undefined, pending: [], followsChannel: false, endsOnly: false };
       this.subs.set(jobId, sub);
     }
     return sub;
@@ -170,6 +175,9 @@ export class JobEventHub {
       return;
     }
     if (event.seq <= sub.lastSeq) return;
+    // Its end, with the events before it left in the stream on purpose: nothing to repair. (Once the
+    // job is followed, every event comes on its own channel, and a gap is a gap again.)
+    if (sub.endsOnly && !sub.followsChannel && isTerminalEvent(event)) return this.deliver(sub, event);
     if (event.seq > sub.lastSeq + 1) {
       sub.pending.push(event);
       this.repairSoon(event.job, sub);

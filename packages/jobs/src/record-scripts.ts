@@ -34,6 +34,10 @@ local function flush()
   if #args > 0 then redis.call('HSET', KEYS[1], unpack(args)) end
   dirty = {}
 end
+local function isEnd(body)
+  local kind = string.match(body, '^{"type":"(%a+)"')
+  return kind == 'done' or kind == 'error' or kind == 'cancelled'
+end
 -- \`stored\`: the body the stream keeps instead, when it differs (a done event keeps its result in the record).
 local function emit(body, stored)
   local seq = (tonumber(get('seq')) or 0) + 1
@@ -51,9 +55,10 @@ local function emit(body, stored)
     -- Only a job someone follows (JobEventHub.follow marks it 'w') has listeners on its own channel.
     if get('w') then redis.call('PUBLISH', ARGV[1], ev) end
   end
-  -- The API process that accepted the job listens on its own channel for all its jobs.
+  -- The API process that accepted the job listens on its own channel for all its jobs; one
+  -- whose client reads the answer whole ('re') only for its end (the rest is in the stream).
   local reply = get('reply')
-  if reply then redis.call('PUBLISH', reply, ev) end
+  if reply and (not get('re') or isEnd(body)) then redis.call('PUBLISH', reply, ev) end
   return seq
 end
 local function terminal(status)
@@ -88,14 +93,14 @@ local function updateHop(hop, fields)
 end
 -- What every script that may emit reads, with the hop it expects.
 local function loadFor(hop, ...)
-  load('status', 'hop', 'seq', 'batch', 'reply', 'w', 'dh', 'chain', 'createdAt', 'h' .. hop, ...)
+  load('status', 'hop', 'seq', 'batch', 'reply', 're', 'w', 'dh', 'chain', 'createdAt', 'h' .. hop, ...)
 end
 `;
 
 /** ARGV: channel, ttlSeconds, then field/value pairs. Creates the record and emits `queued`. */
 export const CREATE = `${RECORD_LUA}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-F.seq, F.batch, F.reply, F.w = false, false, false, false
+F.seq, F.batch, F.reply, F.re, F.w = false, false, false, false, false
 for i = 3, #ARGV, 2 do set(ARGV[i], ARGV[i + 1]) end
 emit('{"type":"queued","hop":0}')
 flush()
@@ -143,7 +148,7 @@ return outcome
 
 /** ARGV: channel, hop, contentJson. Emits a delta only while that hop is the running one. */
 export const DELTA = `${RECORD_LUA}
-load('status', 'hop', 'seq', 'batch', 'reply', 'w')
+load('status', 'hop', 'seq', 'batch', 'reply', 're', 'w')
 if F.status ~= 'running' then return 0 end
 if F.hop ~= ARGV[2] then return 0 end
 set('dh', ARGV[2])
@@ -245,7 +250,7 @@ return finish(ARGV[2], 6)
 
 /** ARGV: channel, now, retentionSeconds, cancelChannel, jobId. */
 export const CANCEL = `${RECORD_LUA}
-load('status', 'hop', 'seq', 'batch', 'reply', 'w', 'chain', 'createdAt', 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl')
+load('status', 'hop', 'seq', 'batch', 'reply', 're', 'w', 'chain', 'createdAt', 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl')
 local status = F.status
 if not status or terminal(status) then return 0 end
 local hop = F.hop

@@ -76,6 +76,8 @@ export interface NewJob {
   metadata?: Record<string, string> | undefined;
   /** The accepting API process's event channel, when it waits for the answer. */
   replyTo?: string | undefined;
+  /** It waits for the answer whole: only the job's end (done, error, cancelled) goes to `replyTo`; every event still goes to the stream. */
+  replyEndsOnly?: boolean | undefined;
   /** The batch this job is an item of, and the item's custom_id. */
   batch?: { id: string; customId: string } | undefined;
 }

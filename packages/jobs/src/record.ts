@@ -79,6 +79,7 @@ export class JobRecords {
       ...(job.tenant ? { tenant: job.tenant } : {}),
       ...(job.countedInTenantLimit ? { tl: '1' } : {}),
       ...(job.replyTo ? { reply: job.replyTo } : {}),
+      ...(job.replyTo && job.replyEndsOnly ? { re: '1' } : {}),
       ...(job.batch ? { batch: job.batch.id, cid: job.batch.customId } : {}),
       ...(job.metadata ? { metadata: JSON.stringify(job.metadata) } : {}),
     };
