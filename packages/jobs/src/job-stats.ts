@@ -33,13 +33,11 @@ export function minuteOf(ms: number): number {
 export function monthOf(at: Date): string {
   return `${at.getUTCFullYear()}-${String(at.getUTCMonth() + 1).padStart(2, '0')}`;
 }
-/** The bucket bounds as the observe script takes them; the same for every job. */
-const BOUNDS_JSON = JSON.stringify([...DURATION_BUCKETS_S, 'inf']);
 
 /**
  * KEYS: the durations hash, the tokens hash, then the usage ledger's: this
  * hour's hash, the all-time totals, this month's cloud spend by tenant,
- * this minute's tokens by tenant. ARGV: bucket bounds, labels (tab-joined),
+ * this minute's tokens by tenant. ARGV: labels (tab-joined),
  * provider, tokens in, tokens out; the ledger's field prefix (tenant, alias,
  * target, tab-joined), tenant, failed (1/0), GPU ms, cloud $, $ avoided,
  * the hour's TTL; then phase/seconds pairs. One finished job's statistics
@@ -47,36 +45,38 @@ const BOUNDS_JSON = JSON.stringify([...DURATION_BUCKETS_S, 'inf']);
  * buckets), tokens, and its line in the ledger.
  */
 const OBSERVE = `
-local bounds = cjson.decode(ARGV[1])
-local tokensIn, tokensOut = tonumber(ARGV[4]), tonumber(ARGV[5])
-if tokensIn > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3] .. '${SEP}in', tokensIn) end
-if tokensOut > 0 then redis.call('HINCRBY', KEYS[2], ARGV[3] .. '${SEP}out', tokensOut) end
-local gpuMs, usd, avoided = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+-- The bucket bounds, the same for every job: written into the script, not decoded per job.
+local bounds = {${DURATION_BUCKETS_S.join(', ')}}
+local tokensIn, tokensOut = tonumber(ARGV[3]), tonumber(ARGV[4])
+if tokensIn > 0 then redis.call('HINCRBY', KEYS[2], ARGV[2] .. '${SEP}in', tokensIn) end
+if tokensOut > 0 then redis.call('HINCRBY', KEYS[2], ARGV[2] .. '${SEP}out', tokensOut) end
+local gpuMs, usd, avoided = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 for k = 3, 4 do
-  redis.call('HINCRBY', KEYS[k], ARGV[6] .. 'requests', 1)
-  if ARGV[8] == '1' then redis.call('HINCRBY', KEYS[k], ARGV[6] .. 'failed', 1) end
-  if tokensIn > 0 then redis.call('HINCRBY', KEYS[k], ARGV[6] .. 'in', tokensIn) end
-  if tokensOut > 0 then redis.call('HINCRBY', KEYS[k], ARGV[6] .. 'out', tokensOut) end
-  if gpuMs > 0 then redis.call('HINCRBY', KEYS[k], ARGV[6] .. 'gpu_ms', gpuMs) end
-  if usd > 0 then redis.call('HINCRBYFLOAT', KEYS[k], ARGV[6] .. 'usd', ARGV[10]) end
-  if avoided > 0 then redis.call('HINCRBYFLOAT', KEYS[k], ARGV[6] .. 'avoided_usd', ARGV[11]) end
+  redis.call('HINCRBY', KEYS[k], ARGV[5] .. 'requests', 1)
+  if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[k], ARGV[5] .. 'failed', 1) end
+  if tokensIn > 0 then redis.call('HINCRBY', KEYS[k], ARGV[5] .. 'in', tokensIn) end
+  if tokensOut > 0 then redis.call('HINCRBY', KEYS[k], ARGV[5] .. 'out', tokensOut) end
+  if gpuMs > 0 then redis.call('HINCRBY', KEYS[k], ARGV[5] .. 'gpu_ms', gpuMs) end
+  if usd > 0 then redis.call('HINCRBYFLOAT', KEYS[k], ARGV[5] .. 'usd', ARGV[9]) end
+  if avoided > 0 then redis.call('HINCRBYFLOAT', KEYS[k], ARGV[5] .. 'avoided_usd', ARGV[10]) end
 end
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[12]))
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[11]))
 if usd > 0 then
-  redis.call('HINCRBYFLOAT', KEYS[5], ARGV[7], ARGV[10])
+  redis.call('HINCRBYFLOAT', KEYS[5], ARGV[6], ARGV[9])
   redis.call('EXPIRE', KEYS[5], 40 * 86400)
 end
 if tokensIn + tokensOut > 0 then
-  redis.call('HINCRBY', KEYS[6], ARGV[7], tokensIn + tokensOut)
+  redis.call('HINCRBY', KEYS[6], ARGV[6], tokensIn + tokensOut)
   redis.call('EXPIRE', KEYS[6], 120)
 end
-for i = 13, #ARGV, 2 do
+for i = 12, #ARGV, 2 do
   local phase, seconds = ARGV[i], tonumber(ARGV[i + 1])
+  -- Past the last bound: the +Inf bucket.
   local bucket = #bounds
-  for b = 1, #bounds - 1 do
+  for b = 1, #bounds do
     if seconds <= bounds[b] then bucket = b - 1; break end
   end
-  local series = phase .. '${SEP}' .. ARGV[2]
+  local series = phase .. '${SEP}' .. ARGV[1]
   redis.call('HINCRBY', KEYS[1], series .. '${SEP}b' .. bucket, 1)
   redis.call('HINCRBYFLOAT', KEYS[1], series .. '${SEP}sum', seconds)
 end
@@ -126,7 +126,6 @@ export class JobStats {
       this.keys.usageTotals(),
       this.keys.cloudSpend(monthOf(at)),
       this.keys.tenantTokens(minuteOf(job.finishedAt)),
-      BOUNDS_JSON,
       labels,
       job.provider,
       ...tokens,
@@ -176,7 +175,8 @@ export class JobStats {
       }
       if (slot === 'sum') s.sum = Number(value);
       // A count slot was written by versions before the count became the buckets' sum.
-      else if (slot.startsWith('b')) s.buckets[Number(slot.slice(1))] = Number(value);
+      // Before 2026-12, a job past the last bound was counted one slot beyond +Inf's (b18): it is +Inf's.
+      else if (slot.startsWith('b')) s.buckets[Math.min(Number(slot.slice(1)), DURATION_BUCKETS_S.length)]! += Number(value);
     }
     for (const s of series.values()) s.count = s.buckets.reduce((n, b) => n + b, 0);
     return [...series.values()];
