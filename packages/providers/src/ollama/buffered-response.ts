@@ -1,3 +1,5 @@
+import { parseLargeEmbedJson } from './large-embed-json.js';
+
 /**
  * A whole HTTP response already read into memory, answered as a fetch
  * `Response`. ollama-js reads a non-streamed answer with `json()` (or
@@ -34,7 +36,7 @@ export class BufferedResponse implements Response {
 
   json(): Promise<unknown> {
     if (this.real) return this.real.json() as Promise<unknown>;
-    return this.take().then((bytes) => JSON.parse(bytes.toString('utf8')) as unknown);
+    return this.take().then((bytes) => parseLargeEmbedJson(bytes) ?? (JSON.parse(bytes.toString('utf8')) as unknown));
   }
 
   text(): Promise<string> {
