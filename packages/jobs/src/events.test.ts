@@ -19,6 +19,28 @@ function connect(): RedisClient {
   return redis;
 }
 
+/**
+ * Two API processes' hubs on one prefix (one accepts jobs, the other follows them), and a
+ * raw subscriber that records the types of the events published on `channel`.
+ */
+async function twoProcesses(channel: (keys: Keys, accepting: JobEventHub) => string) {
+  prefix = testPrefix();
+  const keys = new Keys(prefix);
+  const redis = connect();
+  const records = new JobRecords(redis, keys, 60);
+  const [acceptingSub, followingSub, rawSub] = [0, 1, 2].map(() => {
+    const c = new Redis(testRedisUrl());
+    connections.push(c);
+    return c;
+  });
+  const accepting = await JobEventHub.start(acceptingSub!, redis, keys, 'api-a');
+  const following = await JobEventHub.start(followingSub!, redis, keys, 'api-b');
+  const published: string[] = [];
+  rawSub!.on('message', (_channel: string, message: string) => published.push((JSON.parse(message) as JobEvent).type));
+  await rawSub!.subscribe(channel(keys, accepting));
+  return { keys, redis, records, accepting, following, published };
+}
+
 it('delivers, after the subscriber reconnects, the events published while it was away — each once, in order', async () => {
   prefix = testPrefix();
   const keys = new Keys(prefix);
@@ -56,21 +78,8 @@ it('delivers, after the subscriber reconnects, the events published while it was
 });
 
 it("publishes on a job's own channel only once someone follows it, and the follower misses nothing from before", async () => {
-  prefix = testPrefix();
-  const keys = new Keys(prefix);
-  const redis = connect();
-  const records = new JobRecords(redis, keys, 60);
   // A second process follows a job the first accepted (the reply channel is the first's).
-  const [acceptingSub, followingSub, rawSub] = [0, 1, 2].map(() => {
-    const c = new Redis(testRedisUrl());
-    connections.push(c);
-    return c;
-  });
-  const accepting = await JobEventHub.start(acceptingSub!, redis, keys, 'api-a');
-  const following = await JobEventHub.start(followingSub!, redis, keys, 'api-b');
-  const onChannel: string[] = [];
-  rawSub!.on('message', (_channel: string, message: string) => onChannel.push((JSON.parse(message) as JobEvent).type));
-  await rawSub!.subscribe(keys.jobChannel('job_w'));
+  const { records, accepting, following, published: onChannel } = await twoProcesses((keys) => keys.jobChannel('job_w'));
   const target = { provider: 'ollama' as const, model: 'gemma3:4b', id: 'ollama/gemma3:4b' };
   await records.create({ id: 'job_w', kind: 'chat', priority: 'interactive', maxWaitMs: null, requested: 'x', alias: null, chain: [target], replyTo: accepting.channel });
   await records.startHop('job_w', 0, 'ollama:gpu0', target.id);
@@ -84,20 +93,7 @@ it("publishes on a job's own channel only once someone follows it, and the follo
 });
 
 it('sends a job read whole only its end on the reply channel, keeps every event in its stream, and a follower still gets them all', async () => {
-  prefix = testPrefix();
-  const keys = new Keys(prefix);
-  const redis = connect();
-  const records = new JobRecords(redis, keys, 60);
-  const [acceptingSub, followingSub, rawSub] = [0, 1, 2].map(() => {
-    const c = new Redis(testRedisUrl());
-    connections.push(c);
-    return c;
-  });
-  const accepting = await JobEventHub.start(acceptingSub!, redis, keys, 'api-a');
-  const following = await JobEventHub.start(followingSub!, redis, keys, 'api-b');
-  const onReply: string[] = [];
-  rawSub!.on('message', (_channel: string, message: string) => onReply.push((JSON.parse(message) as JobEvent).type));
-  await rawSub!.subscribe(accepting.channel);
+  const { keys, redis, records, accepting, following, published: onReply } = await twoProcesses((_keys, hub) => hub.channel);
   const heard: JobEvent[] = [];
   accepting.listen('job_e', (event) => heard.push(event), { endsOnly: true });
   const target = { provider: 'ollama' as const, model: 'gemma3:4b', id: 'ollama/gemma3:4b' };

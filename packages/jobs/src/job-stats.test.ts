@@ -26,11 +26,15 @@ const job = (totalS: number, runS: number): FinishedJob => ({
   countedInTenantLimit: false,
 });
 
-it('counts each phase in its bucket, one past the last bound in +Inf, with sums', async () => {
+function statsOnFreshPrefix(): { keys: Keys; redis: RedisClient; stats: JobStats } {
   prefix = testPrefix();
   const keys = new Keys(prefix);
   redis = testRedis();
-  const stats = new JobStats(redis, keys);
+  return { keys, redis, stats: new JobStats(redis, keys) };
+}
+
+it('counts each phase in its bucket, one past the last bound in +Inf, with sums', async () => {
+  const { stats } = statsOnFreshPrefix();
   await stats.observe(job(0.004, 0.004));
   await stats.observe(job(2, 1.5));
   await stats.observe(job(7200, 3));
@@ -47,10 +51,7 @@ it('counts each phase in its bucket, one past the last bound in +Inf, with sums'
 });
 
 it('reads a +Inf count that earlier versions wrote one slot too far as +Inf', async () => {
-  prefix = testPrefix();
-  const keys = new Keys(prefix);
-  redis = testRedis();
-  const stats = new JobStats(redis, keys);
+  const { keys, redis, stats } = statsOnFreshPrefix();
   await stats.observe(job(7200, 1));
   const series = (await stats.durations()).find((s) => s.phase === 'total')!;
   await redis.hset(keys.durationStats(), ['total', series.kind, series.alias, series.provider, series.outcome, `b${DURATION_BUCKETS_S.length + 1}`].join('\t'), '2');
