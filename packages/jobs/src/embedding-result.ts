@@ -29,11 +29,7 @@ export function embeddingsBase64(result: unknown): string[] {
 /** Each vector as numbers. */
 export function embeddingsFloat(result: unknown): number[][] {
   if (!isPacked(result)) return (result as JsonEmbeddings).embeddings;
-  return result.f32.map((encoded) => {
-    const bytes = Buffer.from(encoded, 'base64');
-    // A copy, so the floats start on a 4-byte boundary (a small Buffer may sit anywhere in Node's pool).
-    return Array.from(new Float32Array(new Uint8Array(bytes).buffer));
-  });
+  return result.f32.map((encoded) => Array.from(unpack(encoded)));
 }
 
 /**
@@ -42,12 +38,14 @@ export function embeddingsFloat(result: unknown): number[][] {
  */
 export function embeddingsForJson(result: unknown): Array<Float32Array | string> {
   if (!isPacked(result)) return (result as JsonEmbeddings).embeddings.map((v) => JSON.stringify(v));
-  return result.f32.map((encoded) => {
-    // Decoded into a buffer of its own, so the floats start on a 4-byte boundary (a small Buffer may sit anywhere in Node's pool).
-    const bytes = Buffer.alloc(Buffer.byteLength(encoded, 'base64'));
-    const length = bytes.write(encoded, 'base64');
-    return new Float32Array(bytes.buffer, bytes.byteOffset, length >> 2);
-  });
+  return result.f32.map(unpack);
+}
+
+/** One packed vector's floats, decoded into a buffer of its own so they start on a 4-byte boundary (a small Buffer may sit anywhere in Node's pool). */
+function unpack(encoded: string): Float32Array {
+  const bytes = Buffer.alloc(Buffer.byteLength(encoded, 'base64'));
+  const length = bytes.write(encoded, 'base64');
+  return new Float32Array(bytes.buffer, bytes.byteOffset, length >> 2);
 }
 
 function isPacked(result: unknown): result is PackedEmbeddings {
