@@ -68,6 +68,8 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
       await Promise.race([closed, timer]);
       server.closeAllConnections();
       await pipeline.queues.close();
+      // The statistics of jobs this process finished last (cancelled ones), still gathered for their batch.
+      await pipeline.stats.flush().catch(() => {});
       await Promise.all([redis.quit(), subscriber.quit()].map((p) => p.catch(() => {})));
       await tracing.shutdown().catch(() => {});
     },

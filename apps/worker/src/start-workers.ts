@@ -127,6 +127,8 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
       const orderly = (async () => {
         await Promise.all([...gpuWorkers.map((w) => w.close(graceMs)), ...cloudWorkers.map((w) => closeWithin(w, graceMs, running))]);
         await pipeline.queues.close();
+        // The statistics of the hops that finished last, still gathered for their batch.
+        await pipeline.stats.flush().catch(() => {});
         await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       })();
       // Connections wait through Redis outages; a stop while Redis is gone for good must still end.

@@ -1,6 +1,7 @@
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { FinishedJob } from './record.js';
+import { APPLY_STATS, StatsBatch } from './stats-batch.js';
 
 /** Upper bounds (seconds) of the duration histogram's buckets; +Inf is implied. */
 export const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600] as const;
@@ -20,6 +21,21 @@ export interface DurationSeries {
 }
 
 const SEP = '\t';
+
+interface PendingBatch {
+  batch: StatsBatch;
+  written: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** The histogram slot for `seconds`: the first bucket whose bound holds it, else +Inf's (the last). */
+function bucketOf(seconds: number): number {
+  const i = DURATION_BUCKETS_S.findIndex((bound) => seconds <= bound);
+  return i === -1 ? DURATION_BUCKETS_S.length : i;
+}
+
 /** The ledger's tenant for jobs without one (no client keys configured). */
 export const NO_TENANT = '-';
 
@@ -35,53 +51,12 @@ export function monthOf(at: Date): string {
 }
 
 /**
- * KEYS: the durations hash, the tokens hash, then the usage ledger's: this
- * hour's hash, the all-time totals, this month's cloud spend by tenant,
- * this minute's tokens by tenant. ARGV: labels (tab-joined),
- * provider, tokens in, tokens out; the ledger's field prefix (tenant, alias,
- * target, tab-joined), tenant, failed (1/0), GPU ms, cloud $, $ avoided,
- * the hour's TTL; then phase/seconds pairs. One finished job's statistics
- * in one step: each phase's bucket and sum (its count is the sum of its
- * buckets), tokens, and its line in the ledger.
+ * How long a process gathers finished jobs' statistics before writing them,
+ * in one script. Metrics and the usage ledger lag by at most this much; a
+ * process killed outright loses at most this much of them (a stop writes
+ * what it holds). Jobs and their records are never held back.
  */
-const OBSERVE = `
--- The bucket bounds, the same for every job: written into the script, not decoded per job.
-local bounds = {${DURATION_BUCKETS_S.join(', ')}}
-local tokensIn, tokensOut = tonumber(ARGV[3]), tonumber(ARGV[4])
-if tokensIn > 0 then redis.call('HINCRBY', KEYS[2], ARGV[2] .. '${SEP}in', tokensIn) end
-if tokensOut > 0 then redis.call('HINCRBY', KEYS[2], ARGV[2] .. '${SEP}out', tokensOut) end
-local gpuMs, usd, avoided = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
-for k = 3, 4 do
-  redis.call('HINCRBY', KEYS[k], ARGV[5] .. 'requests', 1)
-  if ARGV[7] == '1' then redis.call('HINCRBY', KEYS[k], ARGV[5] .. 'failed', 1) end
-  if tokensIn > 0 then redis.call('HINCRBY', KEYS[k], ARGV[5] .. 'in', tokensIn) end
-  if tokensOut > 0 then redis.call('HINCRBY', KEYS[k], ARGV[5] .. 'out', tokensOut) end
-  if gpuMs > 0 then redis.call('HINCRBY', KEYS[k], ARGV[5] .. 'gpu_ms', gpuMs) end
-  if usd > 0 then redis.call('HINCRBYFLOAT', KEYS[k], ARGV[5] .. 'usd', ARGV[9]) end
-  if avoided > 0 then redis.call('HINCRBYFLOAT', KEYS[k], ARGV[5] .. 'avoided_usd', ARGV[10]) end
-end
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[11]))
-if usd > 0 then
-  redis.call('HINCRBYFLOAT', KEYS[5], ARGV[6], ARGV[9])
-  redis.call('EXPIRE', KEYS[5], 40 * 86400)
-end
-if tokensIn + tokensOut > 0 then
-  redis.call('HINCRBY', KEYS[6], ARGV[6], tokensIn + tokensOut)
-  redis.call('EXPIRE', KEYS[6], 120)
-end
-for i = 12, #ARGV, 2 do
-  local phase, seconds = ARGV[i], tonumber(ARGV[i + 1])
-  -- Past the last bound: the +Inf bucket.
-  local bucket = #bounds
-  for b = 1, #bounds do
-    if seconds <= bounds[b] then bucket = b - 1; break end
-  end
-  local series = phase .. '${SEP}' .. ARGV[1]
-  redis.call('HINCRBY', KEYS[1], series .. '${SEP}b' .. bucket, 1)
-  redis.call('HINCRBYFLOAT', KEYS[1], series .. '${SEP}sum', seconds)
-end
-return 1
-`;
+export const STATS_FLUSH_MS = 20;
 
 /**
  * Job statistics kept in Redis, so every API process's /metrics reports the
@@ -91,21 +66,56 @@ return 1
  * errors by class.
  */
 export class JobStats {
-  private readonly observeScript: (...args: Array<string | number>) => Promise<unknown>;
+  private readonly applyScript: (...args: Array<string | number>) => Promise<unknown>;
+  private pending: PendingBatch | undefined;
 
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: Keys,
     /** How long each hour of the usage ledger is kept. */
     private readonly usageRetentionS = 35 * 86_400,
+    private readonly flushMs = STATS_FLUSH_MS,
   ) {
-    redis.defineCommand('manaObserveJob', { numberOfKeys: 6, lua: OBSERVE });
-    const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>).manaObserveJob;
-    if (!fn) throw new Error('could not define the durations script');
-    this.observeScript = fn.bind(redis);
+    redis.defineCommand('manaApplyStats', { lua: APPLY_STATS });
+    const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>).manaApplyStats;
+    if (!fn) throw new Error('could not define the statistics script');
+    this.applyScript = fn.bind(redis);
   }
 
-  async observe(job: FinishedJob): Promise<void> {
+  /**
+   * Counts a finished job: each phase's duration bucket and sum, tokens, and
+   * its line in the usage ledger. Gathered with the others finishing within
+   * flushMs and written with them; resolves once written.
+   */
+  observe(job: FinishedJob): Promise<void> {
+    const pending = (this.pending ??= this.startBatch());
+    this.count(pending.batch, job);
+    return pending.written;
+  }
+
+  /** Writes what is gathered now (a stopping process calls it before closing Redis). */
+  async flush(): Promise<void> {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    clearTimeout(pending.timer);
+    const { keys, argv } = pending.batch.toScript();
+    await this.applyScript(keys.length, ...keys, ...argv).then(pending.resolve, pending.reject);
+    await pending.written;
+  }
+
+  private startBatch(): PendingBatch {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const written = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    // Awaited by whoever wants to know; a failure is theirs to see, never an unhandled rejection.
+    written.catch(() => {});
+    const timer = setTimeout(() => void this.flush().catch(() => {}), this.flushMs);
+    timer.unref();
+    return { batch: new StatsBatch(), written, resolve, reject, timer };
+  }
+
+  private count(batch: StatsBatch, job: FinishedJob): void {
     const total = Math.max(0, job.finishedAt - job.createdAt) / 1000;
     const run = job.finalHopStartedAt === undefined ? undefined : Math.max(0, job.finishedAt - job.finalHopStartedAt) / 1000;
     const phases: Array<[DurationPhase, number]> = [
@@ -114,30 +124,43 @@ export class JobStats {
     ];
     if (run !== undefined) phases.push(['run', run]);
     const labels = [job.kind, job.alias || 'none', job.provider || 'none', job.outcome].join(SEP);
-    const tokens = job.usage ? [job.usage.promptTokens, job.usage.completionTokens] : [0, 0];
+    for (const [phase, seconds] of phases) {
+      const series = `${phase}${SEP}${labels}${SEP}`;
+      batch.add(this.keys.durationStats(), `${series}b${bucketOf(seconds)}`, 1);
+      batch.addFloat(this.keys.durationStats(), `${series}sum`, seconds);
+    }
+    const [tokensIn, tokensOut] = job.usage ? [job.usage.promptTokens, job.usage.completionTokens] : [0, 0];
+    if (tokensIn > 0) batch.add(this.keys.tokenStats(), `${job.provider}${SEP}in`, tokensIn);
+    if (tokensOut > 0) batch.add(this.keys.tokenStats(), `${job.provider}${SEP}out`, tokensOut);
+    this.ledger(batch, job, tokensIn, tokensOut);
+  }
+
+  /** The job's line in the usage ledger: this hour's and the all-time totals, the month's cloud spend, the minute's tokens. */
+  private ledger(batch: StatsBatch, job: FinishedJob, tokensIn: number, tokensOut: number): void {
     const tenant = job.tenant || NO_TENANT;
-    const ledgerField = [tenant, job.alias || 'none', job.target || 'none', ''].join(SEP);
-    const cost = job.cost;
-    const at = new Date(job.finishedAt);
-    await this.observeScript(
-      this.keys.durationStats(),
-      this.keys.tokenStats(),
-      this.keys.usageHour(hourOf(job.finishedAt)),
-      this.keys.usageTotals(),
-      this.keys.cloudSpend(monthOf(at)),
-      this.keys.tenantTokens(minuteOf(job.finishedAt)),
-      labels,
-      job.provider,
-      ...tokens,
-      ledgerField,
-      tenant,
-      job.outcome === 'failed' ? '1' : '0',
-      cost?.gpuMs ?? 0,
-      String(cost?.usd ?? 0),
-      String(cost?.avoidedUsd ?? 0),
-      this.usageRetentionS,
-      ...phases.flat(),
-    );
+    const field = [tenant, job.alias || 'none', job.target || 'none', ''].join(SEP);
+    const { gpuMs = 0, usd = 0, avoidedUsd = 0 } = job.cost ?? {};
+    const hour = this.keys.usageHour(hourOf(job.finishedAt));
+    for (const key of [hour, this.keys.usageTotals()]) {
+      batch.add(key, `${field}requests`, 1);
+      if (job.outcome === 'failed') batch.add(key, `${field}failed`, 1);
+      if (tokensIn > 0) batch.add(key, `${field}in`, tokensIn);
+      if (tokensOut > 0) batch.add(key, `${field}out`, tokensOut);
+      if (gpuMs > 0) batch.add(key, `${field}gpu_ms`, gpuMs);
+      if (usd > 0) batch.addFloat(key, `${field}usd`, usd);
+      if (avoidedUsd > 0) batch.addFloat(key, `${field}avoided_usd`, avoidedUsd);
+    }
+    batch.expire(hour, this.usageRetentionS);
+    if (usd > 0) {
+      const spend = this.keys.cloudSpend(monthOf(new Date(job.finishedAt)));
+      batch.addFloat(spend, tenant, usd);
+      batch.expire(spend, 40 * 86_400);
+    }
+    if (tokensIn + tokensOut > 0) {
+      const tpm = this.keys.tenantTokens(minuteOf(job.finishedAt));
+      batch.add(tpm, tenant, tokensIn + tokensOut);
+      batch.expire(tpm, 120);
+    }
   }
 
   /** A hop failed at its provider (whatever happened to the job next). */
