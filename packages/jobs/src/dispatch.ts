@@ -12,7 +12,7 @@ import type { FairTags } from './fair-share.js';
 import { carryOut, jobView } from './route.js';
 import { unfitReason } from './prompt-size.js';
 import { spillMember } from './spill-index.js';
-import { wakeForLocalWork } from './local-work-wake.js';
+import { announceLocalWork } from './local-work-wake.js';
 
 export type DispatchOutcome =
   | { queued: true; hop: number; target: Target }
@@ -110,7 +110,7 @@ export async function enqueueMany(p: Pipeline, data: readonly HopPayload[], tagg
       : undefined;
   await Promise.all([added, indexed]);
   // Only once the hop is in its queue: a GPU woken earlier would find it empty.
-  await p.redis.publish(p.keys.localWorkChannel(), wakeForLocalWork(p.keys.localWorkChannel(), first.target.model));
+  await announceLocalWork(p.redis, p.keys.localWorkChannel(), first.target.model);
 }
 
 /** A pinned hop's next try on the same target, after `delayMs` (see HopPayload.retryUntil). */

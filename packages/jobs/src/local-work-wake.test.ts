@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { listenForLocalWork, wakeForLocalWork } from './local-work-wake.js';
+import { testPrefix, testRedis } from '@mana/testing';
+import { ALONE_RECHECK_MS, announceLocalWork, listenForLocalWork, wakeForLocalWork } from './local-work-wake.js';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './redis.js';
 
 describe('local work wake-ups', () => {
   it('wakes listeners in this process at once, and not again when the published message comes back', () => {
@@ -32,5 +35,47 @@ describe('local work wake-ups', () => {
     listening.close();
     wakeForLocalWork('chan-c', 'gemma3:4b');
     expect(woken).toEqual(['gemma3:4b']);
+  });
+});
+
+describe('announcing local work', () => {
+  it('stops publishing while only this process listens, and publishes again once another does', async () => {
+    const channel = `${testPrefix()}:local-work`;
+    const redis = testRedis();
+    const heard = (subscriber: RedisClient) => {
+      const messages: string[] = [];
+      subscriber.on('message', (_from: string, message: string) => messages.push(message));
+      return messages;
+    };
+    // This process: a listener, with its subscription (as LocalWorkSignal holds them).
+    const woken: string[] = [];
+    const listening = listenForLocalWork(channel, (model) => woken.push(model));
+    const mine = testRedis();
+    const mineHeard = heard(mine);
+    await mine.subscribe(channel);
+    try {
+      const t0 = Date.now();
+      await announceLocalWork(redis, channel, 'gemma3:4b', t0);
+      await announceLocalWork(redis, channel, 'gemma3:4b', t0 + 1);
+      expect(woken).toEqual(['gemma3:4b', 'gemma3:4b']);
+      await expect.poll(() => mineHeard.length).toBe(1);
+      // Another process's worker subscribes: the next look (after ALONE_RECHECK_MS) finds it, and messages flow again.
+      const theirs = testRedis();
+      const theirsHeard = heard(theirs);
+      await theirs.subscribe(channel);
+      await announceLocalWork(redis, channel, 'qwen3:8b', t0 + ALONE_RECHECK_MS + 1);
+      await announceLocalWork(redis, channel, 'qwen3:8b', t0 + ALONE_RECHECK_MS + 2);
+      await expect.poll(() => theirsHeard.map((m) => m.split('\n')[0])).toEqual(['qwen3:8b', 'qwen3:8b']);
+      expect(woken).toEqual(['gemma3:4b', 'gemma3:4b', 'qwen3:8b', 'qwen3:8b']);
+      // Every message to this process has arrived once its PING is answered (one connection, in order).
+      await mine.ping();
+      // On a Redis Cluster nothing is skipped: its PUBLISH counts one node's subscribers only.
+      expect(mineHeard).toHaveLength(redis instanceof Cluster ? 4 : 3);
+      theirs.disconnect();
+    } finally {
+      listening.close();
+      mine.disconnect();
+      redis.disconnect();
+    }
   });
 });

@@ -1,3 +1,6 @@
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './redis.js';
+
 /**
  * Waking GPU schedulers when a local hop is queued. Dispatch publishes the
  * hop's model on the local-work channel, for every worker process; when
@@ -10,6 +13,10 @@
  * each wake-up costs a GPU scheduler a fetch, which would find the queue
  * empty. Listeners are per channel, so processes with several prefixes
  * (tests) keep them apart.
+ *
+ * While the last message reached no process but this one (the gateway, npm
+ * start, alone), none is published for ALONE_RECHECK_MS: a worker process
+ * started meanwhile finds the work at its idle poll (200 ms) instead.
  */
 type Listener = (model: string) => void;
 
@@ -19,6 +26,32 @@ const delivered = new Set<string>();
 const MAX_PENDING = 10_000;
 const PROCESS_TAG = Math.random().toString(36).slice(2, 10);
 let counter = 0;
+/** How long, after a message reached only this process, until the next one is published to look again. */
+export const ALONE_RECHECK_MS = 1_000;
+/** Per channel: until when no other process was listening, as the last message found. */
+const aloneUntil = new Map<string, number>();
+
+/**
+ * Tells every GPU scheduler that a hop of `model` is queued: this process's
+ * at once, every other process's through Redis (unless none listened last
+ * time, see above). Not skipped on a Redis Cluster, whose PUBLISH counts
+ * only the subscribers of the node it ran on.
+ */
+export async function announceLocalWork(redis: RedisClient, channel: string, model: string, now = Date.now()): Promise<void> {
+  if ((aloneUntil.get(channel) ?? 0) > now) {
+    wakeHere(channel, model);
+    return;
+  }
+  const here = listeners.get(channel)?.size ?? 0;
+  const receivers = await redis.publish(channel, wakeForLocalWork(channel, model));
+  // Each listener here is one subscription of this process's (see LocalWorkSignal).
+  if (receivers <= here && !(redis instanceof Cluster)) aloneUntil.set(channel, now + ALONE_RECHECK_MS);
+  else aloneUntil.delete(channel);
+}
+
+function wakeHere(channel: string, model: string): void {
+  for (const listener of listeners.get(channel) ?? []) listener(model);
+}
 
 /** The message to publish for a hop of `model` queued now; this process's listeners are woken at once. */
 export function wakeForLocalWork(channel: string, model: string): string {
@@ -27,7 +60,7 @@ export function wakeForLocalWork(channel: string, model: string): string {
   if (here && here.size > 0) {
     if (delivered.size >= MAX_PENDING) delivered.clear();
     delivered.add(id);
-    for (const listener of here) listener(model);
+    wakeHere(channel, model);
   }
   return `${model}\n${id}`;
 }
