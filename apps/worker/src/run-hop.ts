@@ -12,7 +12,7 @@ import {
   jobCost,
   packEmbeddings,
   routeFailure,
-  spillMember,
+  SpillIndexRemovals,
   untilStored,
 } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
@@ -50,6 +50,7 @@ export type HopOutcome = 'succeeded' | 'cancelled' | 'skipped' | RouteOutcome;
 export function createHopProcessor(options: HopRunnerOptions) {
   // `providerDone` is called once the provider has answered or failed, before the record is
   // written: the GPU's slot is free from then on, while the bookkeeping finishes.
+  const spillIndex = new SpillIndexRemovals(options.pipeline.redis, options.pipeline.keys.spillIndex());
   return async (job: Job, providerDone?: () => void): Promise<HopOutcome> => {
     const parsed = HopPayloadSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid hop payload: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
@@ -82,10 +83,9 @@ export function createHopProcessor(options: HopRunnerOptions) {
     const streamedToClient = payload.work.kind === 'chat' && payload.work.stream === true;
     const markDue = streamedToClient ? undefined : setTimeout(mark, MARK_DUE_MS);
     if (streamedToClient) void mark();
-    // A started hop can no longer spill; left in the index, the spill pass would later remove
-    // it from BullMQ's finished history, where operators look for it.
-    if (isLocalProvider(payload.target.provider))
-      void options.pipeline.redis.zrem(options.pipeline.keys.spillIndex(), spillMember(payload.target.model, job.id ?? '')).catch(() => {});
+    // A started hop can no longer spill: its entry leaves the index (within moments, with others),
+    // so the spill pass spends nothing on it.
+    if (isLocalProvider(payload.target.provider)) spillIndex.started(payload.target.model, job.id ?? '');
     // Marks the hop now if its mark was not due yet (a timer left to fire later finds it made).
     const proceed = async () => ['ok', 'restart'].includes(await mark());
     const startedAt = performance.now();

@@ -52,7 +52,7 @@ export { FILE_CHUNK_BYTES, FileStore, lines } from './files.js';
 export type { StoredFile } from './files.js';
 export { batchFileId } from './keys.js';
 export { admitTenantJob, releaseTenantJob } from './tenant-limit.js';
-export { parseSpillMember, spillMember } from './spill-index.js';
+export { SpillIndexRemovals, parseSpillMember, spillMember } from './spill-index.js';
 export { moveSharedQueue } from './shared-queue.js';
 export { MAX_USAGE_HOURS, cloudSpendByTenant, cloudSpentThisMonth, readUsage, readUsageTotals, tokensThisMinute } from './usage-ledger.js';
 export type { UsageRow } from './usage-ledger.js';
