@@ -67,6 +67,21 @@ describe('ollama emulator: the wire', () => {
     expect(tags.models.map((m) => m.name)).toEqual(expect.arrayContaining(['gemma3:4b', 'gemma3:12b', 'qwen3:8b', 'llava:7b', 'nomic-embed-text:latest']));
   });
 
+  it('writes /api/embed vectors as Go writes []float32 (fewest digits, in field order), /api/embeddings as []float64', async () => {
+    const e = await start();
+    const post = (path: string, body: object) => fetch(`${e.url}${path}`, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.text());
+    const text = await post('/api/embed', { model: 'nomic-embed-text', input: ['a', 'b'] });
+    expect(text).toMatch(/^\{"model":"nomic-embed-text","embeddings":\[\[-?0\.\d+,/);
+    expect(text).toMatch(/\]\],"total_duration":\d+,"load_duration":\d+,"prompt_eval_count":2\}$/);
+    const numbers = text.slice(text.indexOf('[[') + 2, text.indexOf(']]')).split(/\],\[|,/);
+    expect(numbers).toHaveLength(2 * 768);
+    // At most nine significant digits each (a float32's most), where a widened double's take up to seventeen.
+    for (const n of numbers) expect(n.replace(/^-?0\.0*|e.*$/g, '').length).toBeLessThanOrEqual(9);
+    const old = JSON.parse(await post('/api/embeddings', { model: 'nomic-embed-text', prompt: 'a' })) as { embedding: number[] };
+    expect(old.embedding.map(Math.fround)).toEqual(old.embedding);
+    expect(Float32Array.from(old.embedding)).toEqual(Float32Array.from(JSON.parse(text).embeddings[0]));
+  });
+
   it('writes a mid-stream error as an {"error"} line on a 200', async () => {
     const e = await start();
     e.faults.add({ mode: 'stream-error', afterChunks: 1, message: 'boom' });

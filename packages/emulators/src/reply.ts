@@ -119,7 +119,8 @@ export function embedText(model: string, text: string, dimensions: number): numb
     }
   }
   const norm = Math.sqrt(values.reduce((sum, v) => sum + v * v, 0)) || 1;
-  return values.map((v) => v / norm);
+  // float32, as every model's embeddings are (Ollama's, OpenAI's and Gemini's wire formats all carry float32 values).
+  return values.map((v) => Math.fround(v / norm));
 }
 
 export function countWords(text: string): number {

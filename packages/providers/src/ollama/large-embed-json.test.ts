@@ -33,7 +33,8 @@ it('gives the ollama adapter the GPU’s own vectors for a 16 × 768 request', a
     const adapter = createOllamaAdapter({ name: 'gpu0', url: emulator.url });
     const input = Array.from({ length: 16 }, (_, i) => `passage ${i}`);
     const result = await adapter.embed({ model: 'nomic-embed-text', input });
-    expect(result.embeddings).toEqual(input.map((text) => embedText('nomic-embed-text', text, 768)));
+    // Ollama writes float32s in their fewest digits: each number read back is the GPU's float32.
+    expect(result.embeddings.map((v) => Float32Array.from(v))).toEqual(input.map((text) => Float32Array.from(embedText('nomic-embed-text', text, 768))));
     expect(result.usage.promptTokens).toBeGreaterThan(0);
   } finally {
     await emulator.close();
