@@ -22,7 +22,7 @@ function trimZeros(text: string): string {
   return e === -1 ? trimmed : trimmed + text.slice(e);
 }
 
-/** A JSON array of float32 vectors, each number as float32Text writes it. */
-export function float32VectorsJson(vectors: ReadonlyArray<readonly number[]>): string {
-  return `[${vectors.map((v) => `[${v.map(float32Text).join(',')}]`).join(',')}]`;
+/** A JSON array of float32 values, each as float32Text writes it. */
+export function float32VectorJson(vector: readonly number[]): string {
+  return `[${vector.map(float32Text).join(',')}]`;
 }

@@ -1,8 +1,7 @@
 import { HttpError, cutConnection, pause, sendJson, sendJsonText } from './http.js';
-import { float32VectorsJson } from './float32-text.js';
 import { Gpu, type GpuOptions } from './gpu.js';
 import { DEFAULT_DIMENSIONS, type EmulatedModel, sameOllamaModel, shippedModels } from './models.js';
-import { type Prompt, countWords, embedText, generate, tokenLogprobs, toolCallsFor } from './reply.js';
+import { type Prompt, countWords, embedText, embedTextJson, generate, tokenLogprobs, toolCallsFor } from './reply.js';
 import { Emulator, type Handler, type ListenOptions, type ProviderProtocol, type RequestContext } from './server.js';
 import { type TimingOptions, generationMs, playTokens } from './timing.js';
 import { Vram } from './vram.js';
@@ -249,12 +248,12 @@ class OllamaProtocol implements ProviderProtocol {
     await this.withSlot(ctx, model, async (loadMs) => {
       await pause(this.timing(model).timeToFirstTokenMs ?? 0, ctx.signal);
       if (ctx.signal.aborted) return;
-      const vectors = inputs.map((text) => embedText(model.name, text, dims));
       // The old endpoint's vector is []float64 in Ollama: the float32 values widened, written in full.
-      if (route === 'embeddings') return sendJson(ctx.res, 200, { embedding: vectors[0] });
+      if (route === 'embeddings') return sendJson(ctx.res, 200, { embedding: embedText(model.name, inputs[0] ?? '', dims) });
+      const vectors = `[${inputs.map((text) => embedTextJson(model.name, text, dims)).join(',')}]`;
       // The new one's are []float32, written as Go writes a float32 (see float32Text), in the struct's field order.
       const counts = `"total_duration":1000000,"load_duration":${Math.round(loadMs * 1e6)},"prompt_eval_count":${inputs.reduce((n, t) => n + countWords(t), 0)}`;
-      sendJsonText(ctx.res, 200, `{"model":${JSON.stringify(body.model ?? '')},"embeddings":${float32VectorsJson(vectors)},${counts}}`);
+      sendJsonText(ctx.res, 200, `{"model":${JSON.stringify(body.model ?? '')},"embeddings":${vectors},${counts}}`);
     });
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { float32VectorJson } from './float32-text.js';
 
 /** What an emulated model is asked: the last user text, and how many images came with it. */
 export interface Prompt {
@@ -108,8 +109,39 @@ export function generate(prompt: Prompt, maxTokens: number | undefined): Generat
   return { tokens: cut ? all.slice(0, maxTokens) : all, finishReason: cut ? 'length' : 'stop', promptTokens: prompt.promptWords };
 }
 
-/** A unit vector derived from the model and the text: equal inputs, equal vectors. */
+/**
+ * Vectors made already, by model, size and text. An emulator stands in for a
+ * GPU, whose work costs the gateway's machine nothing; made afresh, a 16 ×
+ * 768 request cost the process serving it (a bench's, shared with its load)
+ * more CPU than the client reading the answer. Benches send the same
+ * passages again and again, so each is made once.
+ */
+const made = new Map<string, { values: readonly number[]; json?: string }>();
+const MAX_MADE = 4_096;
+
+/** A unit vector of float32 values derived from the model and the text: equal inputs, equal vectors. */
 export function embedText(model: string, text: string, dimensions: number): number[] {
+  return [...vectorOf(model, text, dimensions).values];
+}
+
+/** embedText's vector as Go writes a []float32 (see float32Text), made once per vector. */
+export function embedTextJson(model: string, text: string, dimensions: number): string {
+  const vector = vectorOf(model, text, dimensions);
+  vector.json ??= float32VectorJson(vector.values);
+  return vector.json;
+}
+
+function vectorOf(model: string, text: string, dimensions: number): { values: readonly number[]; json?: string } {
+  const key = `${model}\u0000${dimensions}\u0000${text}`;
+  let vector = made.get(key);
+  if (!vector) {
+    if (made.size >= MAX_MADE) made.clear();
+    made.set(key, (vector = { values: makeVector(model, text, dimensions) }));
+  }
+  return vector;
+}
+
+function makeVector(model: string, text: string, dimensions: number): number[] {
   const values: number[] = [];
   let block = 0;
   while (values.length < dimensions) {
