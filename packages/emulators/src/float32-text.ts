@@ -1,9 +1,10 @@
 /**
  * A float32 as Go's encoding/json writes it (Ollama's `EmbedResponse` is
  * `[][]float32`): the fewest significant digits that read back as the same
- * float32, `0.012345679` rather than the widened double's seventeen. Values
- * whose shortest form has under seven digits are written with seven, which
- * still read back exactly (a few bytes more than Go, on a few values).
+ * float32, `0.012345679` rather than the widened double's seventeen. The
+ * search starts at seven digits (trailing zeros dropped), so a value whose
+ * shortest form is six digits or fewer may take a digit or so more than Go
+ * writes; it still reads back exactly.
  */
 export function float32Text(value: number): string {
   if (value === 0 || !Number.isFinite(value)) return value === 0 ? '0' : 'null';
