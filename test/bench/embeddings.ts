@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { Ollama } from 'ollama';
 import { startOllamaEmulator } from '@mana/emulators';
+import { cpuPer, redisPid } from './cpu.js';
 import type { BenchEnv } from './env.js';
 import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, inRoundOrder, median, startGateway, table } from './lib.js';
 
@@ -25,28 +26,41 @@ export async function benchEmbeddings(bench: BenchEnv): Promise<void> {
   if (BASELINE_ROOT) gateways.push(['baseline', await startGateway(env(), BASELINE_ROOT)]);
   const input = Array.from({ length: INPUTS }, (_, i) => `passage ${i}: the quick brown fox jumps over the lazy dog`);
   const direct = new Ollama({ host: gpu.url });
-  const paths: Array<[string, () => Promise<void>]> = [['direct (ollama SDK)', async () => void (await direct.embed({ model: 'nomic-embed-text', input }))]];
+  type Path = [name: string, run: () => Promise<void>, gateway: Gateway | undefined];
+  const paths: Path[] = [['direct (ollama SDK)', async () => void (await direct.embed({ model: 'nomic-embed-text', input })), undefined]];
   for (const [name, gateway] of gateways) {
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'none', maxRetries: 0 });
-    paths.push([`${name}, openai SDK (base64)`, async () => void (await client.embeddings.create({ model: 'ollama/nomic-embed-text', input }))]);
-    paths.push([`${name}, JSON floats`, async () => void (await client.embeddings.create({ model: 'ollama/nomic-embed-text', input, encoding_format: 'float' }))]);
+    paths.push([`${name}, openai SDK (base64)`, async () => void (await client.embeddings.create({ model: 'ollama/nomic-embed-text', input })), gateway]);
+    paths.push([`${name}, JSON floats`, async () => void (await client.embeddings.create({ model: 'ollama/nomic-embed-text', input, encoding_format: 'float' })), gateway]);
   }
   try {
     for (const [, run] of paths) await closedLoop(200, IN_FLIGHT, run);
+    const redis = await redisPid(bench.redisUrl);
     const rates = new Map<string, number[]>();
+    // CPU per request, ms, each round: the gateway's process, Redis, this one (the clients and the emulator).
+    const cpu = new Map<string, Array<Array<number | undefined>>>();
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, run] of inRoundOrder(paths, round)) {
-        const { wallMs } = await closedLoop(COUNT, IN_FLIGHT, run);
-        rates.set(name, [...(rates.get(name) ?? []), COUNT / (wallMs / 1000)]);
+      for (const [name, run, gateway] of inRoundOrder(paths, round)) {
+        const { result, perUnit } = await cpuPer([gateway?.pid, redis, process.pid], COUNT, () => closedLoop(COUNT, IN_FLIGHT, run));
+        rates.set(name, [...(rates.get(name) ?? []), COUNT / (result.wallMs / 1000)]);
+        cpu.set(name, [...(cpu.get(name) ?? []), perUnit]);
       }
     }
     const base = median(rates.get(paths[0]![0])!);
+    // Less noisy than a rate on a shared box: what a path costs each process, whatever else ran.
+    const cpuOf = (name: string, i: number) => {
+      const samples = cpu
+        .get(name)!
+        .map((c) => c[i])
+        .filter((ms): ms is number => ms !== undefined);
+      return samples.length > 0 ? median(samples) : '–';
+    };
     table(
-      `Embeddings — ${INPUTS} × 768 per request, ${IN_FLIGHT} in flight (req/s, median of ${ROUNDS} interleaved rounds; goal: Mana ≥ 0.9× direct)`,
-      ['path', 'req/s', 'vs direct'],
-      paths.map(([name]) => {
+      `Embeddings — ${INPUTS} × 768 per request, ${IN_FLIGHT} in flight (req/s, median of ${ROUNDS} interleaved rounds; goal: Mana ≥ 0.9× direct; CPU per request in ms)`,
+      ['path', 'req/s', 'vs direct', 'gateway CPU', 'Redis CPU', 'bench process CPU'],
+      paths.map(([name, , gateway]) => {
         const rate = median(rates.get(name)!);
-        return [name, rate, rate / base];
+        return [name, rate, rate / base, gateway ? cpuOf(name, 0) : '–', gateway ? cpuOf(name, 1) : '–', cpuOf(name, 2)];
       }),
     );
   } finally {
