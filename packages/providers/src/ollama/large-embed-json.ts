@@ -7,8 +7,8 @@ const OPEN = 0x5b; // [
 
 /**
  * An Ollama `/api/embed` answer parsed vector by vector, or undefined for any other body (then
- * it is parsed whole). One 16 × 768 answer is ~250 KB of JSON: parsed whole, its text is a
- * large-object string, collected only by full GCs, which a gateway embedding at 100 req/s
+ * it is parsed whole). One 16 × 768 answer is ~150 KB of JSON as Ollama writes float32s (~250 KB
+ * from a server that writes widened doubles): parsed whole, its text is a large-object string, collected only by full GCs, which a gateway embedding at 100 req/s
  * then runs many times a second. Vector by vector, every string made is ~16 KB and dies young.
  * Ollama writes `"embeddings":[[n,n,…],[…]]` compactly (Go's encoder); a body in any other
  * shape, or one that does not parse, gets undefined.
