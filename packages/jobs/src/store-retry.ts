@@ -15,6 +15,11 @@ export function isStoreUnavailable(err: unknown): boolean {
   return /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY)\b/.test(err.message);
 }
 
+/** Redis refused a write for its memory limit (maxmemory, with a policy that evicts nothing): an operator's to fix, not the request's. */
+export function isStoreFull(err: unknown): boolean {
+  return err instanceof Error && /^OOM\b/.test(err.message);
+}
+
 export interface UntilStoredOptions {
   /** Give up (rethrow) after this long. @defaultValue 60 s */
   deadlineMs?: number;

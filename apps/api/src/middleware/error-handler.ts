@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { type ErrorCode, ManaError, ValidationError } from '@mana/errors';
-import { isStoreUnavailable } from '@mana/jobs';
+import { isStoreFull, isStoreUnavailable } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
 import { errorBody as openaiErrorBody } from '../openai/responses.js';
 
@@ -43,6 +43,12 @@ export function errorHandler(log: Logger, errorBody: ErrorShape = openaiErrorBod
       log.error({ err: (err as Error).message, path: req.path }, 'redis unavailable');
       res.setHeader('retry-after', '5');
       res.status(503).json(errorBody({ code: 'service_unavailable', message: 'the job store (Redis) is unavailable; retry shortly' }, null));
+      return;
+    }
+    if (isStoreFull(err)) {
+      log.error({ err: (err as Error).message, path: req.path }, 'redis is out of memory');
+      res.setHeader('retry-after', '30');
+      res.status(503).json(errorBody({ code: 'service_unavailable', message: 'the job store (Redis) is out of memory (maxmemory) and refuses new jobs; retry later' }, null));
       return;
     }
     log.error({ err, path: req.path, requestId: res.getHeader('x-request-id') }, 'unhandled error');
