@@ -4,6 +4,7 @@
  * every request; a value a few tens of milliseconds old is as good for them
  * (the spill loop corrects any misjudgement) and saves Redis round trips.
  *
+ * Both read a fresh value ahead once the one held is past half its `ttlMs`.
  * `getStale` also answers a value past its `ttlMs` but younger than
  * `staleMs` at once, while a fresh one is read in the background: a GPU
  * whose slot just freed does not wait a round trip for the fleet's state
@@ -24,18 +25,29 @@ export class SnapshotCache<T> {
 
   get(now = performance.now()): Promise<T> {
     const value = this.value;
-    if (value && now - value.at < this.ttlMs) return value.promise;
+    if (value && now - value.at < this.ttlMs) return this.readingAhead(value, now);
     return this.start(now).promise;
   }
 
   getStale(now = performance.now()): Promise<T> {
     const value = this.value;
-    if (value && now - value.at < this.ttlMs) return value.promise;
+    if (value && now - value.at < this.ttlMs) return this.readingAhead(value, now);
     if (value?.settled && now - value.at < this.staleMs) {
       if (!this.refreshing) this.refresh(now);
       return value.promise;
     }
     return this.start(now).promise;
+  }
+
+  /**
+   * A value past half its time is answered, and a fresh one read meanwhile:
+   * while callers keep coming, the next finds it there, and `get` never waits
+   * for a read (a dispatch decision would otherwise wait a round trip every
+   * ttlMs). Values are never older than they were.
+   */
+  private readingAhead(value: { at: number; promise: Promise<T>; settled: boolean }, now: number): Promise<T> {
+    if (value.settled && !this.refreshing && now - value.at >= this.ttlMs / 2) this.refresh(now);
+    return value.promise;
   }
 
   /** Forget the value, e.g. after this process learnt that a GPU went down. */
