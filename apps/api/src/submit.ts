@@ -3,12 +3,10 @@ import { type AliasTable, type Capability, type Resolution, type Target, resolve
 import { isLocalProvider, servesCompletions, servesLogprobs } from '@mana/config';
 import { NotFoundError, ValidationError, serializeError } from '@mana/errors';
 import {
-  type FairTags,
   type HopPayload,
   type HopTarget,
   type JobEvent,
   type NewJob,
-  type Pipeline,
   type Priority,
   type Work,
   admitTenantJob,
@@ -17,7 +15,6 @@ import {
   dispatchMany,
   fleetKnows,
   fleetModels,
-  hopJobId,
   releaseTenantJob,
   soleTenantTags,
   tagEarly,
@@ -83,76 +80,23 @@ export async function submitJob(deps: ApiDeps, submission: Submission, listener?
   const tagged = deps.apiKeys.soleTenant ? Promise.resolve(soleTenantTags(hop.priority, 1)) : tagEarly(pipeline, hop);
   decided.catch(() => {}); // awaited below, unless the record could not be written
   tagged?.catch(() => {});
-  const job = { ...newJob(submission, plan, listener ? deps.hub.channel : undefined, counted), replyEndsOnly: endsOnly };
-  await recordAndDispatch(
-    pipeline,
-    { job, hop, decided, tagged, idIsNew: !submission.id },
-    {
-      unsubscribe,
-      async notRecorded() {
-        unsubscribe();
-        void tagged?.then((tags) => tags.release()).catch(() => {});
-        if (counted) await releaseTenantJob(pipeline, submission.tenant!, id);
-      },
-    },
-  );
-  return { id, resolution: plan.resolution, chain, unsubscribe };
-}
-
-interface Accepting {
-  job: NewJob;
-  hop: HopPayload;
-  decided: ReturnType<typeof dispatchDecision>;
-  tagged: Promise<FairTags> | undefined;
-  /** Made here, not chosen by the caller: no record can have it. */
-  idIsNew: boolean;
-}
-
-/**
- * Writes a job's record and dispatches hop 0. On one Redis server the add
- * need not wait for the record: the record is sent first on the connection
- * the add goes out on, so Redis writes it first (a round trip less per
- * job). A Cluster keeps the two on different nodes, and an id the caller
- * chose may exist already: those wait for the record. A job whose record
- * could not be written has its hop 0 taken back (one that ran first found
- * no record and was skipped), and `notRecorded` gives back what was taken
- * for it; one whose dispatch failed is failed.
- */
-async function recordAndDispatch(pipeline: Pipeline, accepting: Accepting, undo: { unsubscribe(): void; notRecorded(): Promise<void> }): Promise<void> {
-  const { job, hop } = accepting;
-  const ordered = accepting.idIsNew && pipeline.queues.addsInOrder();
-  const recorded = pipeline.records.create(job, Date.now(), ordered ? pipeline.queues.addConnection() : undefined);
-  recorded.catch(() => {}); // awaited below, unless the dispatch failed first
-  if (!ordered) {
-    try {
-      await recorded;
-    } catch (err) {
-      await undo.notRecorded();
-      throw err;
-    }
-  }
   try {
-    const attributes = { 'mana.job_id': job.id, 'mana.model': job.requested, 'mana.priority': job.priority };
-    await pipeline.tracing.span('mana.submit', attributes, () => dispatchHop(pipeline, hop, accepting.decided, accepting.tagged, ordered ? recorded : undefined));
+    await pipeline.records.create({ ...newJob(submission, plan, listener ? deps.hub.channel : undefined, counted), replyEndsOnly: endsOnly });
   } catch (err) {
-    const unwritten = ordered
-      ? await recorded.then(
-          () => undefined,
-          (e: unknown) => ({ e }),
-        )
-      : undefined;
-    if (unwritten) {
-      void pipeline.queues
-        .forTarget(hop.target)
-        .remove(hopJobId(job.id, 0))
-        .catch(() => {});
-      await undo.notRecorded();
-      throw unwritten.e;
-    }
-    undo.unsubscribe();
-    await pipeline.records.fail(job.id, -1, serializeError(err)).catch(() => {});
+    unsubscribe();
+    void tagged?.then((tags) => tags.release()).catch(() => {});
+    if (counted) await releaseTenantJob(pipeline, submission.tenant!, id);
     throw err;
   }
+  try {
+    const attributes = { 'mana.job_id': id, 'mana.model': plan.resolution.requested, 'mana.priority': submission.priority };
+    await pipeline.tracing.span('mana.submit', attributes, () => dispatchHop(pipeline, hop, decided, tagged));
+  } catch (err) {
+    unsubscribe();
+    await pipeline.records.fail(id, -1, serializeError(err)).catch(() => {});
+    throw err;
+  }
+  return { id, resolution: plan.resolution, chain, unsubscribe };
 }
 
 /**

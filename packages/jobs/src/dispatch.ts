@@ -25,27 +25,19 @@ export type DispatchOutcome =
  * them) goes to the routing core, whose decision is carried out; a job that
  * moves on is dispatched again at its next hop. `decided` is the decision
  * when the caller started reading it earlier (submitJob reads it while the
- * job's record is written: neither needs the other). `recorded` is that
- * write, when the caller did not wait for it: sent on the connection hop 0 is
- * added on (Queues.addConnection), it is ordered before the add there, and
- * only a hop routed elsewhere (which changes the record) waits for it here.
+ * job's record is written: neither needs the other).
  */
-export async function dispatchHop(
-  p: Pipeline,
-  payload: HopPayload,
-  decided?: Promise<Decision>,
-  tagged?: Promise<FairTags>,
-  recorded?: Promise<unknown>,
-): Promise<DispatchOutcome> {
+export async function dispatchHop(p: Pipeline, payload: HopPayload, decided?: Promise<Decision>, tagged?: Promise<FairTags>): Promise<DispatchOutcome> {
   const decision = await (decided ?? dispatchDecision(p, payload));
-  const tags = tagged && (await tagged);
-  if (decision.action === 'queue') {
-    await Promise.all([enqueueMany(p, [payload], tags?.priorities), recorded]);
-    return { queued: true, hop: payload.hop, target: payload.target };
+  if (tagged) {
+    const tags = await tagged;
+    if (decision.action === 'queue') {
+      await enqueueMany(p, [payload], tags.priorities);
+      return { queued: true, hop: payload.hop, target: payload.target };
+    }
+    // Not waited for, and its failure is not the job's: at worst the tenant's share is off by one hop.
+    void tags.release().catch(() => {});
   }
-  // Not waited for, and its failure is not the job's: at worst the tenant's share is off by one hop.
-  if (tags) void tags.release().catch(() => {});
-  await recorded;
   const outcome = await carryOut(p, payload, decision);
   return outcome === 'queued' ? { queued: true, hop: payload.hop, target: payload.target } : { queued: false };
 }

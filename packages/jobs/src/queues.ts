@@ -1,5 +1,4 @@
 import { Queue, type Telemetry } from 'bullmq';
-import { Cluster } from 'ioredis';
 import { type RedisClient, bullmqConnection } from './redis.js';
 import { CLOUD_PROVIDER_IDS, LOCAL_PROVIDER, type ProviderId, isLocalProvider } from '@mana/config';
 import type { Target } from '@mana/aliases';
@@ -78,21 +77,12 @@ export class Queues {
     return [...CLOUD_PROVIDER_IDS.map((provider) => ({ provider, queue: this.get(provider) })), ...local];
   }
 
-  /** The one connection every queue here adds its jobs on (made on first use). */
-  addConnection(): RedisClient {
-    return (this.bullmq ??= bullmqConnection(this.connection, 'mana-queues'));
-  }
-
-  /** Whether Redis runs what is sent on addConnection in the order sent: one server does; a Cluster's nodes each run their own. */
-  addsInOrder(): boolean {
-    return !(this.connection instanceof Cluster);
-  }
-
   private named(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
+      this.bullmq ??= bullmqConnection(this.connection, 'mana-queues');
       queue = new Queue(name, {
-        connection: this.addConnection(),
+        connection: this.bullmq,
         prefix: this.keys.prefix,
         ...(this.telemetry ? { telemetry: this.telemetry } : {}),
       });

@@ -59,15 +59,8 @@ export class JobRecords {
     return [this.keys.jobRecord(id), this.keys.jobEvents(id), this.keys.jobChannel(id)];
   }
 
-  /**
-   * Writes a new record (hop 0 queued); false when the id exists already.
-   * `via`: the connection to send it on, when the caller needs it ordered
-   * before its own next command there. Sent there as EVAL with the script's
-   * text, never EVALSHA: a script Redis has not loaded (after a restart or a
-   * SCRIPT FLUSH) makes ioredis send it again once NOSCRIPT comes back, after
-   * the commands that followed it.
-   */
-  async create(job: NewJob, now = Date.now(), via?: RedisClient): Promise<boolean> {
+  /** Writes a new record (hop 0 queued); false when the id exists already. */
+  async create(job: NewJob, now = Date.now()): Promise<boolean> {
     if (!job.chain[0]) throw new Error('a job needs at least one target');
     const fields: Record<string, string> = {
       id: job.id,
@@ -91,8 +84,7 @@ export class JobRecords {
       ...(job.metadata ? { metadata: JSON.stringify(job.metadata) } : {}),
     };
     const [record, stream, channel] = this.jobKeys(job.id);
-    const args = [LIVE_TTL_S, ...Object.entries(fields).flat()];
-    const created = via ? await via.eval(CREATE, 2, record, stream, channel, ...args) : await this.scripts.create(record, stream, channel, ...args);
+    const created = await this.scripts.create(record, stream, channel, LIVE_TTL_S, ...Object.entries(fields).flat());
     return created === 1;
   }
 
