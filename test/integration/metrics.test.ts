@@ -45,8 +45,8 @@ describe('GET /metrics', () => {
     await expect.poll(async () => sample(await scrape(), 'mana_batch_items', { batch: id, state: 'completed' })).toBeGreaterThan(0);
     await expect.poll(async () => ((await (await fetch(`${stack!.baseURL}/batches/${id}`)).json()) as { status: string }).status, { timeout: 10_000 }).toBe('completed');
     expect(sample(await scrape(), 'mana_batch_items', { batch: id, state: 'total' })).toBeUndefined();
-    // Batch items count in the cluster-wide job histogram too.
-    expect(sample(await scrape(), 'mana_job_phase_seconds_count', { phase: 'total', kind: 'chat', provider: 'ollama', outcome: 'succeeded' })).toBe(6);
+    // Batch items count in the cluster-wide job histogram too: within a stats batch (≤ 20 ms) of the last one finishing.
+    await expect.poll(async () => sample(await scrape(), 'mana_job_phase_seconds_count', { phase: 'total', kind: 'chat', provider: 'ollama', outcome: 'succeeded' })).toBe(6);
   });
 
   it('reports queues, GPUs, fallbacks by reason, job times and tokens after a scripted workload; global values agree across API processes', async () => {
@@ -69,6 +69,13 @@ describe('GET /metrics', () => {
     await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'ollama/gemma3:4b', state: 'failed' })).toBe(1);
     await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'google', state: 'completed' })).toBe(2);
     await expect.poll(async () => sample(await scrape(), 'mana_queue_jobs', { queue: 'ollama/gemma3:4b', state: 'completed' })).toBe(2);
+    // A finished job's statistics are written within a stats batch (≤ 20 ms) of its end.
+    const phases = async () =>
+      sample(await scrape(), 'mana_job_phase_seconds_count', { phase: 'total', kind: 'chat', alias: 'mana/fast-text', provider: 'google', outcome: 'succeeded' });
+    await expect.poll(phases).toBe(2);
+    await expect
+      .poll(async () => sample(await scrape(), 'mana_job_phase_seconds_count', { phase: 'total', kind: 'chat', alias: 'mana/fast-text', provider: 'ollama', outcome: 'succeeded' }))
+      .toBe(2);
     const text = await scrape();
     const edge = { from: 'ollama/gemma3:4b', to: 'google/gemini-2.0-flash' };
     expect(sample(text, 'mana_fallbacks_total', { ...edge, reason: 'failover' })).toBe(1);
