@@ -83,8 +83,8 @@ describe('monthly cloud budgets (MANA_TENANT_BUDGET_USD)', () => {
 describe('tokens per minute per tenant (MANA_TENANT_TPM)', () => {
   it('refuses with 429 and Retry-After once the tokens of the minute reach the limit; another tenant is not held back', async () => {
     const s = await start({ MANA_TENANT_TPM: 'team-a:60' });
-    // The limit counts one calendar minute's tokens: a run that crossed into the next minute would
-    // start counting again and never reach it (seen once in CI). Started early in a minute instead.
+    // The window takes the last calendar minute's tokens as spread evenly over it: across a minute's
+    // end the ones just spent count a little less than whole. Started early in a minute, they count whole.
     const intoMinute = Date.now() % 60_000;
     if (intoMinute > 45_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - intoMinute + 100));
     const ask = (key: string) =>
@@ -111,7 +111,7 @@ describe('tokens per minute per tenant (MANA_TENANT_TPM)', () => {
       }
     }
     expect(refused?.status).toBe(429);
-    // Refused only once the minute's tokens (as the emulator counted them) neared the limit.
+    // Refused only once the last minute's tokens (as the emulator counted them) neared the limit.
     expect(used).toBeGreaterThan(30);
     expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await refused!.json()) as { error: { message: string } }).error.message).toContain('MANA_TENANT_TPM');

@@ -1,6 +1,6 @@
 import { forTenant, isLocalProvider } from '@mana/config';
 import { ManaError } from '@mana/errors';
-import { type HopTarget, type Work, cloudSpentThisMonth, estimatePromptTokens, monthOf, tokensThisMinute } from '@mana/jobs';
+import { type HopTarget, type Work, cloudSpentThisMonth, estimatePromptTokens, monthOf, secondsUntilRoom, tokenWindow, windowTokens } from '@mana/jobs';
 import type { ApiDeps } from './deps.js';
 
 /**
@@ -28,22 +28,24 @@ export async function applyBudget(deps: ApiDeps, tenant: string | undefined, cha
 
 /**
  * Tokens per minute per tenant (MANA_TENANT_TPM), beside the request limit:
- * the tokens of the tenant's jobs finished this minute, plus this job's
- * prompt as estimated, may not pass the limit. Over it: 429 with
- * Retry-After at the next minute. Batch items are not counted here (a batch
- * is paced by its share of the GPUs and its completion window).
+ * the tokens of the tenant's jobs finished in the last 60 s (a sliding
+ * window, see TokenWindow), plus this job's prompt as estimated, may not
+ * pass the limit. Over it: 429 with Retry-After when it would fit. Batch
+ * items are not counted here (a batch is paced by its share of the GPUs and
+ * its completion window).
  */
 export async function admitTokens(deps: ApiDeps, tenant: string | undefined, work: Work): Promise<void> {
   const limit = tenant === undefined ? undefined : forTenant(deps.config.tenants.tpm, tenant);
   if (tenant === undefined || limit === undefined) return;
-  const now = Date.now();
-  const used = await tokensThisMinute(deps.pipeline, tenant, now);
+  const window = await tokenWindow(deps.pipeline, tenant);
+  const used = windowTokens(window);
   const asked = work.kind === 'chat' ? estimatePromptTokens(work) : Math.ceil(work.input.reduce((n, s) => n + s.length, 0) / 4);
   if (used + asked <= limit) return;
-  const retryAfterS = Math.max(1, Math.ceil((Math.floor(now / 60_000 + 1) * 60_000 - now) / 1000));
+  const retryAfterS = secondsUntilRoom(window, asked, limit);
+  const why = asked > limit ? `this request alone asks about ${asked}` : `this request asks about ${asked} more`;
   throw new ManaError(
     'rate_limited',
-    `tenant ${tenant} used ${used} tokens this minute and this request asks about ${asked} more, over its limit of ${limit} tokens per minute (MANA_TENANT_TPM); retry in ${retryAfterS} s`,
+    `tenant ${tenant} used ${used} tokens in the last minute and ${why}, over its limit of ${limit} tokens per minute (MANA_TENANT_TPM); retry in ${retryAfterS} s`,
     { retryAfterS },
   );
 }

@@ -54,6 +54,7 @@ export { batchFileId } from './keys.js';
 export { admitTenantJob, releaseTenantJob } from './tenant-limit.js';
 export { SpillIndexRemovals, parseSpillMember, spillMember } from './spill-index.js';
 export { moveSharedQueue } from './shared-queue.js';
-export { MAX_USAGE_HOURS, cloudSpendByTenant, cloudSpentThisMonth, readUsage, readUsageTotals, tokensThisMinute } from './usage-ledger.js';
+export { MAX_USAGE_HOURS, cloudSpendByTenant, cloudSpentThisMonth, readUsage, readUsageTotals } from './usage-ledger.js';
+export { type TokenWindow, secondsUntilRoom, tokenWindow, windowTokens } from './token-window.js';
 export type { UsageRow } from './usage-ledger.js';
 export { NO_TENANT, monthOf } from './job-stats.js';

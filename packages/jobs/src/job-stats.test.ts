@@ -1,7 +1,8 @@
 import { afterEach, expect, it } from 'vitest';
 import { deletePrefix, testPrefix, testRedis } from '@mana/testing';
 import { DURATION_BUCKETS_S, JobStats } from './job-stats.js';
-import { cloudSpentThisMonth, readUsageTotals, tokensThisMinute } from './usage-ledger.js';
+import { cloudSpentThisMonth, readUsageTotals } from './usage-ledger.js';
+import { tokenWindow } from './token-window.js';
 import { Keys } from './keys.js';
 import type { FinishedJob } from './record.js';
 import type { RedisClient } from './redis.js';
@@ -88,7 +89,7 @@ it('gathers the jobs that finish together and writes them at once: nothing befor
   expect(teamA).toMatchObject({ requests: 2, failed: 1, promptTokens: 6, completionTokens: 8 });
   expect(teamA.costUsd).toBeCloseTo(0.5, 9);
   expect(await cloudSpentThisMonth(ledger, 'team-a', now)).toBeCloseTo(0.5, 9);
-  expect(await tokensThisMinute(ledger, 'team-a', now)).toBe(14);
+  expect((await tokenWindow(ledger, 'team-a', now)).current).toBe(14);
   expect(await redis.ttl(keys.tenantTokens(Math.floor(now / 60_000)))).toBeGreaterThan(100);
   expect((await stats.tokens()).find((t) => t.provider === 'google' && t.direction === 'out')?.count).toBe(8);
 });

@@ -1,4 +1,4 @@
-import { NO_TENANT, hourOf, minuteOf, monthOf } from './job-stats.js';
+import { NO_TENANT, hourOf, monthOf } from './job-stats.js';
 import type { Pipeline } from './pipeline.js';
 
 /** One line of the usage ledger: a tenant's use of one target through one alias, in one hour (or in all). */
@@ -47,11 +47,6 @@ export async function cloudSpentThisMonth(p: Ledger, tenant: string, now = Date.
 export async function cloudSpendByTenant(p: Ledger, now = Date.now()): Promise<Record<string, number>> {
   const raw = await p.redis.hgetall(p.keys.cloudSpend(monthOf(new Date(now))));
   return Object.fromEntries(Object.entries(raw).map(([t, v]) => [t, Number(v)]));
-}
-
-/** Tokens (in + out) of a tenant's jobs finished in the current minute. */
-export async function tokensThisMinute(p: Ledger, tenant: string, now = Date.now()): Promise<number> {
-  return Number((await p.redis.hget(p.keys.tenantTokens(minuteOf(now)), tenant || NO_TENANT)) ?? 0);
 }
 
 const METRICS: Record<string, keyof UsageRow> = {
