@@ -116,5 +116,15 @@ describe('tokens per minute per tenant (MANA_TENANT_TPM)', () => {
     expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await refused!.json()) as { error: { message: string } }).error.message).toContain('MANA_TENANT_TPM');
     expect((await ask(B_KEY)).status).toBe(200);
+    // A prompt larger than the limit on its own is never admitted: a 400 naming it, not a 429 to retry.
+    const huge = await fetch(`${s.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${A_KEY}` },
+      body: JSON.stringify({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'word '.repeat(200) }] }),
+    });
+    expect(huge.status).toBe(400);
+    const error = ((await huge.json()) as { error: { message: string; param: string | null } }).error;
+    expect(error.param).toBe('messages');
+    expect(error.message).toContain('MANA_TENANT_TPM');
   }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { forTenant, isLocalProvider } from '@mana/config';
-import { ManaError } from '@mana/errors';
+import { ManaError, ValidationError } from '@mana/errors';
 import { type HopTarget, type Work, cloudSpentThisMonth, estimatePromptTokens, monthOf, secondsUntilRoom, tokenWindow, windowTokens } from '@mana/jobs';
 import type { ApiDeps } from './deps.js';
 
@@ -37,15 +37,19 @@ export async function applyBudget(deps: ApiDeps, tenant: string | undefined, cha
 export async function admitTokens(deps: ApiDeps, tenant: string | undefined, work: Work): Promise<void> {
   const limit = tenant === undefined ? undefined : forTenant(deps.config.tenants.tpm, tenant);
   if (tenant === undefined || limit === undefined) return;
+  const asked = work.kind === 'chat' ? estimatePromptTokens(work) : Math.ceil(work.input.reduce((n, s) => n + s.length, 0) / 4);
+  // Never admitted however long the client waits: told so, not to retry.
+  if (asked > limit) {
+    const field = work.kind === 'chat' ? 'messages' : 'input';
+    throw new ValidationError(`${field} is about ${asked} tokens, more than tenant ${tenant}'s limit of ${limit} tokens per minute (MANA_TENANT_TPM)`, field);
+  }
   const window = await tokenWindow(deps.pipeline, tenant);
   const used = windowTokens(window);
-  const asked = work.kind === 'chat' ? estimatePromptTokens(work) : Math.ceil(work.input.reduce((n, s) => n + s.length, 0) / 4);
   if (used + asked <= limit) return;
   const retryAfterS = secondsUntilRoom(window, asked, limit);
-  const why = asked > limit ? `this request alone asks about ${asked}` : `this request asks about ${asked} more`;
   throw new ManaError(
     'rate_limited',
-    `tenant ${tenant} used ${used} tokens in the last minute and ${why}, over its limit of ${limit} tokens per minute (MANA_TENANT_TPM); retry in ${retryAfterS} s`,
+    `tenant ${tenant} used ${used} tokens in the last minute and this request asks about ${asked} more, over its limit of ${limit} tokens per minute (MANA_TENANT_TPM); retry in ${retryAfterS} s`,
     { retryAfterS },
   );
 }

@@ -69,7 +69,8 @@ describe('how long until a request fits', () => {
     expect(secondsUntilRoom(w(450, 0, 0.5), 100, 500)).toBe(37);
   });
 
-  it('a request larger than the limit on its own: told the end of the next minute', () => {
-    expect(secondsUntilRoom(w(0, 0, 0.25), 900, 500)).toBe(105);
+  it('a request as large as the limit: once the window is empty', () => {
+    // 300 this minute, 45 s left; then 300 × (1 − u/60) ≤ 0 only at u = 60.
+    expect(secondsUntilRoom(w(300, 0, 0.25), 500, 500)).toBe(105);
   });
 });

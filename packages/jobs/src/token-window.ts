@@ -32,17 +32,16 @@ export function windowTokens(w: TokenWindow): number {
 }
 
 /**
- * Seconds until `asked` more tokens fit under `limit`, if no more finish
- * meanwhile: the last minute's share drains as the window slides on, then
- * (past the minute's end) this minute's. Never less than 1; a request
- * larger than the limit on its own is told the next minute's end.
+ * Seconds until `asked` more tokens (no more than `limit`) fit under
+ * `limit`, if no more finish meanwhile: the last minute's share drains as
+ * the window slides on, then (past the minute's end) this minute's. Never
+ * less than 1.
  */
 export function secondsUntilRoom(w: TokenWindow, asked: number, limit: number): number {
-  const room = limit - asked;
+  const room = Math.max(0, limit - asked);
   const left = 60 * (1 - w.into);
   let wait: number;
-  if (room < 0) wait = left + 60;
-  else if (w.current <= room) {
+  if (w.current <= room) {
     // Within this minute: the last minute's share falls below what is left of the room.
     wait = w.previous > 0 ? Math.max(0, 60 * (1 - w.into - (room - w.current) / w.previous)) : 0;
   } else {
