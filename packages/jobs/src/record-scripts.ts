@@ -39,12 +39,17 @@ local function isEnd(body)
   return kind == 'done' or kind == 'error' or kind == 'cancelled'
 end
 -- \`stored\`: the body the stream keeps instead, when it differs (a done event keeps its result in the record).
-local function emit(body, stored)
+-- \`result\`: JSON that ends the body (a done event's, which the body's last key names), and the
+-- body's closing brace after it. Joined in one concatenation: every string a script makes is
+-- Lua's to collect, and a 64 KB result copied four times cost the script ~0.4 ms where its
+-- commands took 20 µs (Lua's collector works in proportion to what is allocated).
+local function emit(body, stored, result)
   local seq = (tonumber(get('seq')) or 0) + 1
   set('seq', tostring(seq))
   local job = string.match(KEYS[1], '{([^}]*)}$')
   local head = '{"seq":' .. seq .. ',"job":"' .. job .. '",'
-  local ev = head .. string.sub(body, 2)
+  local ev
+  if result then ev = head .. string.sub(body, 2) .. result .. '}' else ev = head .. string.sub(body, 2) end
   -- Batch items are read back through their batch's files, never replayed event by event:
   -- keeping no stream for them saves about a third of their Redis memory. Nobody watches a
   -- batch item's own channel either (its events route refuses), and on a Redis Cluster every
@@ -215,12 +220,12 @@ local function finish(hopArg, first)
   if hopError ~= '' then hopFields.error = cjson.decode(hopError) end
   updateHop(hop, hopFields)
   set('status', outcome); set('finishedAt', now)
-  local stored = nil
+  local stored, result = nil, nil
   if string.sub(body, -9) == '"result":' then
     stored = body .. 'null,"resultInRecord":true}'
-    body = body .. F.result .. '}'
+    result = F.result
   end
-  emit(body, stored)
+  emit(body, stored, result)
   flush()
   redis.call('EXPIRE', KEYS[1], tonumber(retention))
   redis.call('EXPIRE', KEYS[2], tonumber(retention))
