@@ -39,10 +39,10 @@ local function isEnd(body)
   return kind == 'done' or kind == 'error' or kind == 'cancelled'
 end
 -- \`stored\`: the body the stream keeps instead, when it differs (a done event keeps its result in the record).
--- \`result\`: JSON that ends the body (a done event's, which the body's last key names), and the
--- body's closing brace after it. Joined in one concatenation: every string a script makes is
--- Lua's to collect, and a 64 KB result copied four times cost the script ~0.4 ms where its
--- commands took 20 µs (Lua's collector works in proportion to what is allocated).
+-- \`result\`: a done event's result, the value of the body's last key; the closing brace follows
+-- it. Head, body and result are joined in one concatenation: every string a script makes costs
+-- Lua an allocation and a collection in proportion to its size, and a 64 KB result copied four
+-- times cost the finishing script ~0.16 ms more than copied once (502 against 341 µs).
 local function emit(body, stored, result)
   local seq = (tonumber(get('seq')) or 0) + 1
   set('seq', tostring(seq))
