@@ -57,3 +57,36 @@ describe('a Redis that refuses', () => {
     expect(record).toMatchObject({ status: 'succeeded', hop: 0 });
   });
 });
+
+describe('a Redis that fills up while a GPU is answering', () => {
+  it('keeps the answer until Redis has room again: written once, not rerouted to a paid provider', async () => {
+    stack.gemini.reset();
+    stack.gpus[0]!.reset();
+    stack.gpus[0]!.faults.add({ mode: 'slow', delayMs: 800, times: 1 });
+    const asked = fetch(`${stack.api.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'hold on to this' }] }),
+    });
+    // The hop is on the GPU (and marked running: its mark is due after 20 ms) when Redis fills up.
+    await expect.poll(() => stack.gpus[0]!.stats.snapshot().inFlight, { interval: 10 }).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      // The GPU answers meanwhile; its answer's write is refused for a while.
+      await expect.poll(() => stack.gpus[0]!.stats.snapshot().inFlight, { interval: 10, timeout: 5_000 }).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+    }
+    const res = await asked;
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-mana-provider')).toBe('ollama');
+    expect(res.headers.get('x-mana-hops')).toBe('1');
+    expect(stack.gemini.stats.snapshot().total).toBe(0);
+    // Generated once: the answer was held, not the job run again once Redis took writes.
+    expect(stack.gpus[0]!.stats.snapshot().requests['/api/chat gemma3:4b']).toBe(1);
+    const id = res.headers.get('x-mana-job-id')!;
+    expect((await stack.jobs()).find((j) => j.id === id)).toMatchObject({ status: 'succeeded', hop: 0 });
+  });
+});

@@ -8,7 +8,8 @@ import {
   type RouteOutcome,
   type StartOutcome,
   type Success,
-  isStoreUnavailable,
+  isStoreAwayOrFull,
+  isStoreFull,
   jobCost,
   packEmbeddings,
   routeFailure,
@@ -109,10 +110,10 @@ export function createHopProcessor(options: HopRunnerOptions) {
       const finished = await untilStored(() => records.succeed(payload.jobId, payload.hop, costed, Date.now(), unmarked), { onRetry: storeRetryLog(options, payload) });
       return finished || !unmarked ? 'succeeded' : 'skipped';
     } catch (err) {
-      // Redis stayed away past the retry deadline: not the provider's failure, so no reroute. BullMQ
-      // cannot record the hop's end either; its lock lapses and the stall check runs it again.
-      // (A provider's own connection errors arrive as ProviderErrors and reroute as before.)
-      if (!(err instanceof ManaError) && isStoreUnavailable(err)) throw err;
+      // Redis stayed away (or full) past the retry deadline: not the provider's failure, so no
+      // reroute. BullMQ cannot record the hop's end either; its lock lapses and the stall check
+      // runs it again. (A provider's own connection errors arrive as ProviderErrors and reroute.)
+      if (!(err instanceof ManaError) && isStoreAwayOrFull(err)) throw err;
       // Cancelled before its mark was due: nothing to mark (the record says cancelled already).
       if (marked === undefined && err instanceof CancelledError && controller.signal.aborted) return 'cancelled';
       if (!(await proceed())) return 'skipped';
@@ -131,7 +132,9 @@ export function createHopProcessor(options: HopRunnerOptions) {
 
 function storeRetryLog(options: HopRunnerOptions, payload: HopPayload) {
   return (err: Error, attempt: number) => {
-    if (attempt === 1) options.log.warn({ jobId: payload.jobId, hop: payload.hop, err: err.message }, 'Redis unavailable; holding the result until it is back');
+    if (attempt !== 1) return;
+    const why = isStoreFull(err) ? 'Redis is full (maxmemory); holding the result until it has room' : 'Redis unavailable; holding the result until it is back';
+    options.log.warn({ jobId: payload.jobId, hop: payload.hop, err: err.message }, why);
   };
 }
 

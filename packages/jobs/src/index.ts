@@ -1,6 +1,6 @@
 export { Keys, hopJobId } from './keys.js';
 export { createRedis, keyServers } from './redis.js';
-export { isStoreFull, isStoreUnavailable, untilStored } from './store-retry.js';
+export { isStoreAwayOrFull, isStoreFull, isStoreUnavailable, untilStored } from './store-retry.js';
 export { checkEvictionPolicy } from './eviction-policy.js';
 export type { UntilStoredOptions } from './store-retry.js';
 export type { Redis, RedisClient, RedisConnectionOptions } from './redis.js';

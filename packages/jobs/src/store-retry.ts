@@ -20,6 +20,11 @@ export function isStoreFull(err: unknown): boolean {
   return err instanceof Error && /^OOM\b/.test(err.message);
 }
 
+/** Redis cannot take a write now, for no fault of the job: away (see isStoreUnavailable) or full (isStoreFull). */
+export function isStoreAwayOrFull(err: unknown): boolean {
+  return isStoreUnavailable(err) || isStoreFull(err);
+}
+
 export interface UntilStoredOptions {
   /** Give up (rethrow) after this long. @defaultValue 60 s */
   deadlineMs?: number;
@@ -28,10 +33,13 @@ export interface UntilStoredOptions {
 }
 
 /**
- * Runs a store call, retrying it while Redis is unavailable (100 ms doubling
- * to 2 s between tries) until `deadlineMs`; any other error is rethrown at
- * once. Only for calls that are safe to repeat: Mana's record scripts check
- * the job's state first, so a repeat of one that did land changes nothing.
+ * Runs a store call, retrying it while Redis is unavailable or full (100 ms
+ * doubling to 2 s between tries) until `deadlineMs`; any other error is
+ * rethrown at once. A full Redis is waited for too: its memory frees as
+ * finished records expire or an operator raises the limit, and a worker
+ * holding a GPU's answer must not drop it for that. Only for calls that are
+ * safe to repeat: Mana's record scripts check the job's state first, so a
+ * repeat of one that did land changes nothing.
  */
 export async function untilStored<T>(call: () => Promise<T>, options: UntilStoredOptions = {}): Promise<T> {
   const deadline = Date.now() + (options.deadlineMs ?? 60_000);
@@ -39,7 +47,7 @@ export async function untilStored<T>(call: () => Promise<T>, options: UntilStore
     try {
       return await call();
     } catch (err) {
-      if (!isStoreUnavailable(err) || Date.now() >= deadline) throw err;
+      if (!isStoreAwayOrFull(err) || Date.now() >= deadline) throw err;
       options.onRetry?.(err as Error, attempt);
       await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** (attempt - 1), 2_000)));
     }
