@@ -6,6 +6,7 @@ import { BusyReport } from './busy-report.js';
 import { type HeldHopOptions, runHeldHop } from './held-hop.js';
 import type { LocalWorkSignal } from './local-work-signal.js';
 import { demandsFor } from './model-demand.js';
+import { IDLE_POLL_MS, QueueHints } from './queue-hints.js';
 import { QueueReaders } from './queue-readers.js';
 import { SlotPolicy } from './slot-policy.js';
 
@@ -33,9 +34,6 @@ export interface GpuSchedulerOptions {
   /** Called for a hop BullMQ failed because its workers kept dying (see stalled-out). */
   onFailed(job: Job | undefined, err: Error): void;
 }
-
-/** With nothing to take, look again this often even without a wake-up (delayed retries). */
-const IDLE_POLL_MS = 200;
 
 interface Held {
   job: Job;
@@ -65,8 +63,8 @@ export class GpuScheduler {
   /** Streamed hops on deck, each waiting here for a slot to free (see begin). */
   private readonly slotWaiters: Array<() => void> = [];
   private readonly policy: SlotPolicy;
-  /** Models whose queue came back empty, not asked again before this time unless woken for them. */
-  private readonly emptyUntil = new Map<string, number>();
+  /** Which queues are worth a fetch: one found empty is not asked again before the poll unless woken for it. */
+  private readonly hints = new QueueHints();
   private readonly localModels: SnapshotCache<string[]>;
   private readonly busy: BusyReport;
   private readonly heldHop: HeldHopOptions;
@@ -112,7 +110,7 @@ export class GpuScheduler {
 
   start(): void {
     this.unlisten = this.options.signal.on((model) => {
-      this.emptyUntil.delete(model);
+      this.hints.announced(model);
       this.options.pipeline.cache.backlog(model).clear();
       // A model new to this process means a new queue to read; work for a known one does not.
       if (!this.knownModels.has(model)) this.localModels.clear();
@@ -153,7 +151,8 @@ export class GpuScheduler {
     const mine = models.filter((m) => hasModel(me, m));
     // Every queue this server can serve has its reader, whose stall check recovers hops a crashed holder left active.
     for (const model of mine) this.readers.get(model);
-    const served = mine.filter((m) => (this.emptyUntil.get(m) ?? 0) <= now);
+    const served = mine.filter((m) => this.hints.worthFetching(m, now));
+    if (served.length === 0) return false;
     // One model to serve, and held here: pickModel would take it whenever it has work, so try its
     // queue at once rather than read its backlog first (a fetch from an empty queue costs no more).
     if (served.length === 1 && (spec.engine === 'openai' || hasLoaded(me, served[0]!))) {
@@ -169,7 +168,7 @@ export class GpuScheduler {
     if (this.policy.onDeck(this.inFlight) && !demand.loadedHere) return false;
     if (!demand.loadedHere && demand.loadedElsewhereSlots === 0 && !(await pipeline.health.claimLoad(spec.name, model, demand.loadMs * 2))) {
       // Another server is loading it right now: choose again once the fleet shows where it is.
-      this.emptyUntil.set(model, now + 50);
+      this.hints.skipUntil(model, now + 50);
       return true;
     }
     const taken = await this.fetch(model);
@@ -185,16 +184,17 @@ export class GpuScheduler {
   }
 
   private async fetch(model: string): Promise<Held | undefined> {
-    const nothing = () => {
-      this.emptyUntil.set(model, Date.now() + IDLE_POLL_MS);
-      this.options.pipeline.cache.backlog(model).clear();
-      return undefined;
-    };
     // Held back (a kept slot, the deck), not empty: the model stays wanted, for the next slot that frees and the next interactive hop.
     if (!(await this.policy.mayTake(model, this.inFlight))) return undefined;
     const token = `${this.options.endpoint}:${this.tokens++}`;
+    const heard = this.hints.fetching(model);
     const job = await this.readers.get(model).getNextJob(token, { block: false });
-    if (!job?.id) return nothing();
+    if (!job?.id) {
+      this.hints.foundEmpty(model, heard, Date.now());
+      this.options.pipeline.cache.backlog(model).clear();
+      return undefined;
+    }
+    if (this.hints.took(model, Date.now())) this.options.pipeline.cache.backlog(model).clear();
     this.policy.noteTaken(job);
     this.held.set(job.id, { job, token });
     return { job, token };
