@@ -3,7 +3,7 @@ import { Ollama } from 'ollama';
 import { startOllamaEmulator } from '@mana/emulators';
 import { cpuPer, redisPid } from './cpu.js';
 import type { BenchEnv } from './env.js';
-import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, inRoundOrder, median, startGateway, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, inRoundOrder, median, startGateway, startStatelessProxy, table } from './lib.js';
 
 const ROUNDS = BENCH_ROUNDS;
 const INPUTS = 16;
@@ -14,7 +14,8 @@ const COUNT = 600;
  * Embeddings at 50 in flight, 16 inputs × 768 dimensions per request,
  * through Mana (the openai SDK, which asks for base64, and plain JSON
  * floats) against the ollama client calling the same emulator directly, in
- * interleaved rounds. Goal: Mana ≥ 0.9× direct.
+ * interleaved rounds, beside a stateless Node proxy doing the same (the
+ * floor). Goal: Mana ≥ 0.9× direct.
  */
 export async function benchEmbeddings(bench: BenchEnv): Promise<void> {
   const gpu = await startOllamaEmulator({ slots: 256 });
@@ -24,6 +25,8 @@ export async function benchEmbeddings(bench: BenchEnv): Promise<void> {
   const env = () => bench.env({ OLLAMA_HOSTS: `gpu0=${gpu.url}`, OLLAMA_MAX_CONCURRENT: '64', MANA_HEALTH_INTERVAL_MS: '600000' });
   const gateways: Array<[string, Gateway]> = [['mana', await startGateway(env())]];
   if (BASELINE_ROOT) gateways.push(['baseline', await startGateway(env(), BASELINE_ROOT)]);
+  // The floor: a Node proxy that keeps nothing, parses Ollama's floats and sends them on; what any gateway pays here.
+  gateways.push(['stateless Node proxy (floor)', await startStatelessProxy(gpu.url)]);
   const input = Array.from({ length: INPUTS }, (_, i) => `passage ${i}: the quick brown fox jumps over the lazy dog`);
   const direct = new Ollama({ host: gpu.url });
   type Path = [name: string, run: () => Promise<void>, gateway: Gateway | undefined];

@@ -3,7 +3,7 @@ import { Agent, type IncomingMessage, type ServerResponse, createServer, request
 /**
  * The floor of any gateway written in Node, run by the latency and throughput
  * benches beside Mana: HTTP in, JSON parsed, one keep-alive HTTP call to
- * Ollama's /api/chat, an OpenAI-shaped answer out. It keeps nothing, logs
+ * Ollama's /api/chat (or /api/embed), an OpenAI-shaped answer out. It keeps nothing, logs
  * nothing, routes nothing: what it costs, every Node gateway pays before it
  * does any of its own work. Started as a process of its own (PORT,
  * OLLAMA_URL), ready when GET /ready answers.
@@ -21,9 +21,13 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function ollamaChat(model: string, messages: unknown): Promise<{ message: { content: string }; prompt_eval_count?: number; eval_count?: number }> {
-  const body = JSON.stringify({ model: model.replace(/^ollama\//, ''), messages, stream: false });
+  return ollamaCall('/api/chat', { model: model.replace(/^ollama\//, ''), messages, stream: false });
+}
+
+function ollamaCall<T>(path: string, payload: unknown): Promise<T> {
+  const body = JSON.stringify(payload);
   return new Promise((resolve, reject) => {
-    const req = request(new URL('/api/chat', upstream), { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = request(new URL(path, upstream), { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
       readBody(res).then((text) => {
         try {
           resolve(JSON.parse(text) as never);
@@ -37,8 +41,22 @@ function ollamaChat(model: string, messages: unknown): Promise<{ message: { cont
   });
 }
 
+/** /v1/embeddings the plain way: Ollama's floats parsed, and sent on as base64 float32 (the openai SDK's default) or as the numbers parsed. */
+async function embeddings(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { model, input, encoding_format: encoding } = JSON.parse(await readBody(req)) as { model: string; input: unknown; encoding_format?: string };
+  const answer = await ollamaCall<{ embeddings: number[][]; prompt_eval_count?: number }>('/api/embed', { model: model.replace(/^ollama\//, ''), input });
+  const data = answer.embeddings.map((vector, index) => ({
+    object: 'embedding',
+    index,
+    embedding: encoding === 'base64' ? Buffer.from(Float32Array.from(vector).buffer).toString('base64') : vector,
+  }));
+  const tokens = answer.prompt_eval_count ?? 0;
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } }));
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET' && req.url === '/ready') return void res.end('ok');
+  if (req.method === 'POST' && req.url === '/v1/embeddings') return embeddings(req, res);
   if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
     res.statusCode = 404;
     return void res.end();
