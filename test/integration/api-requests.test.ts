@@ -139,6 +139,20 @@ describe('requests that need capabilities', () => {
     expect(JSON.parse(answer.choices[0]?.message.content ?? '')).toEqual({ model: 'gemma3:4b', echo: 'json please', images: 0 });
   });
 
+  it('answers a chat as JSON of its exact length, without an ETag (no client can make a POST conditional)', async () => {
+    const res = await fetch(`${stack.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'ollama/gemma3:4b', messages: [{ role: 'user', content: 'naïve café ☕' }] }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(res.headers.get('etag')).toBeNull();
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(bytes.length);
+    expect((JSON.parse(bytes.toString('utf8')) as { object: string }).object).toBe('chat.completion');
+  });
+
   it('honours max_tokens with finish_reason length', async () => {
     const answer = await client.chat.completions.create({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'a b c d e f' }], max_tokens: 2 });
     expect(answer.choices[0]?.finish_reason).toBe('length');

@@ -10,3 +10,8 @@ export function sendJsonBytes(res: Response, body: Buffer): void {
   res.setHeader('Content-Length', body.length);
   res.end(body);
 }
+
+/** A POST's answer as JSON, sent as sendJsonBytes sends it: without res.json's ETag, a hash of every answer no client can use. */
+export function sendJson(res: Response, body: unknown): void {
+  sendJsonBytes(res, Buffer.from(JSON.stringify(body)));
+}

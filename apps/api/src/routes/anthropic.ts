@@ -1,5 +1,6 @@
 import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { estimatePromptTokens } from '@mana/jobs';
+import { sendJson } from '../http/json-bytes.js';
 import { sendAnthropicFailure, messageBody } from '../anthropic/bodies.js';
 import { CountTokensSchema, MessagesRequestSchema } from '../anthropic/schemas.js';
 import { MessagesStream } from '../anthropic/stream.js';
@@ -49,7 +50,7 @@ async function wholeAnswer(res: Response, watched: WatchedJob): Promise<void> {
   for await (const event of watched.events) {
     if (event.type === 'done') {
       setJobHeaders(res, event.job, event);
-      return void res.json(messageBody(event));
+      return sendJson(res, messageBody(event));
     }
     const failure = failureOf(event);
     if (failure) return sendAnthropicFailure(res, failure);

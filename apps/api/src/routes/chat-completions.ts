@@ -1,5 +1,6 @@
 import { type Request, type Response, Router } from 'express';
 import { cancelJob } from '@mana/jobs';
+import { sendJson } from '../http/json-bytes.js';
 import type { ApiDeps } from '../deps.js';
 import { ChatStream } from '../http/chat-stream.js';
 import { schedulingFrom } from '../job-options.js';
@@ -35,7 +36,7 @@ async function jsonAnswer(res: Response, watched: WatchedJob, legacy: boolean): 
     if (event.type === 'done') {
       setJobHeaders(res, id, event);
       const body = chatCompletionBody(id, event, created);
-      res.json(legacy ? asLegacyFunctionCall(body) : body);
+      sendJson(res, legacy ? asLegacyFunctionCall(body) : body);
       return;
     }
     const failure = failureOf(event);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ValidationError } from '@mana/errors';
 import type { Done, Work } from '@mana/jobs';
 import { answeredModel, usageBody } from '@mana/jobs';
+import { sendJson } from '../http/json-bytes.js';
 import type { ApiDeps } from '../deps.js';
 import { schedulingFrom } from '../job-options.js';
 import { type WatchedJob, failureOf, sendFailure, setJobHeaders, submitAndWatch } from '../watch-job.js';
@@ -115,7 +116,7 @@ async function jsonAnswer(res: Response, watched: WatchedJob[]): Promise<void> {
     promptTokens: 0,
     completionTokens: 0,
   });
-  res.json({
+  sendJson(res, {
     id: completionId(first.job),
     object: 'text_completion',
     created: Math.floor(Date.now() / 1000),

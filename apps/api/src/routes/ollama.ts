@@ -2,7 +2,7 @@ import { type Request, type Response, Router } from 'express';
 import { type Work, embeddingsForJson, jsonBytes } from '@mana/jobs';
 import { httpStatusOf } from '@mana/errors';
 import type { ApiDeps } from '../deps.js';
-import { sendJsonBytes } from '../http/json-bytes.js';
+import { sendJson, sendJsonBytes } from '../http/json-bytes.js';
 import { schedulingFrom } from '../job-options.js';
 import { type Route, deltaFrame, doneFrame, loadedFrame, ollamaErrorBody, ollamaModelName } from '../ollama/bodies.js';
 import { OllamaChatSchema, OllamaEmbedSchema, OllamaEmbeddingsSchema, OllamaGenerateSchema } from '../ollama/schemas.js';
@@ -62,7 +62,7 @@ async function wholeAnswer(res: Response, watched: WatchedJob, route: Route, sta
   for await (const event of watched.events) {
     if (event.type === 'done') {
       setJobHeaders(res, event.job, event);
-      return void res.json(doneFrame(route, event, startedAt, (event.result as { content: string }).content));
+      return sendJson(res, doneFrame(route, event, startedAt, (event.result as { content: string }).content));
     }
     const failure = failureOf(event);
     if (failure) return void res.status(httpStatusOf(failure.code)).json(ollamaErrorBody(failure));

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { ManaError, NotFoundError, ValidationError } from '@mana/errors';
 import { type ChatResultBody, type JobEvent, type JobRecord, answeredModel, cancelJob } from '@mana/jobs';
+import { sendJson } from '../http/json-bytes.js';
 import type { ApiDeps } from '../deps.js';
 import { schedulingFrom } from '../job-options.js';
 import { tenantOf } from '../middleware/auth.js';
@@ -137,7 +138,7 @@ class ResponseEvents {
   whole(event: JobEvent): boolean {
     if (event.type === 'done') {
       setJobHeaders(this.res, event.job, event);
-      this.res.json(responseBody(this.id, this.echo, this.doneState(event)));
+      sendJson(this.res, responseBody(this.id, this.echo, this.doneState(event)));
       return true;
     }
     const failure = failureOf(event);
