@@ -58,6 +58,12 @@ describe('a Redis that refuses', () => {
   });
 });
 
+/** Commands Redis has refused for its memory limit, from its error counts (INFO errorstats). */
+async function refusedForMemory(): Promise<number> {
+  const match = /errorstat_OOM:count=(\d+)/.exec(await admin.info('errorstats'));
+  return match ? Number(match[1]) : 0;
+}
+
 describe('a Redis that fills up while a GPU is answering', () => {
   it('keeps the answer until Redis has room again: written once, not rerouted to a paid provider', async () => {
     stack.gemini.reset();
@@ -68,14 +74,14 @@ describe('a Redis that fills up while a GPU is answering', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'mana/fast-text', messages: [{ role: 'user', content: 'hold on to this' }] }),
     });
-    // The hop is on the GPU (and marked running: its mark is due after 20 ms) when Redis fills up.
-    await expect.poll(() => stack.gpus[0]!.stats.snapshot().inFlight, { interval: 10 }).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The hop is on the GPU, and marked running in its record, when Redis fills up.
+    await expect.poll(async () => (await stack.jobs()).some((j) => j.status === 'running'), { interval: 10 }).toBe(true);
+    const refusedBefore = await refusedForMemory();
     await admin.config('SET', 'maxmemory', '1');
     try {
-      // The GPU answers meanwhile; its answer's write is refused for a while.
+      // The GPU answers meanwhile, and its answer's write is refused, more than once.
       await expect.poll(() => stack.gpus[0]!.stats.snapshot().inFlight, { interval: 10, timeout: 5_000 }).toBe(0);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await expect.poll(refusedForMemory, { interval: 20, timeout: 5_000 }).toBeGreaterThan(refusedBefore + 1);
     } finally {
       await admin.config('SET', 'maxmemory', '0');
     }
