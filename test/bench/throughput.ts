@@ -62,7 +62,11 @@ export async function benchThroughput(bench: BenchEnv): Promise<void> {
       return values.length === 0 ? '–' : median(values);
     };
     const cores = availableParallelism();
-    const total = (p: Path) => [0, 1, 2].reduce((sum, i) => sum + (typeof cpu(p, i) === 'number' ? (cpu(p, i) as number) : 0), 0);
+    const total = (p: Path) =>
+      [0, 1, 2].reduce((sum, i) => {
+        const ms = cpu(p, i);
+        return sum + (typeof ms === 'number' ? ms : 0);
+      }, 0);
     const rows = paths.map((p) => [p.name, cpu(p, 0), cpu(p, 1), cpu(p, 2), total(p), (cores * 1000) / total(p)]);
     // An HTTP gateway that queues through BullMQ does at least what both floors do, each measured alone.
     const floors = total(paths[0]!) + total(paths.at(-1)!);

@@ -17,9 +17,9 @@ interface QueueHint {
 /**
  * Which of a GPU server's model queues are worth a fetch. A fetch costs a
  * Redis script (BullMQ's moveToActive) whether it finds a hop or not, and
- * after taking a hop the scheduler used to fetch again at once, which below
- * saturation found the queue empty almost every time: ~0.9 empty fetches per
- * hop at 50 in flight. Every hop queued is announced (see LocalWorkSignal),
+ * after taking a hop the scheduler used to fetch again at once, which found
+ * the queue empty whenever nothing else had been queued meanwhile: a second
+ * moveToActive for every sync chat at 1 in flight. Every hop queued is announced (see LocalWorkSignal),
  * so once a queue has been seen empty, the hops announced since are the ones
  * it can hold; when the last of them is taken, the queue is taken as empty
  * without a fetch to confirm it. Hops that arrive unannounced (a delayed
