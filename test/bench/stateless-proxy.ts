@@ -1,11 +1,11 @@
 import { Agent, type IncomingMessage, type ServerResponse, createServer, request } from 'node:http';
 
 /**
- * The floor of any gateway written in Node, run by the latency and throughput
- * benches beside Mana: HTTP in, JSON parsed, one keep-alive HTTP call to
- * Ollama's /api/chat (or /api/embed), an OpenAI-shaped answer out. It keeps nothing, logs
- * nothing, routes nothing: what it costs, every Node gateway pays before it
- * does any of its own work. Started as a process of its own (PORT,
+ * The floor of any gateway written in Node, run by the latency, throughput
+ * and embeddings benches beside Mana: HTTP in, JSON parsed, one keep-alive
+ * HTTP call to Ollama's /api/chat (or /api/embed), an OpenAI-shaped answer
+ * out. It keeps nothing, logs nothing, routes nothing: what it costs, every
+ * Node gateway pays before it does any of its own work. Started as a process of its own (PORT,
  * OLLAMA_URL), ready when GET /ready answers.
  */
 const upstream = new URL(process.env.OLLAMA_URL ?? 'http://127.0.0.1:11434');
