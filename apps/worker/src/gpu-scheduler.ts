@@ -109,8 +109,8 @@ export class GpuScheduler {
   }
 
   start(): void {
-    this.unlisten = this.options.signal.on((model) => {
-      this.hints.announced(model);
+    this.unlisten = this.options.signal.on((model, hops) => {
+      this.hints.announced(model, hops);
       this.options.pipeline.cache.backlog(model).clear();
       // A model new to this process means a new queue to read; work for a known one does not.
       if (!this.knownModels.has(model)) this.localModels.clear();

@@ -8,13 +8,13 @@ import { type RedisClient, listenForLocalWork } from '@mana/jobs';
  * message (delayed retries, a message lost in a reconnect).
  */
 export class LocalWorkSignal {
-  private readonly listeners = new Set<(model: string) => void>();
+  private readonly listeners = new Set<(model: string, hops: number | undefined) => void>();
   private stopListening: () => void = () => {};
 
   static async listen(subscriber: RedisClient, channel: string): Promise<LocalWorkSignal> {
     const signal = new LocalWorkSignal();
-    const local = listenForLocalWork(channel, (model) => {
-      for (const listener of signal.listeners) listener(model);
+    const local = listenForLocalWork(channel, (model, hops) => {
+      for (const listener of signal.listeners) listener(model, hops);
     });
     signal.stopListening = local.close;
     subscriber.on('message', (from: string, message: string) => {
@@ -24,7 +24,8 @@ export class LocalWorkSignal {
     return signal;
   }
 
-  on(listener: (model: string) => void): () => void {
+  /** `hops`: how many were queued, undefined when the message did not say (an earlier version's). */
+  on(listener: (model: string, hops: number | undefined) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -23,8 +23,8 @@ describe('QueueHints', () => {
 
   it('takes a counted queue as empty once its announced hops are taken, without a fetch to confirm it', () => {
     const hints = counted();
-    hints.announced('m');
-    hints.announced('m');
+    hints.announced('m', 1);
+    hints.announced('m', 1);
     expect(hints.worthFetching('m', NOW)).toBe(true);
     expect(hints.took('m', NOW)).toBe(false);
     expect(hints.worthFetching('m', NOW)).toBe(true);
@@ -32,7 +32,7 @@ describe('QueueHints', () => {
     expect(hints.worthFetching('m', NOW)).toBe(false);
     // The slow poll still looks, for hops nobody announced.
     expect(hints.worthFetching('m', NOW + IDLE_POLL_MS)).toBe(true);
-    hints.announced('m');
+    hints.announced('m', 1);
     expect(hints.worthFetching('m', NOW)).toBe(true);
   });
 
@@ -46,9 +46,9 @@ describe('QueueHints', () => {
 
   it('counts a hop announced while a fetch was on its way: the fetch may have run before it was queued', () => {
     const hints = counted();
-    hints.announced('m');
+    hints.announced('m', 1);
     const heard = hints.fetching('m');
-    hints.announced('m'); // arrives before the fetch's answer
+    hints.announced('m', 1); // arrives before the fetch's answer
     hints.foundEmpty('m', heard, NOW);
     expect(hints.worthFetching('m', NOW)).toBe(true);
     expect(hints.took('m', NOW)).toBe(true);
@@ -57,18 +57,29 @@ describe('QueueHints', () => {
 
   it('skips a model another server is loading until then, or until a hop is announced', () => {
     const hints = counted();
-    hints.announced('m');
+    hints.announced('m', 1);
     hints.skipUntil('m', NOW + 50);
     expect(hints.worthFetching('m', NOW)).toBe(false);
     expect(hints.worthFetching('m', NOW + 50)).toBe(true);
     hints.skipUntil('m', NOW + 50);
-    hints.announced('m');
+    hints.announced('m', 1);
+    expect(hints.worthFetching('m', NOW)).toBe(true);
+  });
+
+  it('counts every hop of a batch announced at once, and forgets the count for an announcement without one', () => {
+    const hints = counted();
+    hints.announced('m', 3);
+    expect(hints.took('m', NOW)).toBe(false);
+    expect(hints.took('m', NOW)).toBe(false);
+    expect(hints.took('m', NOW)).toBe(true);
+    hints.announced('m', undefined); // an earlier version's dispatch: how many is unknown
+    for (let i = 0; i < 5; i++) expect(hints.took('m', NOW)).toBe(false);
     expect(hints.worthFetching('m', NOW)).toBe(true);
   });
 
   it('keeps each model apart', () => {
     const hints = counted();
-    hints.announced('other');
+    hints.announced('other', 1);
     expect(hints.worthFetching('m', NOW)).toBe(false);
     expect(hints.worthFetching('other', NOW)).toBe(true);
   });

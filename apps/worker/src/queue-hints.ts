@@ -19,14 +19,15 @@ interface QueueHint {
  * Redis script (BullMQ's moveToActive) whether it finds a hop or not, and
  * after taking a hop the scheduler used to fetch again at once, which found
  * the queue empty whenever nothing else had been queued meanwhile: a second
- * moveToActive for every sync chat at 1 in flight. Every hop queued is announced (see LocalWorkSignal),
- * so once a queue has been seen empty, the hops announced since are the ones
- * it can hold; when the last of them is taken, the queue is taken as empty
- * without a fetch to confirm it. Hops that arrive unannounced (a delayed
- * retry coming due, a stalled hop put back, a message lost in a reconnect)
- * are found by the slow poll, as before; taking one makes the count unknown
- * again, so a backlog of them is drained at once, not one per poll.
- * A count that is too high costs only an empty fetch.
+ * moveToActive for every sync chat at 1 in flight. Every hop queued is
+ * announced, a batch of them with its count (see LocalWorkSignal), so once a
+ * queue has been seen empty, the hops announced since are the ones it can
+ * hold; when the last of them is taken, the queue is taken as empty without
+ * a fetch to confirm it. Hops that arrive unannounced (a delayed retry coming
+ * due, a stalled hop put back, a message lost in a reconnect) are found by
+ * the slow poll, as before; taking one makes the count unknown again, so a
+ * backlog of them is drained at once, not one per poll. A count that is too
+ * high costs only an empty fetch.
  */
 export class QueueHints {
   private readonly hints = new Map<string, QueueHint>();
@@ -37,11 +38,11 @@ export class QueueHints {
     return hint;
   }
 
-  /** A hop of `model` was queued somewhere. */
-  announced(model: string): void {
+  /** `hops` hops of `model` were queued somewhere; undefined when the announcement did not say how many (an earlier version's): the count is unknown again. */
+  announced(model: string, hops: number | undefined): void {
     const hint = this.hint(model);
     hint.heard++;
-    if (hint.announced !== undefined) hint.announced++;
+    hint.announced = hops === undefined || hint.announced === undefined ? undefined : hint.announced + hops;
     hint.skipUntil = 0;
   }
 

@@ -110,7 +110,7 @@ export async function enqueueMany(p: Pipeline, data: readonly HopPayload[], tagg
       : undefined;
   await Promise.all([added, indexed]);
   // Only once the hop is in its queue: a GPU woken earlier would find it empty.
-  await announceLocalWork(p.redis, p.keys.localWorkChannel(), first.target.model);
+  await announceLocalWork(p.redis, p.keys.localWorkChannel(), first.target.model, data.length);
 }
 
 /** A pinned hop's next try on the same target, after `delayMs` (see HopPayload.retryUntil). */

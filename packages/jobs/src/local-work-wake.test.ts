@@ -15,12 +15,28 @@ describe('local work wake-ups', () => {
     listening.close();
   });
 
-  it("delivers another process's messages, and an earlier version's without an id", () => {
-    const woken: string[] = [];
-    const listening = listenForLocalWork('chan-b', (model) => woken.push(model));
+  it("delivers another process's messages with their count of hops, and earlier versions' (no count, no id) without one", () => {
+    const woken: Array<[string, number | undefined]> = [];
+    const listening = listenForLocalWork('chan-b', (model, hops) => woken.push([model, hops]));
+    listening.onMessage('qwen3:8b\nelsewhere.6\n40');
     listening.onMessage('qwen3:8b\nelsewhere.7');
     listening.onMessage('llama3:8b');
-    expect(woken).toEqual(['qwen3:8b', 'llama3:8b']);
+    listening.onMessage('llama3:8b\nelsewhere.8\nmany');
+    expect(woken).toEqual([
+      ['qwen3:8b', 40],
+      ['qwen3:8b', undefined],
+      ['llama3:8b', undefined],
+      ['llama3:8b', undefined],
+    ]);
+    listening.close();
+  });
+
+  it('tells listeners here, and in the message, how many hops a batch queued', () => {
+    const woken: Array<[string, number | undefined]> = [];
+    const listening = listenForLocalWork('chan-e', (model, hops) => woken.push([model, hops]));
+    const message = wakeForLocalWork('chan-e', 'gemma3:4b', 12);
+    expect(woken).toEqual([['gemma3:4b', 12]]);
+    expect(message.split('\n')[2]).toBe('12');
     listening.close();
   });
 
@@ -55,8 +71,8 @@ describe('announcing local work', () => {
     await mine.subscribe(channel);
     try {
       const t0 = Date.now();
-      await announceLocalWork(redis, channel, 'gemma3:4b', t0);
-      await announceLocalWork(redis, channel, 'gemma3:4b', t0 + 1);
+      await announceLocalWork(redis, channel, 'gemma3:4b', 1, t0);
+      await announceLocalWork(redis, channel, 'gemma3:4b', 1, t0 + 1);
       expect(woken).toEqual(['gemma3:4b', 'gemma3:4b']);
       // On a Redis Cluster nothing is skipped: its PUBLISH counts one node's subscribers only.
       const onCluster = redis instanceof Cluster;
@@ -65,8 +81,8 @@ describe('announcing local work', () => {
       const theirs = testRedis();
       const theirsHeard = heard(theirs);
       await theirs.subscribe(channel);
-      await announceLocalWork(redis, channel, 'qwen3:8b', t0 + ALONE_RECHECK_MS + 1);
-      await announceLocalWork(redis, channel, 'qwen3:8b', t0 + ALONE_RECHECK_MS + 2);
+      await announceLocalWork(redis, channel, 'qwen3:8b', 1, t0 + ALONE_RECHECK_MS + 1);
+      await announceLocalWork(redis, channel, 'qwen3:8b', 1, t0 + ALONE_RECHECK_MS + 2);
       // On a Cluster a message published before it subscribed may still be on its way between nodes, and reach it too.
       const models = () => theirsHeard.map((m) => m.split('\n')[0]).filter((model) => !onCluster || model === 'qwen3:8b');
       await expect.poll(models).toEqual(['qwen3:8b', 'qwen3:8b']);
