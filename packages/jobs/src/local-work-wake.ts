@@ -13,8 +13,8 @@ import type { RedisClient } from './redis.js';
  * again for the same hops when the message arrives (each wake-up costs a GPU
  * scheduler a fetch, which would find the queue empty); the count because a
  * scheduler takes a queue as empty once it has taken the hops announced to it
- * (see QueueHints), and one batch of hops is announced once. Listeners are per channel, so processes with several prefixes
- * (tests) keep them apart.
+ * (see QueueHints), and one batch of hops is announced once. Listeners are
+ * per channel, so processes with several prefixes (tests) keep them apart.
  *
  * While the last message reached no process but this one (the gateway, npm
  * start, alone), none is published for ALONE_RECHECK_MS: a worker process
@@ -40,7 +40,7 @@ const aloneUntil = new Map<string, number>();
  * time, see above). Not skipped on a Redis Cluster, whose PUBLISH counts
  * only the subscribers of the node it ran on.
  */
-export async function announceLocalWork(redis: RedisClient, channel: string, model: string, hops = 1, now = Date.now()): Promise<void> {
+export async function announceLocalWork(redis: RedisClient, channel: string, model: string, hops: number, now = Date.now()): Promise<void> {
   if ((aloneUntil.get(channel) ?? 0) > now) {
     wakeHere(channel, model, hops);
     return;
