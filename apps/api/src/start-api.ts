@@ -70,6 +70,9 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
       await pipeline.queues.close();
       // The statistics of jobs this process finished last (cancelled ones), still gathered for their batch.
       await pipeline.stats.flush().catch(() => {});
+      // The spill index entries of the hops queued last.
+      await pipeline.spillIndex.flush();
+      pipeline.spillIndex.close();
       await Promise.all([redis.quit(), subscriber.quit()].map((p) => p.catch(() => {})));
       await tracing.shutdown().catch(() => {});
     },

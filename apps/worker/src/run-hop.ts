@@ -13,7 +13,6 @@ import {
   jobCost,
   packEmbeddings,
   routeFailure,
-  SpillIndexRemovals,
   untilStored,
 } from '@mana/jobs';
 import type { Logger } from '@mana/logging';
@@ -51,7 +50,6 @@ export type HopOutcome = 'succeeded' | 'cancelled' | 'skipped' | RouteOutcome;
 export function createHopProcessor(options: HopRunnerOptions) {
   // `providerDone` is called once the provider has answered or failed, before the record is
   // written: the GPU's slot is free from then on, while the bookkeeping finishes.
-  const spillIndex = new SpillIndexRemovals(options.pipeline.redis, options.pipeline.keys.spillIndex());
   return async (job: Job, providerDone?: () => void): Promise<HopOutcome> => {
     const parsed = HopPayloadSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid hop payload: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
@@ -85,8 +83,8 @@ export function createHopProcessor(options: HopRunnerOptions) {
     const markDue = streamedToClient ? undefined : setTimeout(mark, MARK_DUE_MS);
     if (streamedToClient) void mark();
     // A started hop can no longer spill: its entry leaves the index (within moments, with others),
-    // so the spill pass spends nothing on it.
-    if (isLocalProvider(payload.target.provider)) spillIndex.started(payload.target.model, job.id ?? '');
+    // or is never written if still pending in this process, so the spill pass spends nothing on it.
+    if (isLocalProvider(payload.target.provider)) options.pipeline.spillIndex.started(payload.target.model, job.id ?? '');
     // Marks the hop now if its mark was not due yet (a timer left to fire later finds it made).
     const proceed = async () => ['ok', 'restart'].includes(await mark());
     const startedAt = performance.now();

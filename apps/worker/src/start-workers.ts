@@ -129,6 +129,8 @@ export async function startWorkers(config: Readonly<Config>, log: Logger): Promi
         await pipeline.queues.close();
         // The statistics of the hops that finished last, still gathered for their batch.
         await pipeline.stats.flush().catch(() => {});
+        await pipeline.spillIndex.flush();
+        pipeline.spillIndex.close();
         await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       })();
       // Connections wait through Redis outages; a stop while Redis is gone for good must still end.

@@ -6,6 +6,7 @@ import { Keys } from './keys.js';
 import { NO_TRACING, type Pipeline, type PipelineTracing } from './pipeline.js';
 import { Queues } from './queues.js';
 import { SnapshotCache } from './snapshot-cache.js';
+import { SpillIndexWrites } from './spill-index.js';
 import { loadLocalBacklog, loadTimes } from './overflow.js';
 import { type GpuSpec, loadFleet } from './fleet.js';
 import type { LocalBacklog } from './pipeline.js';
@@ -65,6 +66,7 @@ export function createPipeline(config: Readonly<Config>, redis: RedisClient, tra
     health,
     options,
     cache: dispatchCache({ health, options, queues, redis, keys }),
+    spillIndex: new SpillIndexWrites(redis, keys.spillIndex()),
   };
 }
 

@@ -11,7 +11,6 @@ import type { HopReason } from './record.js';
 import type { FairTags } from './fair-share.js';
 import { carryOut, jobView } from './route.js';
 import { unfitReason } from './prompt-size.js';
-import { spillMember } from './spill-index.js';
 import { announceLocalWork } from './local-work-wake.js';
 
 export type DispatchOutcome =
@@ -101,14 +100,13 @@ export async function enqueueMany(p: Pipeline, data: readonly HopPayload[], tagg
     return;
   }
   // A waiting local hop may later spill to its next target once it has waited past its tolerance.
-  // Indexed while it is added (the index is read seconds later, and a spill checks the job's state).
-  const spillable = data.filter((d) => d.maxWaitMs !== null && p.options.autoFallbackEnabled && d.chain[d.hop + 1]);
+  // Indexed with the others of the next moments (the index is read seconds later, and a spill
+  // checks the job's state); a hop that starts first in this process is never indexed.
   const now = Date.now();
-  const indexed =
-    spillable.length > 0
-      ? p.redis.zadd(p.keys.spillIndex(), ...spillable.flatMap((d) => [now + (d.maxWaitMs ?? 0), spillMember(d.target.model, hopJobId(d.jobId, d.hop))]))
-      : undefined;
-  await Promise.all([added, indexed]);
+  for (const d of data) {
+    if (d.maxWaitMs !== null && p.options.autoFallbackEnabled && d.chain[d.hop + 1]) p.spillIndex.add(d.target.model, hopJobId(d.jobId, d.hop), now + (d.maxWaitMs ?? 0));
+  }
+  await added;
   // Only once the hop is in its queue: a GPU woken earlier would find it empty.
   await announceLocalWork(p.redis, p.keys.localWorkChannel(), first.target.model, data.length);
 }

@@ -52,7 +52,7 @@ export { FILE_CHUNK_BYTES, FileStore, lines } from './files.js';
 export type { StoredFile } from './files.js';
 export { batchFileId } from './keys.js';
 export { admitTenantJob, releaseTenantJob } from './tenant-limit.js';
-export { SpillIndexRemovals, parseSpillMember, spillMember } from './spill-index.js';
+export { SPILL_INDEX_BATCH_MS, SPILL_REMOVAL_BATCH_MS, SpillIndexWrites, parseSpillMember, spillMember } from './spill-index.js';
 export { moveSharedQueue } from './shared-queue.js';
 export { MAX_USAGE_HOURS, cloudSpendByTenant, cloudSpentThisMonth, readUsage, readUsageTotals } from './usage-ledger.js';
 export { type TokenWindow, secondsUntilRoom, tokenWindow, windowTokens } from './token-window.js';

@@ -1,6 +1,7 @@
 import type { Telemetry } from 'bullmq';
 import type { RedisClient } from './redis.js';
 import type { SnapshotCache } from './snapshot-cache.js';
+import type { SpillIndexWrites } from './spill-index.js';
 import type { ProviderId } from '@mana/config';
 import type { HealthCache } from './health.js';
 import type { Keys } from './keys.js';
@@ -72,4 +73,6 @@ export interface Pipeline {
   health: HealthCache;
   options: PipelineOptions;
   cache: DispatchCache;
+  /** The spill index's writes, gathered (see SpillIndexWrites); flushed on close. */
+  spillIndex: SpillIndexWrites;
 }
