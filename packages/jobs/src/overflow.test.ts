@@ -1,6 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Worker } from 'bullmq';
+import { deletePrefix, testPrefix, testRedis, testRedisTarget } from '@mana/testing';
 import type { Fleet, GpuState } from './fleet.js';
-import { ASSUMED_LOAD_MS, estimateWaitMs } from './overflow.js';
+import { Keys } from './keys.js';
+import { ASSUMED_LOAD_MS, estimateWaitMs, loadLocalBacklog } from './overflow.js';
+import { Queues } from './queues.js';
+import { type RedisClient, createRedis } from './redis.js';
 import { BULLMQ_PRIORITY } from './payloads.js';
 
 const gpu = (name: string, over: Partial<GpuState> = {}): GpuState => ({
@@ -36,3 +41,59 @@ describe('estimateWaitMs: the wait of a new local job, per model', () => {
     expect(estimateWaitMs('gemma3:4b', 'batch', { fleet: busy, backlog: backlog(10, 2, BULLMQ_PRIORITY.batch), serviceMs: 100, loadMs: undefined })).toBe(600);
   });
 });
+
+describe('loadLocalBacklog', () => {
+  let redis: RedisClient | undefined;
+  let queues: Queues | undefined;
+  let prefix = '';
+  afterEach(async () => {
+    await queues?.close();
+    redis?.disconnect();
+    await deletePrefix(prefix);
+  });
+
+  it("counts a real queue's waiting hops by class, the plain wait list, the running and the delayed, in one script", async () => {
+    prefix = testPrefix();
+    redis = testRedis();
+    queues = new Queues(redis, new Keys(prefix));
+    const queue = queues.local('gemma3:4b');
+    await queue.add('chat', {}, { jobId: 'plain-1' });
+    await queue.add('chat', {}, { jobId: 'plain-2' });
+    await queue.add('chat', {}, { jobId: 'now-1', priority: BULLMQ_PRIORITY.interactive });
+    await queue.add('chat', {}, { jobId: 'now-2', priority: BULLMQ_PRIORITY.interactive + 3 });
+    // A tenant's fair-share tag places a hop further down its class.
+    await queue.add('chat', {}, { jobId: 'bulk-1', priority: BULLMQ_PRIORITY.batch + 1000 });
+    await queue.add('chat', {}, { jobId: 'later-1', delay: 60_000 });
+    const connection = createRedis(testRedisTarget(), { blocking: true });
+    const worker = new Worker(queue.name, null, { connection, prefix: queue.opts.prefix });
+    try {
+      // BullMQ hands out the plain wait list first.
+      expect((await worker.getNextJob('token'))?.id).toBe('plain-1');
+      const commands = await commandsRun(redis, () => loadLocalBacklog({ queues: queues!, redis: redis! }, 'gemma3:4b'));
+      expect(commands.result).toEqual({
+        waitingByPriority: { 0: 1, [BULLMQ_PRIORITY.interactive]: 2, [BULLMQ_PRIORITY.async]: 0, [BULLMQ_PRIORITY.batch]: 1 },
+        active: 1,
+        delayed: 1,
+      });
+      expect(commands.sent).toBe(1);
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
+  });
+});
+
+/** What `fn` returns, and how many commands this connection sent meanwhile (it sends nothing else). */
+async function commandsRun<T>(redis: RedisClient, fn: () => Promise<T>): Promise<{ result: T; sent: number }> {
+  let sent = 0;
+  const original = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((...args: Parameters<typeof original>) => {
+    sent++;
+    return original(...args);
+  }) as typeof redis.sendCommand;
+  try {
+    return { result: await fn(), sent };
+  } finally {
+    redis.sendCommand = original;
+  }
+}
