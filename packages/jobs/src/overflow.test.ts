@@ -86,10 +86,11 @@ describe('loadLocalBacklog', () => {
 /** What `fn` returns, and how many commands this connection sent meanwhile (it sends nothing else). */
 async function commandsRun<T>(redis: RedisClient, fn: () => Promise<T>): Promise<{ result: T; sent: number }> {
   let sent = 0;
-  const original = redis.sendCommand.bind(redis);
-  redis.sendCommand = ((...args: Parameters<typeof original>) => {
+  const original = redis.sendCommand;
+  const send = original as (...args: unknown[]) => unknown;
+  redis.sendCommand = ((...args: unknown[]) => {
     sent++;
-    return original(...args);
+    return send.apply(redis, args);
   }) as typeof redis.sendCommand;
   try {
     return { result: await fn(), sent };
