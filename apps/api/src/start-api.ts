@@ -73,6 +73,7 @@ export async function startApi(config: Readonly<Config>, log: Logger): Promise<A
       // The spill index entries of the hops queued last.
       await pipeline.spillIndex.flush();
       pipeline.spillIndex.close();
+      hub.close();
       await Promise.all([redis.quit(), subscriber.quit()].map((p) => p.catch(() => {})));
       await tracing.shutdown().catch(() => {});
     },

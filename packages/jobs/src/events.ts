@@ -2,6 +2,7 @@ import type { RedisClient } from './redis.js';
 import { z } from 'zod';
 import type { Keys } from './keys.js';
 import { WATCHED } from './record-scripts.js';
+import { hearEndsHere } from './local-replies.js';
 
 const Base = { seq: z.number().int().positive(), job: z.string(), hop: z.number().int() };
 const SerializedErrorShape = z.object({ name: z.string(), code: z.string(), message: z.string(), retryable: z.boolean() }).passthrough();
@@ -97,6 +98,7 @@ interface Subscription {
  */
 export class JobEventHub {
   private readonly subs = new Map<string, Subscription>();
+  private stopHearing: () => void = () => {};
 
   private constructor(
     private readonly subscriber: RedisClient,
@@ -116,7 +118,14 @@ export class JobEventHub {
   static async start(subscriber: RedisClient, reader: RedisClient, keys: Keys, instanceId: string): Promise<JobEventHub> {
     const hub = new JobEventHub(subscriber, reader, keys, keys.apiChannel(instanceId));
     await subscriber.subscribe(hub.channel);
+    // Ends finished by workers in this process come straight here (see local-replies).
+    hub.stopHearing = hearEndsHere(keys.prefix, hub.channel, (event) => hub.onEvent(event));
     return hub;
+  }
+
+  /** Stops hearing ends handed over in this process (the subscriber connection is the caller's to close). */
+  close(): void {
+    this.stopHearing();
   }
 
   /**
@@ -168,8 +177,12 @@ export class JobEventHub {
 
   private onMessage(message: string): void {
     const event = parseEvent(message);
-    const sub = event ? this.subs.get(event.job) : undefined;
-    if (!sub || !event) return;
+    if (event) this.onEvent(event);
+  }
+
+  private onEvent(event: JobEvent): void {
+    const sub = this.subs.get(event.job);
+    if (!sub) return;
     if (sub.repairing) {
       sub.pending.push(event);
       return;

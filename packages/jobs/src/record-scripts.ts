@@ -15,6 +15,9 @@ const RECORD_LUA = `
 -- The record's fields as this script knows them: read once (load), written once (flush).
 -- A field read and not there is false; one not read yet is nil.
 local F, dirty = {}, {}
+-- A finishing worker in the accepting API's own process names that API's channel (\`channel\`):
+-- an end for it is not published there but handed over in that process (\`seq\`, see local-replies.ts).
+local handOver = { channel = '', seq = nil }
 local function load(...)
   local names = {...}
   local values = redis.call('HMGET', KEYS[1], unpack(names))
@@ -48,22 +51,29 @@ local function emit(body, stored, result)
   set('seq', tostring(seq))
   local job = string.match(KEYS[1], '{([^}]*)}$')
   local head = '{"seq":' .. seq .. ',"job":"' .. job .. '",'
+  -- The whole event, made only for a message that carries it.
   local ev
-  if result then ev = head .. string.sub(body, 2) .. result .. '}' else ev = head .. string.sub(body, 2) end
+  local function whole()
+    if ev then return ev end
+    if result then ev = head .. string.sub(body, 2) .. result .. '}' else ev = head .. string.sub(body, 2) end
+    return ev
+  end
   -- Batch items are read back through their batch's files, never replayed event by event:
   -- keeping no stream for them saves about a third of their Redis memory. Nobody watches a
   -- batch item's own channel either (its events route refuses), and on a Redis Cluster every
   -- PUBLISH is copied to every node.
   if not get('batch') then
     -- The stream lives as long as its record: CREATE, FINISH and CANCEL give both one TTL.
-    redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'e', stored and head .. string.sub(stored, 2) or ev)
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'e', stored and head .. string.sub(stored, 2) or whole())
     -- Only a job someone follows (JobEventHub.follow marks it 'w') has listeners on its own channel.
-    if get('w') then redis.call('PUBLISH', ARGV[1], ev) end
+    if get('w') then redis.call('PUBLISH', ARGV[1], whole()) end
   end
   -- The API process that accepted the job listens on its own channel for all its jobs; one
   -- whose client reads the answer whole ('re') only for its end (the rest is in the stream).
   local reply = get('reply')
-  if reply and (not get('re') or isEnd(body)) then redis.call('PUBLISH', reply, ev) end
+  if reply and (not get('re') or isEnd(body)) then
+    if get('re') and reply == handOver.channel then handOver.seq = seq else redis.call('PUBLISH', reply, whole()) end
+  end
   return seq
 end
 local function terminal(status)
@@ -197,10 +207,12 @@ return 1
 
 /**
  * Finishes the job at \`hop\` (-1: whatever hop is current) once: 0 when it was
- * already finished or moved on, else its summary. ARGV from \`first\` on: now,
- * status, retentionSeconds, eventBody, hopErrorJson ('' for none); from
- * \`first\` + 5, field/value pairs for the record (result, usage, error, model,
- * provider). An event body that ends in \`"result":\` ends with the result field
+ * already finished or moved on, else its summary, then the end's sequence
+ * number if it was handed over ('' if published). ARGV from \`first\` on: now,
+ * status, retentionSeconds, eventBody, hopErrorJson ('' for none), the
+ * channel of the accepting API when it is in the caller's process ('' for
+ * none: see handOver); from \`first\` + 6, field/value pairs for the record
+ * (result, usage, error, model, provider). An event body that ends in \`"result":\` ends with the result field
  * given here: a result (16 embeddings are ~65 KB) is sent once, not twice. The
  * stream's copy of that event says \`"resultInRecord":true\` instead of holding
  * the result a second time (readEvents puts it back). Needs
@@ -213,7 +225,7 @@ local function finish(hopArg, first)
   if not status or terminal(status) then return 0 end
   local hop = F.hop
   if hopArg ~= '-1' and hop ~= hopArg then return 0 end
-  for i = first + 5, #ARGV, 2 do set(ARGV[i], ARGV[i + 1]) end
+  for i = first + 6, #ARGV, 2 do set(ARGV[i], ARGV[i + 1]) end
   local started = summary(hop, outcome, now)
   local hopFields = { finishedAt = tonumber(now) }
   if outcome == 'succeeded' then hopFields.status = 'succeeded' else hopFields.status = 'failed' end
@@ -225,10 +237,13 @@ local function finish(hopArg, first)
     stored = body .. 'null,"resultInRecord":true}'
     result = F.result
   end
+  handOver.channel = ARGV[first + 5]
   emit(body, stored, result)
+  handOver.channel = ''
   flush()
   redis.call('EXPIRE', KEYS[1], tonumber(retention))
   redis.call('EXPIRE', KEYS[2], tonumber(retention))
+  started[#started + 1] = handOver.seq and tostring(handOver.seq) or ''
   return started
 end
 `;

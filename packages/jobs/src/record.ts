@@ -7,6 +7,8 @@ import type { Priority } from './payloads.js';
 import type { JobCost } from './job-cost.js';
 import type { AdvanceOutcome, FinishedJob, HopReason, HopRecord, HopStart, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record-types.js';
 import { ADVANCE_HOP, CANCEL, CREATE, DELTA, FINISH, RETRY_HOP, START_AND_FINISH, START_HOP } from './record-scripts.js';
+import type { JobEvent } from './events.js';
+import { endsHeardHere, handEndHere } from './local-replies.js';
 
 export { JOB_STATUSES } from './record-types.js';
 export type { AdvanceOutcome, FinishedJob, HopReason, HopRecord, HopStart, HopStatus, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record-types.js';
@@ -19,6 +21,9 @@ export function partialAnswerError(target: string, cause: string): SerializedErr
 }
 
 type ScriptFn = (...args: Array<string | number>) => Promise<unknown>;
+
+/** How many fields a finishing script's summary has; the handed-over end's sequence number follows. */
+const FINISH_SUMMARY_LENGTH = 13;
 
 /** Live jobs may wait a long time in a batch; they still expire eventually. */
 const LIVE_TTL_S = 7 * 24 * 3600;
@@ -158,11 +163,22 @@ export class JobRecords {
     // The script ends the event with the result (see FINISH): it crosses to Redis once.
     const event = `{"type":"done","hop":${hop},"model":${JSON.stringify(success.model)},"provider":${JSON.stringify(success.provider)},"usage":${usage},"result":`;
     const [record, stream, channel] = this.jobKeys(id);
-    const end = [now, 'succeeded', this.retentionS, event, '', 'result', result, 'usage', usage, 'model', success.model, 'provider', success.provider];
+    // The accepting API may be in this process: then its end is handed to it here (see local-replies).
+    const here = endsHeardHere(this.keys.prefix);
+    const end = [now, 'succeeded', this.retentionS, event, '', here, 'result', result, 'usage', usage, 'model', success.model, 'provider', success.provider];
     if (success.cost) end.push('cost', JSON.stringify(success.cost));
     const done = started
       ? await this.scripts.startAndFinish(record, stream, channel, hop, started.at, started.endpoint, started.target, ...end)
       : await this.scripts.finish(record, stream, channel, hop, ...end);
+    const handedOver = Array.isArray(done) ? Number((done as string[])[FINISH_SUMMARY_LENGTH]) : 0;
+    if (handedOver > 0) {
+      const ended: JobEvent = { seq: handedOver, job: id, hop, type: 'done', model: success.model, provider: success.provider, usage: success.usage, result: success.result };
+      try {
+        handEndHere(this.keys.prefix, here, ended);
+      } catch {
+        // A listener's fault must not fail a hop that Redis has finished.
+      }
+    }
     return this.finished(id, done);
   }
 
@@ -180,6 +196,7 @@ export class JobRecords {
       this.retentionS,
       `{"type":"error","hop":${hop},"error":${json}}`,
       hopError ? JSON.stringify(hopError) : '',
+      '',
       'error',
       json,
     );
