@@ -119,7 +119,13 @@ export class JobEventHub {
     const hub = new JobEventHub(subscriber, reader, keys, keys.apiChannel(instanceId));
     await subscriber.subscribe(hub.channel);
     // Ends finished by workers in this process come straight here (see local-replies).
-    hub.stopHearing = hearEndsHere(keys.prefix, hub.channel, (event) => hub.onEvent(event));
+    hub.stopHearing = hearEndsHere(keys.prefix, hub.channel, {
+      deliver: (event) => hub.onEvent(event),
+      catchUp: (jobId) => {
+        const sub = hub.subs.get(jobId);
+        if (sub) hub.repairSoon(jobId, sub);
+      },
+    });
     return hub;
   }
 

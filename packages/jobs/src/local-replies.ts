@@ -13,18 +13,23 @@ import type { JobEvent } from './events.js';
  * Only for jobs whose channel carries their end alone (`replyEndsOnly`): no
  * other event of theirs can come after, or be overtaken, through Redis.
  */
-type Deliver = (event: JobEvent) => void;
+/** A hub here: what it is handed, and how it reads a job's end from Redis itself. */
+export interface EndsHeardHere {
+  deliver(event: JobEvent): void;
+  /** Reads the job's stored events (its stream), for an end handed over that never arrived. */
+  catchUp(jobId: string): void;
+}
 
 /** The hubs in this process, by key prefix, then channel. */
-const hubs = new Map<string, Map<string, Deliver>>();
+const hubs = new Map<string, Map<string, EndsHeardHere>>();
 
 /** Hears ends handed over here for `channel` (a hub's own); returns the way to stop. */
-export function hearEndsHere(prefix: string, channel: string, deliver: Deliver): () => void {
-  const channels = hubs.get(prefix) ?? new Map<string, Deliver>();
+export function hearEndsHere(prefix: string, channel: string, hub: EndsHeardHere): () => void {
+  const channels = hubs.get(prefix) ?? new Map<string, EndsHeardHere>();
   hubs.set(prefix, channels);
-  channels.set(channel, deliver);
+  channels.set(channel, hub);
   return () => {
-    if (channels.get(channel) !== deliver) return;
+    if (channels.get(channel) !== hub) return;
     channels.delete(channel);
     if (channels.size === 0) hubs.delete(prefix);
   };
@@ -39,8 +44,18 @@ export function endsHeardHere(prefix: string): string {
 
 /** Gives `event` to the hub of `channel` here; false if it has gone meanwhile (the process is closing). */
 export function handEndHere(prefix: string, channel: string, event: JobEvent): boolean {
-  const deliver = hubs.get(prefix)?.get(channel);
-  if (!deliver) return false;
-  deliver(event);
+  const hub = hubs.get(prefix)?.get(channel);
+  if (!hub) return false;
+  hub.deliver(event);
   return true;
+}
+
+/**
+ * A finish named `channel` but did not finish the job now: it was finished
+ * already, perhaps by this very finish, run again after its answer was lost
+ * with a connection (ioredis sends it again) — an end handed over that then
+ * never came. The hub reads what the job's stream holds, if it still waits.
+ */
+export function catchUpHere(prefix: string, channel: string, jobId: string): void {
+  hubs.get(prefix)?.get(channel)?.catchUp(jobId);
 }

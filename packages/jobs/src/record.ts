@@ -8,7 +8,7 @@ import type { JobCost } from './job-cost.js';
 import type { AdvanceOutcome, FinishedJob, HopReason, HopRecord, HopStart, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record-types.js';
 import { ADVANCE_HOP, CANCEL, CREATE, DELTA, FINISH, RETRY_HOP, START_AND_FINISH, START_HOP } from './record-scripts.js';
 import type { JobEvent } from './events.js';
-import { endsHeardHere, handEndHere } from './local-replies.js';
+import { catchUpHere, endsHeardHere, handEndHere } from './local-replies.js';
 
 export { JOB_STATUSES } from './record-types.js';
 export type { AdvanceOutcome, FinishedJob, HopReason, HopRecord, HopStart, HopStatus, JobRecord, JobStatus, NewJob, StartOutcome, Success, Usage } from './record-types.js';
@@ -171,6 +171,7 @@ export class JobRecords {
       ? await this.scripts.startAndFinish(record, stream, channel, hop, started.at, started.endpoint, started.target, ...end)
       : await this.scripts.finish(record, stream, channel, hop, ...end);
     const handedOver = Array.isArray(done) ? Number((done as string[])[FINISH_SUMMARY_LENGTH]) : 0;
+    if (here && !Array.isArray(done)) catchUpHere(this.keys.prefix, here, id);
     if (handedOver > 0) {
       const ended: JobEvent = { seq: handedOver, job: id, hop, type: 'done', model: success.model, provider: success.provider, usage: success.usage, result: success.result };
       try {
