@@ -154,6 +154,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     async close() {
       await pipeline.queues.close();
+      pipeline.spillIndex.close();
       inspector.disconnect();
       await api.close(0);
       await Promise.all(workers.map((w) => w.close(0)));
