@@ -1,6 +1,6 @@
 import type { JobEvent } from './events.js';
 
-/**
+/*
  * Handing a job's end to the API process waiting for it when that process
  * is this one (the gateway, `npm start`: API and workers in one process).
  * The finishing script still writes the record and the job's stream, and
@@ -42,12 +42,9 @@ export function endsHeardHere(prefix: string): string {
   return channels.keys().next().value ?? '';
 }
 
-/** Gives `event` to the hub of `channel` here; false if it has gone meanwhile (the process is closing). */
-export function handEndHere(prefix: string, channel: string, event: JobEvent): boolean {
-  const hub = hubs.get(prefix)?.get(channel);
-  if (!hub) return false;
-  hub.deliver(event);
-  return true;
+/** Gives `event` to the hub of `channel` here; nobody hears it if that hub has gone meanwhile (the process is closing). */
+export function handEndHere(prefix: string, channel: string, event: JobEvent): void {
+  hubs.get(prefix)?.get(channel)?.deliver(event);
 }
 
 /**

@@ -212,8 +212,9 @@ return 1
  * status, retentionSeconds, eventBody, hopErrorJson ('' for none), the
  * channel of the accepting API when it is in the caller's process ('' for
  * none: see handOver); from \`first\` + 6, field/value pairs for the record
- * (result, usage, error, model, provider). An event body that ends in \`"result":\` ends with the result field
- * given here: a result (16 embeddings are ~65 KB) is sent once, not twice. The
+ * (result, usage, error, model, provider). An event body that ends in
+ * \`"result":\` ends with the result field given here: a result (16
+ * embeddings are ~65 KB) is sent once, not twice. The
  * stream's copy of that event says \`"resultInRecord":true\` instead of holding
  * the result a second time (readEvents puts it back). Needs
  * loadFor(hop, 'tenant', 'kind', 'alias', 'usage', 'cost', 'tl').

@@ -57,7 +57,6 @@ export class SpillIndexWrites {
   constructor(
     private readonly redis: Pick<RedisClient, 'zadd' | 'zrem'>,
     private readonly key: string,
-    private readonly onError: (err: unknown) => void = () => {},
   ) {
     const writers = writersByKey.get(key) ?? new Set();
     writersByKey.set(key, writers);
@@ -87,7 +86,7 @@ export class SpillIndexWrites {
     const removals = [...this.older, ...this.newer];
     this.older = [];
     this.newer = [];
-    await Promise.all([this.flushAdds(), removals.length > 0 ? this.redis.zrem(this.key, ...removals).catch(this.onError) : undefined]);
+    await Promise.all([this.flushAdds(), removals.length > 0 ? this.redis.zrem(this.key, ...removals).catch(() => {}) : undefined]);
   }
 
   /** Stops cancelling this writer's entries from elsewhere in the process (after its last flush). */
@@ -102,11 +101,10 @@ export class SpillIndexWrites {
     const adds = this.adds;
     this.adds = new Map();
     const args = [...adds].flatMap(([member, dueAt]) => [dueAt, member]);
-    await this.redis.zadd(this.key, ...args).catch((err: unknown) => {
+    await this.redis.zadd(this.key, ...args).catch(() => {
       // Tried again with the next ones: an entry is needed only seconds from now.
       for (const [member, dueAt] of adds) if (this.adds.size < MAX_PENDING && !this.adds.has(member)) this.adds.set(member, dueAt);
       this.addTimer ??= unrefTimeout(() => void this.flushAdds(), SPILL_INDEX_BATCH_MS * 10);
-      this.onError(err);
     });
   }
 
@@ -116,7 +114,7 @@ export class SpillIndexWrites {
     this.older = this.newer;
     this.newer = [];
     // Left in the index if this fails: the spill pass then finds the hop started, and drops it.
-    if (due.length > 0) void this.redis.zrem(this.key, ...due).catch(this.onError);
+    if (due.length > 0) void this.redis.zrem(this.key, ...due).catch(() => {});
     if (this.older.length > 0) this.removalTimer = unrefTimeout(() => this.flushRemovals(), SPILL_REMOVAL_BATCH_MS);
   }
 }
