@@ -46,3 +46,26 @@ export async function cpuPer<T>(pids: ReadonlyArray<number | undefined>, units: 
   });
   return { result, perUnit };
 }
+
+/** A rate goal turned into CPU: what a request may cost the gateway's process and Redis together if the rate is to be reached here. */
+export interface CpuBudget {
+  goal: string;
+  /** Requests per second the goal asks for, in this run. */
+  rate: number;
+  /** All the CPU per request the machine's cores allow at that rate, ms. */
+  total: number;
+  /** The bench process's share of it (clients, emulator), as measured on Mana's path: not the gateway's to cut. */
+  benchShare: number;
+  /** What is left for the gateway's process and Redis. */
+  gatewayAndRedis: number;
+}
+
+/**
+ * Every process of a bench shares this machine's cores, so a rate is reached only if the
+ * CPU all of them spend per request fits: cores ÷ rate. The gateway's process and Redis
+ * get what the bench process (which sends the requests and plays the GPU) leaves.
+ */
+export function cpuBudget(goal: string, rate: number, cores: number, benchShare: number): CpuBudget {
+  const total = (cores * 1000) / rate;
+  return { goal, rate, total, benchShare, gatewayAndRedis: total - benchShare };
+}
