@@ -4,7 +4,7 @@ import { startOllamaEmulator } from '@mana/emulators';
 import { availableParallelism } from 'node:os';
 import { cpuBudget, cpuPer, redisPid } from './cpu.js';
 import type { BenchEnv } from './env.js';
-import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, inRoundOrder, median, startGateway, startStatelessProxy, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, inRoundOrder, median, startGateway, startQueuedProxy, startStatelessProxy, table } from './lib.js';
 
 const ROUNDS = BENCH_ROUNDS;
 const INPUTS = 16;
@@ -16,7 +16,8 @@ const COUNT = 600;
  * through Mana (the openai SDK, which asks for base64, and plain JSON
  * floats) against the ollama client calling the same emulator directly, in
  * interleaved rounds, beside a stateless Node proxy doing the same (the
- * floor). Goal: Mana ≥ 0.9× direct.
+ * floor) and the same proxy queueing through BullMQ (the floor of a gateway
+ * that queues). Goal: Mana ≥ 0.9× direct.
  */
 export async function benchEmbeddings(bench: BenchEnv): Promise<void> {
   const gpu = await startOllamaEmulator({ slots: 256 });
@@ -28,6 +29,8 @@ export async function benchEmbeddings(bench: BenchEnv): Promise<void> {
   if (BASELINE_ROOT) gateways.push(['baseline', await startGateway(env(), BASELINE_ROOT)]);
   // The floor: a Node proxy that keeps nothing, parses Ollama's floats and sends them on; what any gateway pays here.
   gateways.push(['stateless Node proxy (floor)', await startStatelessProxy(gpu.url)]);
+  // The floor of a gateway that queues: the same proxy, each call a BullMQ job whose answer (the vectors, packed) crosses Redis once.
+  gateways.push(['queued Node proxy (floor)', await startQueuedProxy(gpu.url, bench.redisUrl)]);
   const input = Array.from({ length: INPUTS }, (_, i) => `passage ${i}: the quick brown fox jumps over the lazy dog`);
   const direct = new Ollama({ host: gpu.url });
   type Path = [name: string, run: () => Promise<void>, gateway: Gateway | undefined];
@@ -72,14 +75,24 @@ export async function benchEmbeddings(bench: BenchEnv): Promise<void> {
       const value = cpuOf(name, i);
       return typeof value === 'number' ? value : Number.NaN;
     };
-    const [mana, floor] = [paths[1]![0], paths.find(([name]) => name.startsWith('stateless'))![0]];
+    const floor = (kind: string) => paths.find(([name]) => name.startsWith(kind))![0];
+    const mana = paths[1]![0];
     const cores = availableParallelism();
     const budget = cpuBudget('≥ 0.9× direct', 0.9 * base, cores, ms(mana, 2));
     if (Number.isFinite(budget.benchShare))
       table(
         `The goal as CPU per request on ${cores} cores, base64, ms: all processes together may spend cores ÷ rate; the bench process's share (measured on Mana's path) leaves the rest to the gateway's process and Redis`,
-        ['goal', 'req/s', 'all processes', 'bench process', 'left for gateway + Redis', 'Mana: gateway + Redis', 'stateless floor: the same'],
-        [[budget.goal, budget.rate, budget.total, budget.benchShare, budget.gatewayAndRedis, ms(mana, 0) + ms(mana, 1), ms(floor, 0) + ms(floor, 1)]],
+        ['goal', 'req/s', 'all processes', 'bench process', 'left for gateway + Redis', 'Mana: gateway + Redis', 'queued floor: the same', 'stateless floor: the same'],
+        [
+          [
+            budget.goal,
+            budget.rate,
+            budget.total,
+            budget.benchShare,
+            budget.gatewayAndRedis,
+            ...[mana, floor('queued'), floor('stateless')].map((name) => ms(name, 0) + ms(name, 1)),
+          ],
+        ],
       );
   } finally {
     for (const [, gateway] of gateways) await gateway.stop();

@@ -2,12 +2,13 @@ import { Ollama } from 'ollama';
 import { startOllamaEmulator } from '@mana/emulators';
 import { type BenchEnv } from './env.js';
 import { startBareBullmq } from './bare-bullmq.js';
-import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, inRoundOrder, median, percentile, startGateway, startStatelessProxy, table } from './lib.js';
+import { BASELINE_ROOT, BENCH_ROUNDS, type Gateway, closedLoop, inRoundOrder, median, percentile, startGateway, startQueuedProxy, startStatelessProxy, table } from './lib.js';
 import { type CommandCost, commandsPerRequest } from './redis-commands.js';
 import { DelayedRedis, roundTripsPerRequest } from './delayed-redis.js';
 
 const ROUNDS = BENCH_ROUNDS;
 const STATELESS = 'stateless Node proxy (floor)';
+const QUEUED = 'queued Node proxy (floor: BullMQ, nothing else)';
 const BARE = 'bare BullMQ add → process → completed';
 
 /**
@@ -23,6 +24,8 @@ export async function benchLatency(bench: BenchEnv): Promise<void> {
   if (BASELINE_ROOT) gateways.push(['baseline', await startGateway(bench.env({ OLLAMA_HOSTS: `gpu0=${gpu.url}`, OLLAMA_MAX_CONCURRENT: '64' }), BASELINE_ROOT)]);
   // The floor: what a gateway that keeps nothing adds, in Node, on this machine.
   gateways.push([STATELESS, await startStatelessProxy(gpu.url)]);
+  // The floor of a gateway that queues: the same proxy, each call a BullMQ job run by its own Worker.
+  gateways.push([QUEUED, await startQueuedProxy(gpu.url, bench.redisUrl)]);
   // The other floor: BullMQ's cheapest loop (worker and waiter in this process, nothing kept), no HTTP.
   const bareLoop = startBareBullmq(bench.redisUrl, 50);
   const direct = new Ollama({ host: gpu.url });
@@ -70,14 +73,15 @@ export async function benchLatency(bench: BenchEnv): Promise<void> {
       }
     }
     table(
-      `Added latency — sync chat, zero-latency emulated GPU, logs at info (ms, medians of ${ROUNDS} interleaved rounds; goal at 1 in flight: added p50 ≤ 1.0, added p99 ≤ 4; "both floors" is the least an HTTP gateway queued through BullMQ can add on this machine)`,
+      `Added latency — sync chat, zero-latency emulated GPU, logs at info (ms, medians of ${ROUNDS} interleaved rounds; goal at 1 in flight: added p50 ≤ 1.0, added p99 ≤ 4; the queued proxy, and "both floors" summed, are the least an HTTP gateway queued through BullMQ adds on this machine)`,
       ['load', 'gateway', 'direct p50', 'p50', 'added p50', 'direct p99', 'p99', 'added p99'],
       rows,
     );
     // What each request costs Redis, one at a time, beside a bare BullMQ add → process → completed.
     const bare = startBareBullmq(bench.redisUrl, 1);
     const costs: Array<[string, CommandCost]> = [['bare BullMQ add → process → completed', await commandsPerRequest(bench.redisUrl, 200, bare.run).finally(() => bare.close())]];
-    for (const [name, gateway] of gateways.filter(([name]) => name !== STATELESS)) costs.push([`${name} sync chat`, await commandsPerRequest(bench.redisUrl, 200, via(gateway))]);
+    for (const [name, gateway] of gateways.filter(([name]) => name !== STATELESS))
+      costs.push([name === QUEUED ? name : `${name} sync chat`, await commandsPerRequest(bench.redisUrl, 200, via(gateway))]);
     table(
       'Redis commands per request (sent: commands clients send, a script once; run: what Redis executes, scripts included; goal: sent ≤ 25)',
       ['path', 'sent', 'run'],

@@ -90,6 +90,11 @@ export function startStatelessProxy(ollamaUrl: string): Promise<Gateway> {
   return startProcess('test/bench/stateless-proxy.ts', { OLLAMA_URL: ollamaUrl }, REPO_ROOT, true);
 }
 
+/** The same proxy queueing each call through BullMQ on the Redis at `redisUrl`: the floor of any Node gateway that queues. */
+export function startQueuedProxy(ollamaUrl: string, redisUrl: string): Promise<Gateway> {
+  return startProcess('test/bench/stateless-proxy.ts', { OLLAMA_URL: ollamaUrl, QUEUE_REDIS_URL: redisUrl }, REPO_ROOT, true);
+}
+
 async function startProcess(path: string, env: Record<string, string>, root: string, http: boolean): Promise<Gateway> {
   const main = join(root, path);
   const port = await freePort();
@@ -134,7 +139,7 @@ export function chatCaller(gatewayUrl: string, model: string, text: string): () 
   const body = JSON.stringify({ model, messages: [{ role: 'user', content: text }] });
   return async () => {
     const res = await fetch(`${gatewayUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    if (res.status !== 200) throw new Error(`mana answered ${res.status}`);
+    if (res.status !== 200) throw new Error(`${gatewayUrl} answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
     await res.arrayBuffer();
   };
 }

@@ -1,4 +1,7 @@
 import { Agent, type IncomingMessage, type ServerResponse, createServer, request } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { type Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 
 /**
  * The floor of any gateway written in Node, run by the latency, throughput
@@ -7,6 +10,11 @@ import { Agent, type IncomingMessage, type ServerResponse, createServer, request
  * out. It keeps nothing, logs nothing, routes nothing: what it costs, every
  * Node gateway pays before it does any of its own work. Started as a process of its own (PORT,
  * OLLAMA_URL), ready when GET /ready answers.
+ *
+ * With QUEUE_REDIS_URL it is the floor of a gateway that queues: each call to Ollama is a
+ * BullMQ job (its request in the job's data, its answer the job's return value, so both
+ * cross Redis once), run by a Worker in this process and answered from its `completed`
+ * event. Nothing else: no record, no events, no logs.
  */
 const upstream = new URL(process.env.OLLAMA_URL ?? 'http://127.0.0.1:11434');
 const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
@@ -24,7 +32,47 @@ function ollamaChat(model: string, messages: unknown): Promise<{ message: { cont
   return ollamaCall('/api/chat', { model: model.replace(/^ollama\//, ''), messages, stream: false });
 }
 
-function ollamaCall<T>(path: string, payload: unknown): Promise<T> {
+/** The upstream call: straight to Ollama, or through a BullMQ queue (QUEUE_REDIS_URL). */
+const ollamaCall: <T>(path: string, payload: unknown) => Promise<T> = process.env.QUEUE_REDIS_URL ? queuedCalls(process.env.QUEUE_REDIS_URL) : directCall;
+
+function queuedCalls(redisUrl: string): <T>(path: string, payload: unknown) => Promise<T> {
+  const name = `bench-queued-${randomUUID().slice(0, 8)}`;
+  const connection = () => new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(name, { connection: connection(), defaultJobOptions: { removeOnComplete: true } });
+  const waiting = new Map<string, (answer: unknown) => void>();
+  // Embeddings cross Redis packed, as base64 float32: the form a queued gateway would keep them in.
+  const worker = new Worker(
+    name,
+    async (job: Job<{ path: string; payload: unknown }>) => {
+      const answer = await directCall<{ embeddings?: number[][] }>(job.data.path, job.data.payload);
+      return answer.embeddings ? { ...answer, embeddings: answer.embeddings.map(pack) } : answer;
+    },
+    { connection: connection(), concurrency: 256 },
+  );
+  worker.on('completed', (job, answer) => waiting.get(job.id ?? '')?.(answer));
+  return async <T>(path: string, payload: unknown): Promise<T> => {
+    const id = randomUUID();
+    const answered = new Promise<unknown>((resolve) => waiting.set(id, resolve));
+    await queue.add('call', { path, payload }, { jobId: id });
+    const answer = await answered;
+    waiting.delete(id);
+    return answer as T;
+  };
+}
+
+function pack(vector: number[]): string {
+  return Buffer.from(Float32Array.from(vector).buffer).toString('base64');
+}
+
+function unpack(vector: number[] | string): number[] {
+  if (typeof vector !== 'string') return vector;
+  // A buffer of its own (Buffer.alloc never takes Node's pool), so the floats start on a 4-byte boundary.
+  const bytes = Buffer.alloc(Buffer.byteLength(vector, 'base64'));
+  const length = bytes.write(vector, 'base64');
+  return Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, length >> 2));
+}
+
+function directCall<T>(path: string, payload: unknown): Promise<T> {
   const body = JSON.stringify(payload);
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, upstream), { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
@@ -44,11 +92,11 @@ function ollamaCall<T>(path: string, payload: unknown): Promise<T> {
 /** /v1/embeddings the plain way: Ollama's floats parsed, and sent on as base64 float32 (the openai SDK's default) or as the numbers parsed. */
 async function embeddings(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { model, input, encoding_format: encoding } = JSON.parse(await readBody(req)) as { model: string; input: unknown; encoding_format?: string };
-  const answer = await ollamaCall<{ embeddings: number[][]; prompt_eval_count?: number }>('/api/embed', { model: model.replace(/^ollama\//, ''), input });
+  const answer = await ollamaCall<{ embeddings: Array<number[] | string>; prompt_eval_count?: number }>('/api/embed', { model: model.replace(/^ollama\//, ''), input });
   const data = answer.embeddings.map((vector, index) => ({
     object: 'embedding',
     index,
-    embedding: encoding === 'base64' ? Buffer.from(Float32Array.from(vector).buffer).toString('base64') : vector,
+    embedding: encoding === 'base64' ? (typeof vector === 'string' ? vector : pack(vector)) : unpack(vector),
   }));
   const tokens = answer.prompt_eval_count ?? 0;
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } }));
