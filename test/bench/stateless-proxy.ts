@@ -17,7 +17,10 @@ import { Redis } from 'ioredis';
  * event. Nothing else: no record, no events, no logs.
  */
 const upstream = new URL(process.env.OLLAMA_URL ?? 'http://127.0.0.1:11434');
-const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
+// With a timeout of its own, Node's agent heeds the emulator's `Keep-Alive: timeout=5` and closes
+// an idle connection first: otherwise a call sent as the emulator closes one idled between a
+// bench's rounds is reset ("socket hang up", seen once). Mana's own Ollama client does the same.
+const agent = new Agent({ keepAlive: true, maxSockets: 1024, timeout: 30_000 });
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -39,7 +42,7 @@ function queuedCalls(redisUrl: string): <T>(path: string, payload: unknown) => P
   const name = `bench-queued-${randomUUID().slice(0, 8)}`;
   const connection = () => new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue(name, { connection: connection(), defaultJobOptions: { removeOnComplete: true } });
-  const waiting = new Map<string, (answer: unknown) => void>();
+  const waiting = new Map<string, { resolve: (answer: unknown) => void; reject: (err: Error) => void }>();
   // Embeddings cross Redis packed, as base64 float32: the form a queued gateway would keep them in.
   const worker = new Worker(
     name,
@@ -49,14 +52,18 @@ function queuedCalls(redisUrl: string): <T>(path: string, payload: unknown) => P
     },
     { connection: connection(), concurrency: 256 },
   );
-  worker.on('completed', (job, answer) => waiting.get(job.id ?? '')?.(answer));
+  worker.on('completed', (job, answer) => waiting.get(job.id ?? '')?.resolve(answer));
+  // A failed call is answered 502 (see handle), never left hanging.
+  worker.on('failed', (job, err) => waiting.get(job?.id ?? '')?.reject(err));
   return async <T>(path: string, payload: unknown): Promise<T> => {
     const id = randomUUID();
-    const answered = new Promise<unknown>((resolve) => waiting.set(id, resolve));
-    await queue.add('call', { path, payload }, { jobId: id });
-    const answer = await answered;
-    waiting.delete(id);
-    return answer as T;
+    const answered = new Promise<unknown>((resolve, reject) => waiting.set(id, { resolve, reject }));
+    try {
+      await queue.add('call', { path, payload }, { jobId: id });
+      return (await answered) as T;
+    } finally {
+      waiting.delete(id);
+    }
   };
 }
 
